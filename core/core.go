@@ -1,0 +1,222 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Phase is a run-level phase. Warm-up is per run, not per worker: a worker
+// that joins after warm-up starts in PhaseMeasurement.
+type Phase string
+
+// The phases of a run, in order.
+const (
+	PhaseWarmup      Phase = "WARMUP"
+	PhaseMeasurement Phase = "MEASUREMENT"
+	PhaseCooldown    Phase = "COOLDOWN"
+	PhaseDone        Phase = "DONE"
+)
+
+// Status is the lifecycle state of a run.
+type Status string
+
+// The statuses of a run: PREPARED → RUNNING → STOPPING → COMPLETED, FAILED or CANCELLED.
+const (
+	StatusPrepared  Status = "PREPARED"
+	StatusRunning   Status = "RUNNING"
+	StatusStopping  Status = "STOPPING"
+	StatusCompleted Status = "COMPLETED"
+	StatusFailed    Status = "FAILED"
+	StatusCancelled Status = "CANCELLED"
+)
+
+// Terminal reports whether s is a final status.
+func (s Status) Terminal() bool {
+	return s == StatusCompleted || s == StatusFailed || s == StatusCancelled
+}
+
+// Duration is a time.Duration that reads and writes as text ("15s", "1m30s")
+// in YAML and JSON.
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// String formats d like time.Duration.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler. It accepts Go duration
+// syntax ("500ms", "15s", "2m").
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(strings.TrimSpace(string(b)))
+	if err != nil {
+		return fmt.Errorf("bad duration %q: want a number with a unit, like 15s or 2m", string(b))
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Target names the system under load. Driver may be empty: then the DSN's
+// scheme picks the driver ("postgres://…", "sqlite://PATH", "snowflake://…").
+type Target struct {
+	Driver string `json:"driver,omitempty" yaml:"driver,omitempty"`
+	DSN    string `json:"dsn" yaml:"dsn"`
+}
+
+// Spec is everything a user sets for a run. It is plain data: the same type
+// is read from YAML templates, HTTP bodies and stored rows. Runtime
+// dependencies (store, logger, launcher) are options, never fields.
+type Spec struct {
+	Name        string   `json:"name" yaml:"name"`
+	Target      Target   `json:"target" yaml:"target"`
+	Connections int      `json:"connections" yaml:"connections"`
+	Warmup      Duration `json:"warmup" yaml:"warmup"`
+	Duration    Duration `json:"duration" yaml:"duration"`
+	// Rate is the open-model arrival rate in operations per second for the
+	// whole worker; 0 selects the closed loop.
+	Rate     float64      `json:"rate,omitempty" yaml:"rate,omitempty"`
+	Seed     uint64       `json:"seed" yaml:"seed"`
+	Workload WorkloadSpec `json:"workload" yaml:"workload"`
+}
+
+// Defaults. The CLI's flags reuse these.
+const (
+	DefaultConnections = 4
+	DefaultWarmup      = Duration(2 * time.Second)
+	DefaultDuration    = Duration(15 * time.Second)
+	DefaultSeed        = 1
+)
+
+// WithDefaults returns s with zero fields set to their defaults. Warmup is
+// left as given: zero is a legal warm-up.
+func (s Spec) WithDefaults() Spec {
+	if s.Connections == 0 {
+		s.Connections = DefaultConnections
+	}
+	if s.Duration == 0 {
+		s.Duration = DefaultDuration
+	}
+	if s.Seed == 0 {
+		s.Seed = DefaultSeed
+	}
+	for i := range s.Workload.Operations {
+		if s.Workload.Operations[i].Weight == nil {
+			w := 1.0
+			s.Workload.Operations[i].Weight = &w
+		}
+	}
+	return s
+}
+
+// Validate checks the run settings (not the workload's operations, which
+// the workload package compiles and checks). It reports every problem.
+func (s Spec) Validate() error {
+	var errs FieldErrors
+	if s.Target.DSN == "" {
+		errs.Add("target.dsn", "missing: give a DSN like postgres://user@host/db or sqlite://path.db")
+	}
+	if s.Connections < 1 {
+		errs.Add("connections", fmt.Sprintf("must be at least 1, got %d", s.Connections))
+	}
+	if s.Warmup < 0 {
+		errs.Add("warmup", "must not be negative")
+	}
+	if s.Duration <= 0 {
+		errs.Add("duration", "must be positive")
+	}
+	if s.Rate < 0 {
+		errs.Add("rate", "must not be negative")
+	}
+	return errs.Err()
+}
+
+// Redacted returns a copy of s with any password or secret in the target DSN
+// replaced by "xxxxx". Use it for everything printed, logged or stored.
+func (s Spec) Redacted() Spec {
+	s.Target.DSN = RedactDSN(s.Target.DSN)
+	return s
+}
+
+// WorkloadSpec is a weighted mix of named operations.
+type WorkloadSpec struct {
+	Operations []OperationSpec `json:"operations" yaml:"operations"`
+}
+
+// OperationSpec is one operation of a mix: a SQL statement with "?"
+// placeholders, bound in order to Params.
+type OperationSpec struct {
+	Name   string      `json:"name" yaml:"name"`
+	Weight *float64    `json:"weight,omitempty" yaml:"weight,omitempty"`
+	SQL    string      `json:"sql" yaml:"sql"`
+	Params []ParamSpec `json:"params,omitempty" yaml:"params,omitempty"`
+}
+
+// ParamSpec configures one parameter generator. Gen picks the generator;
+// which other fields apply depends on it (see package workload).
+type ParamSpec struct {
+	Gen string `json:"gen" yaml:"gen"`
+	// uniform, zipfian
+	Min *int64 `json:"min,omitempty" yaml:"min,omitempty"`
+	Max *int64 `json:"max,omitempty" yaml:"max,omitempty"`
+	// zipfian skew (theta), 0 < theta, theta != 1; YCSB uses 0.99
+	Theta float64 `json:"theta,omitempty" yaml:"theta,omitempty"`
+	// zipfian: spread hot keys over the range instead of clustering them at Min
+	Scramble bool `json:"scramble,omitempty" yaml:"scramble,omitempty"`
+	// sequence
+	Start *int64 `json:"start,omitempty" yaml:"start,omitempty"`
+	Span  *int64 `json:"span,omitempty" yaml:"span,omitempty"`
+	// sample
+	Table  string `json:"table,omitempty" yaml:"table,omitempty"`
+	Column string `json:"column,omitempty" yaml:"column,omitempty"`
+	Limit  int    `json:"limit,omitempty" yaml:"limit,omitempty"`
+	// string
+	MinLen int `json:"min_len,omitempty" yaml:"min_len,omitempty"`
+	MaxLen int `json:"max_len,omitempty" yaml:"max_len,omitempty"`
+	// choice
+	Values []string `json:"values,omitempty" yaml:"values,omitempty"`
+}
+
+// FieldError is one problem with one field. Path is a dotted path with
+// indexes, as in "workload.operations[2].params[0].gen".
+type FieldError struct {
+	Path string
+	Msg  string
+}
+
+func (e FieldError) Error() string { return e.Path + ": " + e.Msg }
+
+// FieldErrors collects every problem found by a validation.
+type FieldErrors []FieldError
+
+// Add appends a problem.
+func (e *FieldErrors) Add(path, msg string) { *e = append(*e, FieldError{Path: path, Msg: msg}) }
+
+// Err returns nil when there is no problem, else e.
+func (e FieldErrors) Err() error {
+	if len(e) == 0 {
+		return nil
+	}
+	return e
+}
+
+func (e FieldErrors) Error() string {
+	var b strings.Builder
+	for i, fe := range e {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(fe.Error())
+	}
+	return b.String()
+}
+
+// ErrInvalidSpec is matched (errors.Is) by every validation error.
+var ErrInvalidSpec = errors.New("invalid spec")
+
+// Is makes errors.Is(FieldErrors, ErrInvalidSpec) true.
+func (e FieldErrors) Is(target error) bool { return target == ErrInvalidSpec }
