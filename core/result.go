@@ -5,12 +5,12 @@ import "time"
 // Result is the outcome of a run. Counts under Total and Operations are
 // measurement-phase only; Warmup holds the warm-up phase's.
 type Result struct {
-	RunID   string `json:"run_id"`
-	Name    string `json:"name"`
-	Status  Status `json:"status"`
-	Error   string `json:"error,omitempty"`
-	Driver  string `json:"driver"`
-	Target  string `json:"target"` // redacted DSN
+	RunID  string `json:"run_id"`
+	Name   string `json:"name"`
+	Status Status `json:"status"`
+	Error  string `json:"error,omitempty"`
+	Driver string `json:"driver"`
+	Target string `json:"target"` // redacted DSN
 	// TargetSettings are the driver's settings as it ran, e.g. the PostgreSQL statement mode.
 	TargetSettings map[string]string `json:"target_settings,omitempty"`
 	Connections    int               `json:"connections"`

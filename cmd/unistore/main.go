@@ -1,0 +1,67 @@
+// Command unistore drives controlled, measured load against transactional
+// database tables. Run `unistore help` for the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	_ "github.com/unistore-bench/unistore/driver/postgres"
+	_ "github.com/unistore-bench/unistore/driver/sqlite"
+)
+
+// exitCode carries a specific exit status out of an action.
+type exitCode struct {
+	code int
+	err  error
+}
+
+func (e exitCode) Error() string {
+	if e.err == nil {
+		return ""
+	}
+	return e.err.Error()
+}
+
+func main() {
+	// The library never installs signal handlers: main does. The first
+	// Ctrl-C cancels the run (which still prints its summary); a second one
+	// kills the process.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	app := newApp()
+	err := app.RunContext(ctx, os.Args)
+	if err == nil {
+		return
+	}
+	var ec exitCode
+	if errors.As(err, &ec) {
+		if ec.err != nil {
+			fmt.Fprintln(os.Stderr, "unistore:", ec.err)
+		}
+		os.Exit(ec.code)
+	}
+	fmt.Fprintln(os.Stderr, "unistore:", err)
+	os.Exit(1)
+}
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:                 "unistore",
+		Usage:                "controlled, measured load against transactional database tables",
+		EnableBashCompletion: true,
+		Commands: []*cli.Command{
+			runCommand(),
+			quickstartCommand(),
+		},
+	}
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/unistore-bench/unistore/core"
+	"github.com/unistore-bench/unistore/examples"
+	"github.com/unistore-bench/unistore/workload"
+)
+
+func quickstartCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "quickstart",
+		Usage: "run the mixed read/write example on an embedded SQLite database (no server needed)",
+		Flags: []cli.Flag{
+			&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Value: core.DefaultDuration.D(), Usage: "measurement length"},
+			&cli.StringFlag{Name: "db", Usage: "SQLite database `PATH` to create (default: a temporary directory, removed after)"},
+			&cli.IntFlag{Name: "connections", Aliases: []string{"c"}, Value: core.DefaultConnections, Usage: "concurrent connections"},
+			&cli.StringFlag{Name: "json", Usage: "write the result as JSON to `FILE` (- for stdout)"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress lines"},
+		},
+		Action: func(c *cli.Context) error {
+			path := c.String("db")
+			if path == "" {
+				dir, err := os.MkdirTemp("", "unistore-quickstart-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
+				path = filepath.Join(dir, "quickstart.db")
+			}
+			data, err := examples.Templates.ReadFile("quickstart.yaml")
+			if err != nil {
+				return err
+			}
+			t, err := workload.Parse("examples/quickstart.yaml", data)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.ErrWriter, "unistore: creating %s with %d accounts\n", path, examples.QuickstartRows)
+			if err := examples.SetupQuickstart(c.Context, path, examples.QuickstartRows); err != nil {
+				if errors.Is(err, c.Context.Err()) {
+					return exitCode{130, nil}
+				}
+				return err
+			}
+			spec := t.Spec
+			spec.Target = core.Target{Driver: "sqlite", DSN: "sqlite://" + path}
+			spec.Duration = core.Duration(c.Duration("duration"))
+			spec.Connections = c.Int("connections")
+			spec = spec.WithDefaults()
+			if err := spec.Validate(); err != nil {
+				return t.Locate(err)
+			}
+			return execute(c.Context, c, spec)
+		},
+	}
+}

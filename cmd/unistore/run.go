@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/unistore-bench/unistore"
+	"github.com/unistore-bench/unistore/core"
+	"github.com/unistore-bench/unistore/report"
+	"github.com/unistore-bench/unistore/workload"
+)
+
+// runFlags override a template's settings; their defaults are the
+// library's, shown in help.
+func runFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "target", Usage: "target DSN; the scheme picks the driver: postgres://USER@HOST/DB, sqlite://PATH"},
+		&cli.IntFlag{Name: "connections", Aliases: []string{"c"}, Value: core.DefaultConnections, Usage: "concurrent connections, one loop each"},
+		&cli.DurationFlag{Name: "warmup", Value: core.DefaultWarmup.D(), Usage: "warm-up length, not measured"},
+		&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Value: core.DefaultDuration.D(), Usage: "measurement length"},
+		&cli.Float64Flag{Name: "rate", Usage: "open model: operations per second for the whole run (0: closed loop)"},
+		&cli.Uint64Flag{Name: "seed", Value: core.DefaultSeed, Usage: "random seed; one seed reproduces one parameter sequence"},
+		&cli.StringFlag{Name: "json", Usage: "write the result as JSON to `FILE` (- for stdout)"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress lines"},
+	}
+}
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run a workload template",
+		ArgsUsage: "TEMPLATE.yaml",
+		Flags:     runFlags(),
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return exitCode{2, errors.New("run: give one template file: unistore run TEMPLATE.yaml")}
+			}
+			t, err := workload.LoadFile(c.Args().First())
+			if err != nil {
+				return exitCode{2, err}
+			}
+			spec := applyFlags(c, t.Spec)
+			if err := spec.Validate(); err != nil {
+				return exitCode{2, t.Locate(err)}
+			}
+			return execute(c.Context, c, spec)
+		},
+	}
+}
+
+// applyFlags overrides spec with the flags the user set, then fills
+// defaults.
+func applyFlags(c *cli.Context, spec core.Spec) core.Spec {
+	if c.IsSet("target") {
+		spec.Target = core.Target{DSN: c.String("target")}
+	}
+	if c.IsSet("connections") {
+		spec.Connections = c.Int("connections")
+	}
+	if c.IsSet("warmup") {
+		spec.Warmup = core.Duration(c.Duration("warmup"))
+	}
+	if c.IsSet("duration") {
+		spec.Duration = core.Duration(c.Duration("duration"))
+	}
+	if c.IsSet("rate") {
+		spec.Rate = c.Float64("rate")
+	}
+	if c.IsSet("seed") {
+		spec.Seed = c.Uint64("seed")
+	}
+	return spec.WithDefaults()
+}
+
+// execute runs spec, printing progress to stderr and the summary to stdout.
+func execute(ctx context.Context, c *cli.Context, spec core.Spec) error {
+	stderr := c.App.ErrWriter
+	if stderr == nil {
+		stderr = os.Stderr
+	}
+	stdout := c.App.Writer
+	if stdout == nil {
+		stdout = os.Stdout
+	}
+	var opts []unistore.Option
+	if !c.Bool("quiet") {
+		opts = append(opts, unistore.WithProgress(func(p unistore.Progress) {
+			fmt.Fprintln(stderr, report.ProgressLine(p.Elapsed, p.Phase, p.QPS, p.P50, p.P99, p.Errors))
+		}))
+	}
+	fmt.Fprintf(stderr, "unistore: %s: %d connections, warm-up %s, measurement %s, target %s\n",
+		spec.Name, spec.Connections, spec.Warmup, spec.Duration, core.RedactDSN(spec.Target.DSN))
+	res, err := unistore.Run(ctx, spec, opts...)
+	if res == nil {
+		return exitCode{1, err}
+	}
+	if err := report.Summary(stdout, res); err != nil {
+		return err
+	}
+	if path := c.String("json"); path != "" {
+		if err := writeJSON(path, stdout, res); err != nil {
+			return exitCode{1, err}
+		}
+	}
+	switch res.Status {
+	case core.StatusCancelled:
+		return exitCode{130, nil}
+	case core.StatusCompleted:
+		return nil
+	}
+	return exitCode{1, err}
+}
+
+func writeJSON(path string, stdout io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	if path == "-" {
+		_, err = stdout.Write(b)
+		return err
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	return nil
+}
