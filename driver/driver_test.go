@@ -14,7 +14,7 @@ import (
 type fakeDriver struct{ schemes []string }
 
 func (fakeDriver) OpenConnector(string) (driver.Connector, error) { return nil, errors.New("fake") }
-func (f fakeDriver) Schemes() []string                           { return f.schemes }
+func (f fakeDriver) Schemes() []string                            { return f.schemes }
 
 func TestUnknownDriver(t *testing.T) {
 	_, _, err := driver.Resolve("", "x://somewhere/db")
