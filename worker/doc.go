@@ -1,0 +1,43 @@
+// Package worker runs one worker of a run: exactly Connections long-lived
+// loops, each owning its connection, its random generator, its parameter
+// source and its metrics recorder — nothing shared or locked on the hot
+// path.
+//
+// # Lifecycle
+//
+// New checks the config; Open connects every connection and prepares every
+// statement on each (and lets the workload sample the target), so a missing
+// table or a wrong DSN fails before any load, with nothing left open. Run
+// drives the load until its context ends, then stops the loops, interrupts
+// queries still in flight (driver.Canceler) and does not count their
+// results, takes a last snapshot and closes the connections; every
+// goroutine it started has ended when it returns. SetPhase cuts the
+// interval in progress, so warm-up samples never mix with measurement ones.
+//
+// # Load models
+//
+// Closed loop (Rate 0): each loop issues its next operation when the last
+// returns. Open model (Rate > 0): a pacer, apart from the loops, issues
+// starts at t0 + n/Rate into a bounded backlog; a free loop takes the next
+// start, records it late if it begins more than LateThreshold after its
+// intended time, and measures response time from the intended time
+// (coordinated omission corrected) beside service time from its actual
+// start. Starts due while the backlog is full are skipped and counted.
+//
+// # Failures
+//
+// A failed query is a measurement: counted by class (driver.Classify) and
+// timed in its own histogram, never returned. A connection error makes the
+// loop reconnect and re-prepare with backoff (50 ms doubling to 2 s) until
+// it succeeds or the run stops.
+//
+// # Deterministic sharding by worker group
+//
+// Loop c of the worker in group g draws from a PCG generator seeded with
+// (seed, g<<32 | c) (workload.NewRand): one seed, group and connection give
+// one sequence of operations and parameters, and no two loops of a run
+// share a stream. Sequence generators hand group g the range
+// start + g*span + k (k = 0, 1, …; shared by the group's loops through one
+// atomic counter), so inserts of different groups never collide. A worker
+// relaunched with the same group continues in the same shard.
+package worker

@@ -1,0 +1,59 @@
+package worker
+
+import (
+	"context"
+	"math"
+	"sync/atomic"
+	"time"
+)
+
+// pacer issues open-model starts on a fixed schedule, apart from the loops:
+// start n is due at t0 + n/rate whether or not a loop is free. A due start
+// waits in a bounded backlog (the tokens channel, carrying its intended
+// time) for a free loop; one due while the backlog is full is skipped and
+// counted. Loops measure response time from the intended time, so a stall
+// shows in full (no coordinated omission).
+type pacer struct {
+	rate     float64
+	t0       time.Time
+	tokens   chan time.Time
+	intended atomic.Int64 // since the last drain
+	skipped  atomic.Int64
+}
+
+func (p *pacer) init(rate float64, t0 time.Time) {
+	backlog := int(math.Min(MaxBacklog, math.Max(1024, rate*10)))
+	p.rate, p.t0, p.tokens = rate, t0, make(chan time.Time, backlog)
+}
+
+// drain returns the counts since the last drain.
+func (p *pacer) drain() (intended, skipped int64) {
+	return p.intended.Swap(0), p.skipped.Swap(0)
+}
+
+func (p *pacer) run(ctx context.Context) {
+	period := float64(time.Second) / p.rate
+	var n int64 // starts issued
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		now := time.Since(p.t0)
+		due := int64(float64(now)/period) + 1 // starts due at or before now
+		for ; n < due; n++ {
+			at := p.t0.Add(time.Duration(float64(n) * period))
+			p.intended.Add(1)
+			select {
+			case p.tokens <- at:
+			default:
+				p.skipped.Add(1)
+			}
+		}
+		next := p.t0.Add(time.Duration(float64(n) * period))
+		timer.Reset(max(time.Until(next), 0))
+	}
+}

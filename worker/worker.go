@@ -1,0 +1,414 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/unistore-bench/unistore/core"
+	"github.com/unistore-bench/unistore/driver"
+	"github.com/unistore-bench/unistore/metrics"
+	"github.com/unistore-bench/unistore/workload"
+)
+
+// Defaults.
+const (
+	DefaultInterval = time.Second
+	// LateThreshold is how far after its intended time an open-model start
+	// may begin before it counts as late.
+	LateThreshold = time.Millisecond
+	// MaxBacklog bounds the open model's queue of due starts; starts due
+	// while it is full are skipped and counted.
+	MaxBacklog = 1 << 20
+)
+
+// Config sets up a worker. Connector and Workload are required.
+type Config struct {
+	RunID string
+	// Group is this worker's group, 0 ≤ Group < Groups.
+	Group, Groups int
+	// Connections is the number of loops, each holding one connection.
+	Connections int
+	// Rate > 0 selects the open model: Rate starts per second for the whole
+	// worker, paced apart from the loops.
+	Rate      float64
+	Seed      uint64
+	Connector driver.Connector
+	Workload  workload.Workload
+	// Interval between snapshots; DefaultInterval if zero.
+	Interval time.Duration
+	// OnInterval, if set, is called on the collector goroutine with each
+	// interval's snapshot. The snapshot is reused after it returns: clone
+	// what you keep.
+	OnInterval func(*metrics.Snapshot)
+	// Capture, if set, is offered every execution. It runs on the loop, so
+	// it must not block (hand the row to a bounded buffer).
+	Capture func(*Execution)
+}
+
+// Execution is one query execution, for capture.
+type Execution struct {
+	Group, Conn int
+	Op          int
+	Phase       core.Phase
+	Intended    time.Time
+	Start, End  time.Time
+	Class       core.ErrorClass
+	Code        string
+	Rows        int64
+}
+
+// Worker runs one worker's loops. Open connects and prepares; Run drives
+// the load until its context ends; SetPhase moves between phases.
+type Worker struct {
+	cfg   Config
+	ops   []workload.Operation
+	names []string
+	mix   *workload.Mix
+	loops []*loop
+
+	phase      atomic.Pointer[core.Phase]
+	phaseCh    chan core.Phase
+	stopped    atomic.Bool
+	pacer      pacer
+	mu         sync.Mutex // guards totals and the times below after Run
+	totals     map[core.Phase]*metrics.Snapshot
+	phaseAt    map[core.Phase]time.Time
+	started    time.Time
+	ended      time.Time
+	ran        atomic.Bool
+	reconnects atomic.Int64
+}
+
+type loop struct {
+	idx   int
+	conn  driver.Conn
+	stmts []driver.Stmt
+	rec   *metrics.Recorder
+	src   workload.Source
+	l     workload.Loop
+	args  []core.Value
+	ex    Execution
+}
+
+// New checks cfg and returns a worker that has not connected yet.
+func New(cfg Config) (*Worker, error) {
+	var errs core.FieldErrors
+	if cfg.Connector == nil {
+		errs.Add("target", "worker: no connector")
+	}
+	if cfg.Workload == nil {
+		errs.Add("workload", "worker: no workload")
+	}
+	if cfg.Connections < 1 {
+		errs.Add("connections", fmt.Sprintf("must be at least 1, got %d", cfg.Connections))
+	}
+	if cfg.Groups == 0 {
+		cfg.Groups = 1
+	}
+	if cfg.Group < 0 || cfg.Group >= cfg.Groups {
+		errs.Add("group", fmt.Sprintf("%d is outside 0..%d", cfg.Group, cfg.Groups-1))
+	}
+	if cfg.Rate < 0 {
+		errs.Add("rate", "must not be negative")
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultInterval
+	}
+	w := &Worker{cfg: cfg, ops: cfg.Workload.Operations(), phaseCh: make(chan core.Phase)}
+	if len(w.ops) == 0 {
+		return nil, errors.New("worker: workload has no operations")
+	}
+	for _, op := range w.ops {
+		w.names = append(w.names, op.Name)
+	}
+	w.mix = workload.NewMix(w.ops)
+	return w, nil
+}
+
+// Names returns the operation names, in the order of snapshot Ops.
+func (w *Worker) Names() []string { return w.names }
+
+// Open connects every loop's connection, prepares every statement on each,
+// and lets the workload read the target (key sampling) — all before any
+// load. On error nothing stays open.
+func (w *Worker) Open(ctx context.Context) (err error) {
+	w.loops = make([]*loop, w.cfg.Connections)
+	defer func() {
+		if err != nil {
+			w.closeConns()
+		}
+	}()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	for i := range w.loops {
+		g.Go(func() error {
+			c, stmts, err := w.connect(gctx)
+			if err != nil {
+				return err
+			}
+			w.loops[i] = &loop{idx: i, conn: c, stmts: stmts}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if p, ok := w.cfg.Workload.(workload.Preparer); ok {
+		if err := p.Prepare(ctx, w.loops[0].conn); err != nil {
+			return err
+		}
+	}
+	open := w.cfg.Rate > 0
+	for i, l := range w.loops {
+		l.l = workload.Loop{Seed: w.cfg.Seed, Group: w.cfg.Group, Groups: w.cfg.Groups, Conn: i,
+			Rand: workload.NewRand(w.cfg.Seed, w.cfg.Group, i)}
+		l.src = w.cfg.Workload.NewSource(l.l)
+		l.rec = metrics.NewRecorder(len(w.ops), open)
+		l.args = make([]core.Value, 0, 16)
+	}
+	return nil
+}
+
+// connect opens one connection and prepares every operation on it.
+func (w *Worker) connect(ctx context.Context) (driver.Conn, []driver.Stmt, error) {
+	c, err := w.cfg.Connector.Connect(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	stmts := make([]driver.Stmt, len(w.ops))
+	for i, op := range w.ops {
+		s, err := c.Prepare(ctx, op.SQL)
+		if err != nil {
+			c.Close()
+			return nil, nil, fmt.Errorf("operation %q: %w", op.Name, err)
+		}
+		stmts[i] = s
+	}
+	return c, stmts, nil
+}
+
+func (w *Worker) closeConns() {
+	for _, l := range w.loops {
+		if l != nil && l.conn != nil {
+			l.conn.Close()
+		}
+	}
+}
+
+// Phase returns the phase the worker is in.
+func (w *Worker) Phase() core.Phase {
+	if p := w.phase.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// SetPhase moves a running worker to phase p: the interval in progress is
+// cut and counted to the phase it began in. It returns false if the worker
+// is not running.
+func (w *Worker) SetPhase(ctx context.Context, p core.Phase) bool {
+	select {
+	case w.phaseCh <- p:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// Run drives the load in phase start until ctx ends (cancel it to stop),
+// then stops the loops — results of queries in flight at the stop are not
+// counted — takes a last snapshot and closes the connections. It returns
+// when every goroutine it started has ended. Open must have succeeded.
+func (w *Worker) Run(ctx context.Context, start core.Phase) error {
+	if w.loops == nil {
+		return errors.New("worker: Run before Open")
+	}
+	if !w.ran.CompareAndSwap(false, true) {
+		return errors.New("worker: Run called twice")
+	}
+	defer w.closeConns()
+	w.phase.Store(&start)
+	w.totals = map[core.Phase]*metrics.Snapshot{}
+	w.phaseAt = map[core.Phase]time.Time{}
+	w.started = time.Now()
+	w.phaseAt[start] = w.started
+
+	loopCtx, stopLoops := context.WithCancel(context.Background())
+	defer stopLoops()
+	var loops errgroup.Group
+	if w.cfg.Rate > 0 {
+		w.pacer.init(w.cfg.Rate, w.started)
+		loops.Go(func() error { w.pacer.run(loopCtx); return nil })
+	}
+	for _, l := range w.loops {
+		loops.Go(func() error { w.loop(loopCtx, l); return nil })
+	}
+
+	// The collector runs here, on Run's goroutine.
+	interval := metrics.NewSnapshot(w.names, w.cfg.Rate > 0)
+	intervalStart := w.started
+	cut := func(now time.Time) {
+		interval.Start, interval.End, interval.Phase = intervalStart, now, w.Phase()
+		for _, l := range w.loops {
+			_ = l.rec.Drain(interval) // same range everywhere: cannot drop
+		}
+		interval.Open.Intended, interval.Open.Skipped = w.pacer.drain()
+		w.mu.Lock()
+		tot := w.totals[interval.Phase]
+		if tot == nil {
+			tot = metrics.NewSnapshot(w.names, w.cfg.Rate > 0)
+			tot.Phase = interval.Phase
+			w.totals[interval.Phase] = tot
+		}
+		_ = tot.Merge(interval)
+		w.mu.Unlock()
+		if w.cfg.OnInterval != nil {
+			w.cfg.OnInterval(interval)
+		}
+		interval.Reset()
+		intervalStart = now
+	}
+	tick := time.NewTicker(w.cfg.Interval)
+	defer tick.Stop()
+	for running := true; running; {
+		select {
+		case <-ctx.Done():
+			running = false
+		case now := <-tick.C:
+			cut(now)
+		case p := <-w.phaseCh:
+			now := time.Now()
+			cut(now)
+			w.phase.Store(&p)
+			w.mu.Lock()
+			w.phaseAt[p] = now
+			w.mu.Unlock()
+		}
+	}
+	w.stopped.Store(true)
+	end := time.Now()
+	stopLoops()
+	w.interrupt()
+	_ = loops.Wait()
+	cut(end)
+	w.mu.Lock()
+	w.ended = end
+	w.mu.Unlock()
+	return nil
+}
+
+// interrupt cancels the queries in flight, for drivers whose Exec does not
+// watch the context.
+func (w *Worker) interrupt() {
+	var wg sync.WaitGroup
+	for _, l := range w.loops {
+		if c, ok := l.conn.(driver.Canceler); ok {
+			wg.Go(func() { _ = c.CancelQuery() })
+		}
+	}
+	wg.Wait()
+}
+
+func (w *Worker) loop(ctx context.Context, l *loop) {
+	open := w.cfg.Rate > 0
+	for {
+		var intended time.Time
+		if open {
+			select {
+			case intended = <-w.pacer.tokens:
+			case <-ctx.Done():
+				return
+			}
+		} else if w.stopped.Load() {
+			return
+		}
+		if !w.once(ctx, l, intended) {
+			return
+		}
+	}
+}
+
+// once runs one operation: pick, generate parameters, execute, record. A
+// zero intended time means the closed loop. It returns false when the loop
+// must end.
+func (w *Worker) once(ctx context.Context, l *loop, intended time.Time) bool {
+	op := w.mix.Pick(l.l.Rand)
+	l.args = l.src.Args(op, l.args[:0])
+	start := time.Now()
+	if intended.IsZero() {
+		intended = start
+	} else {
+		l.rec.Start(start.Sub(intended) > LateThreshold)
+	}
+	rows, err := l.stmts[op].Exec(ctx, l.args)
+	end := time.Now()
+	if w.stopped.Load() {
+		return false // in flight at the stop: not counted
+	}
+	class, code := core.ErrNone, ""
+	if err != nil {
+		class, code = driver.Classify(w.cfg.Connector, err)
+	}
+	l.rec.Record(op, end.Sub(start), end.Sub(intended), class)
+	if w.cfg.Capture != nil {
+		l.ex = Execution{Group: w.cfg.Group, Conn: l.idx, Op: op, Phase: w.Phase(), Intended: intended,
+			Start: start, End: end, Class: class, Code: code, Rows: rows}
+		w.cfg.Capture(&l.ex)
+	}
+	if class == core.ErrConnection {
+		return w.reconnect(ctx, l)
+	}
+	return true
+}
+
+// reconnect replaces a loop's broken connection, retrying with backoff
+// until it succeeds or the run stops (false).
+func (w *Worker) reconnect(ctx context.Context, l *loop) bool {
+	l.conn.Close()
+	backoff := 50 * time.Millisecond
+	for {
+		c, stmts, err := w.connect(ctx)
+		if err == nil {
+			l.conn, l.stmts = c, stmts
+			w.reconnects.Add(1)
+			return true
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			l.conn = nil
+			return false
+		case <-t.C:
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+// Reconnects returns how many times loops replaced a broken connection.
+func (w *Worker) Reconnects() int64 { return w.reconnects.Load() }
+
+// Totals returns the merged snapshot of each phase seen and when each phase
+// began; after Run returns they are final.
+func (w *Worker) Totals() (map[core.Phase]*metrics.Snapshot, map[core.Phase]time.Time, time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	tot := make(map[core.Phase]*metrics.Snapshot, len(w.totals))
+	for p, s := range w.totals {
+		tot[p] = s.Clone()
+	}
+	at := make(map[core.Phase]time.Time, len(w.phaseAt))
+	for p, t := range w.phaseAt {
+		at[p] = t
+	}
+	return tot, at, w.ended
+}
