@@ -3,6 +3,7 @@ package unistore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"net"
 	"path/filepath"
@@ -29,7 +30,7 @@ func pgTable(t *testing.T, n int) string {
 	dsn := testpg.NewDatabase(t)
 	testpg.Exec(t, dsn,
 		`CREATE TABLE t (id bigint PRIMARY KEY, v bigint NOT NULL)`,
-		testpg.Sprintf(`INSERT INTO t SELECT g, g * 7 FROM generate_series(1, %d) g`, n),
+		fmt.Sprintf(`INSERT INTO t SELECT g, g * 7 FROM generate_series(1, %d) g`, n),
 		`CREATE TABLE hits (id bigserial PRIMARY KEY, v bigint NOT NULL)`,
 		`ANALYZE t`)
 	return dsn

@@ -25,7 +25,7 @@ type sleepConnector struct {
 }
 
 func (c *sleepConnector) Connect(context.Context) (driver.Conn, error) { return sleepConn{c}, nil }
-func (c *sleepConnector) Close() error                                { return nil }
+func (c *sleepConnector) Close() error                                 { return nil }
 
 type sleepConn struct{ c *sleepConnector }
 
