@@ -1,0 +1,4 @@
+package workload
+
+// Zeta exposes ζ(n, θ) to the black-box tests.
+var Zeta = zeta
