@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -39,19 +40,23 @@ func main() {
 		stop()
 	}()
 	app := newApp()
-	err := app.RunContext(ctx, os.Args)
+	err := app.RunContext(ctx, interspersed(app, os.Args))
 	if err == nil {
 		return
 	}
+	code := 1
 	var ec exitCode
 	if errors.As(err, &ec) {
-		if ec.err != nil {
-			fmt.Fprintln(os.Stderr, "unistore:", ec.err)
-		}
-		os.Exit(ec.code)
+		code, err = ec.code, ec.err
 	}
-	fmt.Fprintln(os.Stderr, "unistore:", err)
-	os.Exit(1)
+	if err != nil {
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "unistore:") {
+			msg = "unistore: " + msg
+		}
+		fmt.Fprintln(os.Stderr, msg)
+	}
+	os.Exit(code)
 }
 
 func newApp() *cli.App {
