@@ -11,7 +11,9 @@
 // Decisions recorded here:
 //   - One *sql.DB per Connector; each Connect takes a dedicated *sql.Conn
 //     that its loop keeps for the run, and statements are prepared on it
-//     (*sql.Stmt bound to that connection).
+//     (*sql.Stmt bound to that connection). Closing a Conn closes the
+//     SQLite connection (it is not returned to database/sql's idle pool), so
+//     connections never share session state.
 //   - Every connection runs, through modernc's _pragma DSN parameters,
 //     busy_timeout first (so the rest wait for locks), then
 //     journal_mode=WAL (readers do not block the writer), synchronous

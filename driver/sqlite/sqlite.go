@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	sqldriver "database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -118,9 +119,6 @@ func NewConnector(dsn string) (*Connector, error) {
 	if err != nil {
 		return nil, bad("%v", err)
 	}
-	// Loops hold their connections for the whole run; idle ones (QueryColumn
-	// before a run) may be kept.
-	db.SetMaxIdleConns(4)
 	c.db = db
 	return c, nil
 }
@@ -237,9 +235,12 @@ func toValue(v any, isBool bool) core.Value {
 	return core.Text(fmt.Sprint(v))
 }
 
-// Close returns the connection to the *sql.DB, which closes it when more
-// than its idle limit are open. Calling it again does nothing.
+// Close closes the connection for good rather than returning it to the
+// *sql.DB's idle pool, so the next Connect never inherits its session state
+// (temporary tables, pragmas set by hand). Calling it again does nothing.
 func (c *conn) Close() error {
+	// Reporting ErrBadConn from Raw makes database/sql discard the connection.
+	_ = c.sc.Raw(func(any) error { return sqldriver.ErrBadConn })
 	err := c.sc.Close()
 	if errors.Is(err, sql.ErrConnDone) {
 		return nil

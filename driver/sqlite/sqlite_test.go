@@ -291,3 +291,30 @@ func BenchmarkExecSelect(b *testing.B) {
 		}
 	}
 }
+
+func TestClosedConnNotReused(t *testing.T) {
+	dsn, _ := newDB(t)
+	c, _ := sqlite.NewConnector(dsn)
+	defer c.Close()
+	ctx := context.Background()
+	a, err := c.Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := a.Prepare(ctx, "CREATE TEMPORARY TABLE tmp (x INTEGER)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Exec(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	b, err := c.Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := b.Prepare(ctx, "SELECT x FROM tmp"); err == nil {
+		t.Error("a new connection sees a closed connection's temporary table")
+	}
+}
