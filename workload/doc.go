@@ -28,7 +28,10 @@
 //
 // LoadFile and Parse decode strictly: an unknown field (with a "did you
 // mean" hint), a duplicate field, a value of the wrong type or a bad
-// duration is an error, and the workload section is compiled. Every
+// duration is an error, and the workload section is compiled. Anchors,
+// aliases and merge keys (<<) work; a file whose aliases expand past
+// 262144 nodes is refused. Values under target are never echoed in
+// messages, since a DSN may hold a password. Every
 // problem is reported at once, as an *Error with one line per problem:
 //
 //	bench.yaml:9:7: workload.operations[0].sqll: unknown field "sqll" (did you mean "sql"?)

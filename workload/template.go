@@ -121,12 +121,15 @@ func Parse(filename string, data []byte) (*Template, error) {
 	d.decode(t.root, reflect.ValueOf(&t.Spec).Elem(), "")
 	e.Problems = append(e.Problems, d.probs...)
 
-	if _, err := Compile(t.Spec.Workload); err != nil {
-		var fe core.FieldErrors
-		errors.As(err, &fe)
-		for _, f := range fe {
-			if !d.covers(f.Path) {
-				e.Problems = append(e.Problems, t.problem(f))
+	// A template cut off for size is partial: compiling it would add noise.
+	if d.budget >= 0 {
+		if _, err := Compile(t.Spec.Workload); err != nil {
+			var fe core.FieldErrors
+			errors.As(err, &fe)
+			for _, f := range fe {
+				if !d.covers(f.Path) {
+					e.Problems = append(e.Problems, t.problem(f))
+				}
 			}
 		}
 	}
@@ -203,8 +206,9 @@ func syntaxProblem(err error) Problem {
 }
 
 // maxNodes bounds the nodes decoded, aliases expanded, so a small file of
-// nested aliases cannot expand into gigabytes.
-const maxNodes = 1 << 20
+// nested aliases cannot expand into gigabytes. Real templates have a few
+// hundred nodes.
+const maxNodes = 1 << 18
 
 // decoder decodes a node tree into a value strictly, collecting every
 // problem with its field path and position, and indexing the position of
@@ -214,6 +218,15 @@ type decoder struct {
 	probs  []Problem
 	bad    []string // paths with a problem
 	budget int
+}
+
+// describe names what n holds, except under target, whose values may hold
+// secrets (a password in a DSN) and are never echoed.
+func (d *decoder) describe(n *yaml.Node, path string) string {
+	if n.Kind == yaml.ScalarNode && (path == "target" || strings.HasPrefix(path, "target.")) {
+		return "a single value"
+	}
+	return describe(n)
 }
 
 func (d *decoder) fail(n *yaml.Node, path, msg string) {
@@ -227,7 +240,7 @@ func (d *decoder) fail(n *yaml.Node, path, msg string) {
 // also get "unknown generator".
 func (d *decoder) covers(path string) bool {
 	for _, b := range d.bad {
-		if path == b || strings.HasPrefix(path, b) && (path[len(b)] == '.' || path[len(b)] == '[') {
+		if b == "" || path == b || strings.HasPrefix(path, b) && (path[len(b)] == '.' || path[len(b)] == '[') {
 			return true
 		}
 	}
@@ -255,7 +268,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	t := v.Type()
 	if pt := reflect.PointerTo(t); pt.Implements(textUnmarshalerType) || pt.Implements(yamlUnmarshalerType) {
 		if n.Kind != yaml.ScalarNode && pt.Implements(textUnmarshalerType) {
-			d.fail(n, path, "want a single value, got "+describe(n))
+			d.fail(n, path, "want a single value, got "+d.describe(n, path))
 			return
 		}
 		if err := n.Decode(v.Addr().Interface()); err != nil {
@@ -272,7 +285,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		d.mapping(n, v, path)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			d.fail(n, path, "want a list, got "+describe(n))
+			d.fail(n, path, "want a list, got "+d.describe(n, path))
 			return
 		}
 		s := reflect.MakeSlice(t, len(n.Content), len(n.Content))
@@ -286,11 +299,15 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		if n.Kind != yaml.ScalarNode {
-			d.fail(n, path, "want "+want(t)+", got "+describe(n))
+			d.fail(n, path, "want "+want(t)+", got "+d.describe(n, path))
+			return
+		}
+		if t.Kind() == reflect.String && n.Tag == "!!str" { // the common case, without a decoder
+			v.SetString(n.Value)
 			return
 		}
 		if err := n.Decode(v.Addr().Interface()); err != nil {
-			d.fail(n, path, "want "+want(t)+", got "+describe(n))
+			d.fail(n, path, "want "+want(t)+", got "+d.describe(n, path))
 		}
 	default:
 		if err := n.Decode(v.Addr().Interface()); err != nil {
@@ -303,7 +320,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 // (by its yaml tag) and appear once; "<<" merges are honoured.
 func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.MappingNode {
-		d.fail(n, path, "want a mapping of fields, got "+describe(n))
+		d.fail(n, path, "want a mapping of fields, got "+d.describe(n, path))
 		return
 	}
 	fields := yamlFields(v.Type())

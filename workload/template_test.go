@@ -369,3 +369,19 @@ func TestLoadFileMissing(t *testing.T) {
 		t.Errorf("LoadFile = %v, want a not-exist error", err)
 	}
 }
+
+// TestParseAliasBomb: nested aliases that would expand to billions of nodes
+// are cut off with an error instead of exhausting memory.
+func TestParseAliasBomb(t *testing.T) {
+	refs := func(name string, n int) string {
+		return "[" + strings.Repeat("*"+name+", ", n-1) + "*" + name + "]"
+	}
+	y := "name: &v [" + strings.Repeat("x, ", 1999) + "x]\n" +
+		"target: {driver: &p {gen: choice, values: *v}}\n" +
+		"seed: &o {name: a, sql: 'SELECT ?', params: " + refs("p", 2000) + "}\n" +
+		"workload: {operations: " + refs("o", 2000) + "}\n"
+	_, err := workload.Parse("bomb.yaml", []byte(y))
+	if err == nil || !strings.Contains(err.Error(), "template too large") {
+		t.Errorf("Parse = %.300v…, want a too-large error", err)
+	}
+}
