@@ -316,3 +316,14 @@ func NewRunID() string {
 	_, _ = rand.Read(b[:])
 	return time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
 }
+
+// ParseTemplate reads a YAML template (a Spec) and checks its workload,
+// reporting every problem with file, line and field. filename is only used
+// in messages.
+func ParseTemplate(filename string, data []byte) (Spec, error) {
+	t, err := workload.Parse(filename, data)
+	if err != nil {
+		return Spec{}, err
+	}
+	return t.Spec, nil
+}
