@@ -98,15 +98,18 @@ func Register(name string, d Driver) {
 	if _, dup := drivers[name]; dup {
 		panic("driver: Register called twice for driver " + name)
 	}
-	drivers[name] = d
-	schemes[name] = name
+	claimed := []string{name}
 	if s, ok := d.(Schemer); ok {
-		for _, sc := range s.Schemes() {
-			if _, dup := schemes[sc]; dup {
-				panic("driver: scheme " + sc + " claimed twice")
-			}
-			schemes[sc] = name
+		claimed = append(claimed, s.Schemes()...)
+	}
+	for _, sc := range claimed {
+		if _, dup := schemes[sc]; dup {
+			panic("driver: scheme " + sc + " claimed twice")
 		}
+	}
+	drivers[name] = d
+	for _, sc := range claimed {
+		schemes[sc] = name
 	}
 }
 
