@@ -1,0 +1,679 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/unistore-bench/unistore/core"
+)
+
+// sqlStore is the Store over a SQL backend. Queries are written once, with
+// "?" placeholders and {table} names; the backend's dialect decides the
+// qualified table names, the placeholder style, how a time is bound, and
+// how the bulk writes go (COPY or multi-row INSERT).
+type sqlStore struct {
+	b       backend
+	tables  *strings.Replacer
+	dollar  bool // rewrite "?" to "$n"
+	queries sync.Map
+}
+
+// backend is what a dialect supplies.
+type backend interface {
+	exec(ctx context.Context, q string, args ...any) (int64, error)
+	query(ctx context.Context, q string, args ...any) (rows, error)
+	// ts binds a time: nil for the zero time.
+	ts(t time.Time) any
+	isUniqueViolation(err error) bool
+	writeSnapshots(ctx context.Context, rows []Snapshot) error
+	writeExecutions(ctx context.Context, rows []Execution) error
+	// errorf wraps err with the store's name and redacted DSN.
+	errorf(err error, format string, args ...any) error
+	close() error
+}
+
+type rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+var tableNames = []string{
+	"run_status", "run_control_events", "worker_heartbeats",
+	"worker_metrics_snapshots", "query_executions", "schema_version", "test_templates",
+}
+
+func newSQLStore(b backend, resultsPrefix, configPrefix string, dollar bool) *sqlStore {
+	var pairs []string
+	for _, t := range tableNames {
+		p := resultsPrefix
+		if t == "test_templates" {
+			p = configPrefix
+		}
+		pairs = append(pairs, "{"+t+"}", p+t)
+	}
+	return &sqlStore{b: b, tables: strings.NewReplacer(pairs...), dollar: dollar}
+}
+
+// q returns the dialect's text of query q, cached.
+func (s *sqlStore) q(q string) string {
+	if v, ok := s.queries.Load(q); ok {
+		return v.(string)
+	}
+	out := s.tables.Replace(q)
+	if s.dollar {
+		out = core.RewritePlaceholders(out, func(i int) string { return fmt.Sprintf("$%d", i) })
+	}
+	s.queries.Store(q, out)
+	return out
+}
+
+func (s *sqlStore) Close() error { return s.b.close() }
+
+// now is the store's clock: UTC, microseconds.
+func now() time.Time { return utc(time.Now()) }
+
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// nullStr binds "" as NULL.
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// nullJSON binds empty JSON as NULL, otherwise the text.
+func nullJSON(j json.RawMessage) any {
+	if len(j) == 0 {
+		return nil
+	}
+	return string(j)
+}
+
+// timeCol scans a nullable time stored as a timestamp or as RFC 3339 text.
+type timeCol struct{ t *time.Time }
+
+func (c timeCol) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*c.t = time.Time{}
+	case time.Time:
+		*c.t = utc(v)
+	case string:
+		return c.parse(v)
+	case []byte:
+		return c.parse(string(v))
+	default:
+		return fmt.Errorf("store: cannot scan %T into a time", src)
+	}
+	return nil
+}
+
+func (c timeCol) parse(s string) error {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return fmt.Errorf("store: bad time %q: %w", s, err)
+	}
+	*c.t = utc(t)
+	return nil
+}
+
+// strCol scans a nullable text (or JSON) column into a string, "" for NULL.
+type strCol struct{ s *string }
+
+func (c strCol) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*c.s = ""
+	case string:
+		*c.s = v
+	case []byte:
+		*c.s = string(v)
+	default:
+		return fmt.Errorf("store: cannot scan %T into a string", src)
+	}
+	return nil
+}
+
+// jsonCol scans a nullable JSON column into a RawMessage, nil for NULL.
+type jsonCol struct{ j *json.RawMessage }
+
+func (c jsonCol) Scan(src any) error {
+	var s string
+	if err := (strCol{&s}).Scan(src); err != nil {
+		return err
+	}
+	if s == "" {
+		*c.j = nil
+	} else {
+		*c.j = json.RawMessage(s)
+	}
+	return nil
+}
+
+// intCol scans a nullable integer, 0 for NULL.
+type intCol struct{ n *int64 }
+
+func (c intCol) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*c.n = 0
+	case int64:
+		*c.n = v
+	case int32:
+		*c.n = int64(v)
+	default:
+		return fmt.Errorf("store: cannot scan %T into an integer", src)
+	}
+	return nil
+}
+
+// ---- runs
+
+const runColumns = `run_id, name, template, spec, status, phase, created_at, updated_at,
+	started_at, warmup_ended_at, ended_at, workers_target, workers_live, workers_lost,
+	outcome, summary, rows_dropped`
+
+func (s *sqlStore) CreateRun(ctx context.Context, r Run) error {
+	if r.ID == "" {
+		return errors.New("store: create run: empty run id")
+	}
+	spec, err := json.Marshal(r.Spec.Redacted())
+	if err != nil {
+		return fmt.Errorf("store: create run %s: spec: %w", r.ID, err)
+	}
+	if r.CreatedAt.IsZero() {
+		r.CreatedAt = now()
+	}
+	b := s.b
+	_, err = b.exec(ctx, s.q(`INSERT INTO {run_status} (`+runColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		r.ID, r.Name, nullStr(r.Template), string(spec), string(r.Status), string(r.Phase),
+		b.ts(utc(r.CreatedAt)), b.ts(now()), b.ts(utc(r.StartedAt)), b.ts(utc(r.WarmupEndedAt)), b.ts(utc(r.EndedAt)),
+		int64(r.WorkersTarget), int64(r.WorkersLive), int64(r.WorkersLost),
+		nullStr(r.Outcome), nullJSON(r.Summary), r.RowsDropped)
+	if b.isUniqueViolation(err) {
+		return fmt.Errorf("store: create run %s: %w", r.ID, ErrExists)
+	}
+	if err != nil {
+		return b.errorf(err, "create run %s", r.ID)
+	}
+	return nil
+}
+
+func (s *sqlStore) UpdateRun(ctx context.Context, runID string, u RunUpdate) error {
+	b := s.b
+	var set []string
+	var args []any
+	add := func(col string, v any) {
+		set = append(set, col+" = ?")
+		args = append(args, v)
+	}
+	if u.Status != nil {
+		add("status", string(*u.Status))
+	}
+	if u.Phase != nil {
+		add("phase", string(*u.Phase))
+	}
+	if u.StartedAt != nil {
+		add("started_at", b.ts(utc(*u.StartedAt)))
+	}
+	if u.WarmupEndedAt != nil {
+		add("warmup_ended_at", b.ts(utc(*u.WarmupEndedAt)))
+	}
+	if u.EndedAt != nil {
+		add("ended_at", b.ts(utc(*u.EndedAt)))
+	}
+	if u.WorkersTarget != nil {
+		add("workers_target", int64(*u.WorkersTarget))
+	}
+	if u.WorkersLive != nil {
+		add("workers_live", int64(*u.WorkersLive))
+	}
+	if u.WorkersLost != nil {
+		add("workers_lost", int64(*u.WorkersLost))
+	}
+	if u.Outcome != nil {
+		add("outcome", nullStr(*u.Outcome))
+	}
+	if u.Summary != nil {
+		add("summary", nullJSON(u.Summary))
+	}
+	if u.RowsDropped != nil {
+		add("rows_dropped", *u.RowsDropped)
+	}
+	add("updated_at", b.ts(now()))
+	args = append(args, runID)
+	n, err := b.exec(ctx, s.q(`UPDATE {run_status} SET `+strings.Join(set, ", ")+` WHERE run_id = ?`), args...)
+	if err != nil {
+		return b.errorf(err, "update run %s", runID)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: update run %s: %w", runID, ErrNotFound)
+	}
+	return nil
+}
+
+func (s *sqlStore) GetRun(ctx context.Context, runID string) (Run, error) {
+	runs, err := s.listRuns(ctx, `SELECT `+runColumns+` FROM {run_status} WHERE run_id = ?`, runID)
+	if err != nil {
+		return Run{}, s.b.errorf(err, "get run %s", runID)
+	}
+	if len(runs) == 0 {
+		return Run{}, fmt.Errorf("store: run %s: %w", runID, ErrNotFound)
+	}
+	return runs[0], nil
+}
+
+func (s *sqlStore) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
+	q := `SELECT ` + runColumns + ` FROM {run_status}`
+	var args []any
+	if f.Status != "" {
+		q += ` WHERE status = ?`
+		args = append(args, string(f.Status))
+	}
+	q += ` ORDER BY created_at DESC, run_id DESC`
+	if f.Limit > 0 {
+		q += fmt.Sprintf(` LIMIT %d`, f.Limit)
+	}
+	runs, err := s.listRuns(ctx, q, args...)
+	if err != nil {
+		return nil, s.b.errorf(err, "list runs")
+	}
+	return runs, nil
+}
+
+func (s *sqlStore) listRuns(ctx context.Context, q string, args ...any) ([]Run, error) {
+	rs, err := s.b.query(ctx, s.q(q), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []Run
+	for rs.Next() {
+		var r Run
+		var spec, summary json.RawMessage
+		var status, phase string
+		var target, live, lost int64
+		if err := rs.Scan(&r.ID, &r.Name, strCol{&r.Template}, jsonCol{&spec}, &status, &phase,
+			timeCol{&r.CreatedAt}, timeCol{&r.UpdatedAt}, timeCol{&r.StartedAt}, timeCol{&r.WarmupEndedAt}, timeCol{&r.EndedAt},
+			&target, &live, &lost, strCol{&r.Outcome}, jsonCol{&summary}, &r.RowsDropped); err != nil {
+			return nil, err
+		}
+		if len(spec) > 0 {
+			if err := json.Unmarshal(spec, &r.Spec); err != nil {
+				return nil, fmt.Errorf("run %s: stored spec: %w", r.ID, err)
+			}
+		}
+		r.Summary = summary
+		r.Status, r.Phase = core.Status(status), core.Phase(phase)
+		r.WorkersTarget, r.WorkersLive, r.WorkersLost = int(target), int(live), int(lost)
+		out = append(out, r)
+	}
+	return out, rs.Err()
+}
+
+// ---- control events
+
+// appendRetries bounds AppendEvent's retries when a concurrent append took
+// the same sequence number.
+const appendRetries = 10
+
+func (s *sqlStore) AppendEvent(ctx context.Context, e Event) (Event, error) {
+	if e.CreatedAt.IsZero() {
+		e.CreatedAt = now()
+	}
+	e.CreatedAt = utc(e.CreatedAt)
+	// The sequence is MAX+1 computed in the insert itself: no sequence
+	// object (and no USAGE grant), no read-then-write race beyond the
+	// primary key, which turns a concurrent duplicate into a retry.
+	q := s.q(`INSERT INTO {run_control_events} (run_id, seq, kind, payload, created_at)
+		SELECT r.run_id, COALESCE((SELECT MAX(e.seq) FROM {run_control_events} e WHERE e.run_id = r.run_id), 0) + 1, ?, ?, ?
+		FROM {run_status} r WHERE r.run_id = ?
+		RETURNING seq`)
+	for attempt := 0; ; attempt++ {
+		rs, err := s.b.query(ctx, q, string(e.Kind), nullJSON(e.Payload), s.b.ts(e.CreatedAt), e.RunID)
+		found := false
+		if err == nil {
+			for rs.Next() {
+				found = true
+				err = rs.Scan(&e.Seq)
+			}
+			if err == nil {
+				err = rs.Err()
+			}
+			rs.Close()
+		}
+		switch {
+		case err == nil && !found:
+			return Event{}, fmt.Errorf("store: append event to run %s: %w", e.RunID, ErrNotFound)
+		case err == nil:
+			return e, nil
+		case s.b.isUniqueViolation(err) && attempt < appendRetries:
+			continue
+		default:
+			return Event{}, s.b.errorf(err, "append event to run %s", e.RunID)
+		}
+	}
+}
+
+func (s *sqlStore) EventsSince(ctx context.Context, runID string, afterSeq int64) ([]Event, error) {
+	rs, err := s.b.query(ctx, s.q(`SELECT run_id, seq, kind, payload, created_at FROM {run_control_events}
+		WHERE run_id = ? AND seq > ? ORDER BY seq`), runID, afterSeq)
+	if err != nil {
+		return nil, s.b.errorf(err, "events of run %s", runID)
+	}
+	defer rs.Close()
+	var out []Event
+	for rs.Next() {
+		var e Event
+		var kind string
+		if err := rs.Scan(&e.RunID, &e.Seq, &kind, jsonCol{&e.Payload}, timeCol{&e.CreatedAt}); err != nil {
+			return nil, s.b.errorf(err, "events of run %s", runID)
+		}
+		e.Kind = EventKind(kind)
+		out = append(out, e)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, s.b.errorf(err, "events of run %s", runID)
+	}
+	return out, nil
+}
+
+// ---- heartbeats
+
+func (s *sqlStore) PutHeartbeat(ctx context.Context, h Heartbeat) error {
+	if h.LastSeen.IsZero() {
+		h.LastSeen = now()
+	}
+	var pid any
+	if h.PID != 0 {
+		pid = int64(h.PID)
+	}
+	_, err := s.b.exec(ctx, s.q(`INSERT INTO {worker_heartbeats}
+		(run_id, worker_id, worker_group, status, phase, last_seen, connections, host, pid, rows_dropped)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (run_id, worker_id) DO UPDATE SET
+			worker_group = excluded.worker_group, status = excluded.status, phase = excluded.phase,
+			last_seen = excluded.last_seen, connections = excluded.connections, host = excluded.host,
+			pid = excluded.pid, rows_dropped = excluded.rows_dropped`),
+		h.RunID, h.WorkerID, int64(h.Group), h.Status, string(h.Phase), s.b.ts(utc(h.LastSeen)),
+		int64(h.Connections), nullStr(h.Host), pid, h.RowsDropped)
+	if err != nil {
+		return s.b.errorf(err, "heartbeat %s/%s", h.RunID, h.WorkerID)
+	}
+	return nil
+}
+
+func (s *sqlStore) ListHeartbeats(ctx context.Context, runID string) ([]Heartbeat, error) {
+	rs, err := s.b.query(ctx, s.q(`SELECT run_id, worker_id, worker_group, status, phase, last_seen,
+		connections, host, pid, rows_dropped FROM {worker_heartbeats}
+		WHERE run_id = ? ORDER BY worker_group, worker_id`), runID)
+	if err != nil {
+		return nil, s.b.errorf(err, "heartbeats of run %s", runID)
+	}
+	defer rs.Close()
+	var out []Heartbeat
+	for rs.Next() {
+		var h Heartbeat
+		var group, conns, pid int64
+		var phase string
+		if err := rs.Scan(&h.RunID, &h.WorkerID, &group, &h.Status, &phase, timeCol{&h.LastSeen},
+			&conns, strCol{&h.Host}, intCol{&pid}, &h.RowsDropped); err != nil {
+			return nil, s.b.errorf(err, "heartbeats of run %s", runID)
+		}
+		h.Group, h.Connections, h.PID, h.Phase = int(group), int(conns), int(pid), core.Phase(phase)
+		out = append(out, h)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, s.b.errorf(err, "heartbeats of run %s", runID)
+	}
+	return out, nil
+}
+
+// ---- snapshots and executions
+
+// snapshotColumns and executionColumns are the bulk tables' columns in the
+// order snapshotValues and executionValues produce them.
+var (
+	snapshotColumns = []string{"run_id", "worker_id", "worker_group", "interval_start", "interval_end",
+		"phase", "operation", "op_count", "error_count", "errors_by_class",
+		"histogram", "response_histogram", "error_histogram"}
+	executionColumns = []string{"run_id", "worker_id", "worker_group", "connection_id", "operation",
+		"phase", "intended_at", "started_at", "ended_at", "ok", "error_class", "sqlstate", "rows_affected"}
+)
+
+// snapshotValues appends the row's values, binding times with ts.
+func snapshotValues(dst []any, r *Snapshot, ts func(time.Time) any) []any {
+	var byClass any
+	if m := r.Errors.Map(); m != nil {
+		b, _ := json.Marshal(m) // a map[string]int64 always marshals
+		byClass = string(b)
+	}
+	return append(dst, r.RunID, r.WorkerID, int64(r.Group), ts(utc(r.IntervalStart)), ts(utc(r.IntervalEnd)),
+		string(r.Phase), r.Operation, r.Count, r.Errors.Total(), byClass,
+		r.Histogram, nullStr(r.ResponseHistogram), nullStr(r.ErrorHistogram))
+}
+
+func executionValues(dst []any, r *Execution, ts func(time.Time) any) []any {
+	var class any
+	if r.ErrorClass != core.ErrNone {
+		class = r.ErrorClass.String()
+	}
+	return append(dst, r.RunID, r.WorkerID, int64(r.Group), int64(r.Connection), r.Operation,
+		string(r.Phase), ts(utc(r.IntendedAt)), ts(utc(r.StartedAt)), ts(utc(r.EndedAt)),
+		r.OK, class, nullStr(r.SQLState), r.RowsAffected)
+}
+
+func (s *sqlStore) WriteSnapshots(ctx context.Context, rows []Snapshot) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := s.b.writeSnapshots(ctx, rows); err != nil {
+		return s.b.errorf(err, "write %d snapshots", len(rows))
+	}
+	return nil
+}
+
+func (s *sqlStore) WriteExecutions(ctx context.Context, rows []Execution) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := s.b.writeExecutions(ctx, rows); err != nil {
+		return s.b.errorf(err, "write %d executions", len(rows))
+	}
+	return nil
+}
+
+func (s *sqlStore) Snapshots(ctx context.Context, runID string) ([]Snapshot, error) {
+	rs, err := s.b.query(ctx, s.q(`SELECT `+strings.Join(snapshotColumns, ", ")+` FROM {worker_metrics_snapshots}
+		WHERE run_id = ? ORDER BY interval_start, worker_id, phase, operation`), runID)
+	if err != nil {
+		return nil, s.b.errorf(err, "snapshots of run %s", runID)
+	}
+	defer rs.Close()
+	var out []Snapshot
+	for rs.Next() {
+		var r Snapshot
+		var group, errTotal int64
+		var phase, byClass string
+		if err := rs.Scan(&r.RunID, &r.WorkerID, &group, timeCol{&r.IntervalStart}, timeCol{&r.IntervalEnd},
+			&phase, &r.Operation, &r.Count, &errTotal, strCol{&byClass},
+			&r.Histogram, strCol{&r.ResponseHistogram}, strCol{&r.ErrorHistogram}); err != nil {
+			return nil, s.b.errorf(err, "snapshots of run %s", runID)
+		}
+		r.Group, r.Phase = int(group), core.Phase(phase)
+		if byClass != "" {
+			var m map[string]int64
+			if err := json.Unmarshal([]byte(byClass), &m); err != nil {
+				return nil, fmt.Errorf("store: snapshots of run %s: errors_by_class: %w", runID, err)
+			}
+			for name, n := range m {
+				r.Errors[core.ParseErrorClass(name)] += n
+			}
+		}
+		out = append(out, r)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, s.b.errorf(err, "snapshots of run %s", runID)
+	}
+	return out, nil
+}
+
+func (s *sqlStore) CountExecutions(ctx context.Context, runID string) (int64, error) {
+	rs, err := s.b.query(ctx, s.q(`SELECT COUNT(*) FROM {query_executions} WHERE run_id = ?`), runID)
+	if err != nil {
+		return 0, s.b.errorf(err, "count executions of run %s", runID)
+	}
+	defer rs.Close()
+	var n int64
+	for rs.Next() {
+		if err := rs.Scan(&n); err != nil {
+			return 0, s.b.errorf(err, "count executions of run %s", runID)
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return 0, s.b.errorf(err, "count executions of run %s", runID)
+	}
+	return n, nil
+}
+
+func (s *sqlStore) Executions(ctx context.Context, f ExecutionFilter) ([]Execution, error) {
+	q := `SELECT ` + strings.Join(executionColumns, ", ") + ` FROM {query_executions} WHERE run_id = ?`
+	args := []any{f.RunID}
+	if f.WorkerID != "" {
+		q += ` AND worker_id = ?`
+		args = append(args, f.WorkerID)
+	}
+	q += ` ORDER BY started_at, worker_id, connection_id`
+	if f.Limit > 0 {
+		q += fmt.Sprintf(` LIMIT %d`, f.Limit)
+	}
+	if f.Offset > 0 {
+		if f.Limit <= 0 {
+			q += ` LIMIT -1`
+			if s.dollar {
+				q = strings.TrimSuffix(q, ` LIMIT -1`) // PostgreSQL: OFFSET alone
+			}
+		}
+		q += fmt.Sprintf(` OFFSET %d`, f.Offset)
+	}
+	rs, err := s.b.query(ctx, s.q(q), args...)
+	if err != nil {
+		return nil, s.b.errorf(err, "executions of run %s", f.RunID)
+	}
+	defer rs.Close()
+	var out []Execution
+	for rs.Next() {
+		var r Execution
+		var group, conn int64
+		var phase, class string
+		if err := rs.Scan(&r.RunID, &r.WorkerID, &group, &conn, &r.Operation, &phase,
+			timeCol{&r.IntendedAt}, timeCol{&r.StartedAt}, timeCol{&r.EndedAt},
+			&r.OK, strCol{&class}, strCol{&r.SQLState}, &r.RowsAffected); err != nil {
+			return nil, s.b.errorf(err, "executions of run %s", f.RunID)
+		}
+		r.Group, r.Connection, r.Phase = int(group), int(conn), core.Phase(phase)
+		if class != "" {
+			r.ErrorClass = core.ParseErrorClass(class)
+		}
+		out = append(out, r)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, s.b.errorf(err, "executions of run %s", f.RunID)
+	}
+	return out, nil
+}
+
+// ---- templates
+
+func (s *sqlStore) SaveTemplate(ctx context.Context, t Template) (Template, error) {
+	if t.Name == "" {
+		return Template{}, errors.New("store: save template: empty name")
+	}
+	ts := now()
+	rs, err := s.b.query(ctx, s.q(`INSERT INTO {test_templates} (name, version, body, created_at, updated_at)
+		VALUES (?, 1, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET version = {test_templates}.version + 1,
+			body = excluded.body, updated_at = excluded.updated_at
+		RETURNING name, version, body, created_at, updated_at`),
+		t.Name, t.Body, s.b.ts(ts), s.b.ts(ts))
+	if err != nil {
+		return Template{}, s.b.errorf(err, "save template %q", t.Name)
+	}
+	out, err := scanTemplates(rs)
+	if err == nil && len(out) != 1 {
+		err = fmt.Errorf("insert returned %d rows", len(out))
+	}
+	if err != nil {
+		return Template{}, s.b.errorf(err, "save template %q", t.Name)
+	}
+	return out[0], nil
+}
+
+func (s *sqlStore) GetTemplate(ctx context.Context, name string) (Template, error) {
+	rs, err := s.b.query(ctx, s.q(`SELECT name, version, body, created_at, updated_at
+		FROM {test_templates} WHERE name = ?`), name)
+	if err != nil {
+		return Template{}, s.b.errorf(err, "get template %q", name)
+	}
+	out, err := scanTemplates(rs)
+	if err != nil {
+		return Template{}, s.b.errorf(err, "get template %q", name)
+	}
+	if len(out) == 0 {
+		return Template{}, fmt.Errorf("store: template %q: %w", name, ErrNotFound)
+	}
+	return out[0], nil
+}
+
+func (s *sqlStore) ListTemplates(ctx context.Context) ([]Template, error) {
+	rs, err := s.b.query(ctx, s.q(`SELECT name, version, body, created_at, updated_at
+		FROM {test_templates} ORDER BY name`))
+	if err != nil {
+		return nil, s.b.errorf(err, "list templates")
+	}
+	out, err := scanTemplates(rs)
+	if err != nil {
+		return nil, s.b.errorf(err, "list templates")
+	}
+	return out, nil
+}
+
+func (s *sqlStore) DeleteTemplate(ctx context.Context, name string) error {
+	n, err := s.b.exec(ctx, s.q(`DELETE FROM {test_templates} WHERE name = ?`), name)
+	if err != nil {
+		return s.b.errorf(err, "delete template %q", name)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: template %q: %w", name, ErrNotFound)
+	}
+	return nil
+}
+
+func scanTemplates(rs rows) ([]Template, error) {
+	defer rs.Close()
+	var out []Template
+	for rs.Next() {
+		var t Template
+		var v int64
+		if err := rs.Scan(&t.Name, &v, &t.Body, timeCol{&t.CreatedAt}, timeCol{&t.UpdatedAt}); err != nil {
+			return nil, err
+		}
+		t.Version = int(v)
+		out = append(out, t)
+	}
+	return out, rs.Err()
+}
