@@ -19,37 +19,56 @@ func (nopStmt) Exec(context.Context, []core.Value) (int64, error) { return 1, ni
 // pick an operation, generate its parameters, take the two timestamps,
 // record. The target is ≤ 200 ns and 0 allocations per operation.
 func BenchmarkLoopOverhead(b *testing.B) {
-	for _, model := range []struct {
+	lo, hi := int64(1), int64(1_000_000)
+	mixes := []struct {
 		name string
-		rate float64
-	}{{"closed", 0}, {"open", 1}} {
-		b.Run(model.name, func(b *testing.B) {
-			lo, hi := int64(1), int64(1_000_000)
-			theta := 0.99
-			wl, err := workload.Compile(core.WorkloadSpec{Operations: []core.OperationSpec{
-				{Name: "point", SQL: "SELECT ? ", Params: []core.ParamSpec{{Gen: "zipfian", Min: &lo, Max: &hi, Theta: theta}}},
-				{Name: "upd", SQL: "UPDATE t SET v = ? WHERE id = ?", Params: []core.ParamSpec{{Gen: "uniform", Min: &lo, Max: &hi}, {Gen: "uniform", Min: &lo, Max: &hi}}},
-				{Name: "ins", SQL: "INSERT INTO t VALUES (?, ?, ?)", Params: []core.ParamSpec{{Gen: "sequence"}, {Gen: "string", MinLen: 8, MaxLen: 16}, {Gen: "now"}}},
-			}})
-			if err != nil {
-				b.Fatal(err)
-			}
-			// The loop is built by hand: no connector, a statement that does nothing.
-			w := &Worker{cfg: Config{Connections: 1, Rate: model.rate, Seed: 1, Workload: wl}, ops: wl.Operations()}
-			w.mix = workload.NewMix(w.ops)
-			l := &loop{stmts: []driver.Stmt{nopStmt{}, nopStmt{}, nopStmt{}}, args: make([]core.Value, 0, 16)}
-			l.l = workload.Loop{Seed: 1, Groups: 1, Rand: workload.NewRand(1, 0, 0)}
-			l.src = wl.NewSource(l.l)
-			l.rec = metrics.NewRecorder(len(w.ops), model.rate > 0)
-			ctx := context.Background()
-			var intended time.Time
-			if model.rate > 0 {
-				intended = time.Now()
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				w.once(ctx, l, intended)
-			}
-		})
+		ops  []core.OperationSpec
+	}{
+		// pgbench -S: one operation, one uniform parameter.
+		{"select", []core.OperationSpec{
+			{Name: "select", SQL: "SELECT abalance FROM pgbench_accounts WHERE aid = ?", Params: []core.ParamSpec{{Gen: "uniform", Min: &lo, Max: &hi}}},
+		}},
+		// A mix of three operations using zipfian, uniform, sequence, string and now.
+		{"mixed", []core.OperationSpec{
+			{Name: "point", SQL: "SELECT ? ", Params: []core.ParamSpec{{Gen: "zipfian", Min: &lo, Max: &hi, Theta: 0.99}}},
+			{Name: "upd", SQL: "UPDATE t SET v = ? WHERE id = ?", Params: []core.ParamSpec{{Gen: "uniform", Min: &lo, Max: &hi}, {Gen: "uniform", Min: &lo, Max: &hi}}},
+			{Name: "ins", SQL: "INSERT INTO t VALUES (?, ?, ?)", Params: []core.ParamSpec{{Gen: "sequence"}, {Gen: "string", MinLen: 8, MaxLen: 16}, {Gen: "now"}}},
+		}},
+	}
+	for _, mix := range mixes {
+		for _, model := range []struct {
+			name string
+			rate float64
+		}{{"closed", 0}, {"open", 1}} {
+			b.Run(mix.name+"/"+model.name, func(b *testing.B) {
+				benchLoop(b, mix.ops, model.rate)
+			})
+		}
+	}
+}
+
+func benchLoop(b *testing.B, ops []core.OperationSpec, rate float64) {
+	wl, err := workload.Compile(core.WorkloadSpec{Operations: ops})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The loop is built by hand: no connector, statements that do nothing.
+	w := &Worker{cfg: Config{Connections: 1, Rate: rate, Seed: 1, Workload: wl}, ops: wl.Operations()}
+	w.mix = workload.NewMix(w.ops)
+	l := &loop{stmts: make([]driver.Stmt, len(ops)), args: make([]core.Value, 0, 16)}
+	for i := range l.stmts {
+		l.stmts[i] = nopStmt{}
+	}
+	l.l = workload.Loop{Seed: 1, Groups: 1, Rand: workload.NewRand(1, 0, 0)}
+	l.src = wl.NewSource(l.l)
+	l.rec = metrics.NewRecorder(len(w.ops), rate > 0)
+	ctx := context.Background()
+	var intended time.Time
+	if rate > 0 {
+		intended = time.Now()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		w.once(ctx, l, intended)
 	}
 }
