@@ -58,7 +58,7 @@ func dialectOf(dsn string) string {
 		return ""
 	}
 	switch strings.ToLower(scheme) {
-	case "sqlite", "sqlite3", "file":
+	case "sqlite", "sqlite3":
 		return schema.SQLite
 	case "postgres", "postgresql":
 		return schema.Postgres
