@@ -5,13 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/driver"
 	"github.com/unistore-bench/unistore/metrics"
+	"github.com/unistore-bench/unistore/store"
 	"github.com/unistore-bench/unistore/worker"
 	"github.com/unistore-bench/unistore/workload"
 )
@@ -89,7 +89,9 @@ type options struct {
 	progress  func(Progress)
 	logger    *slog.Logger
 	interval  time.Duration
-	capture   func(*worker.Execution)
+	store     store.Store
+	template  string
+	flush     time.Duration
 }
 
 // WithConnector runs against c instead of opening the target through the
@@ -111,120 +113,18 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 // WithInterval sets the snapshot interval (default 1s).
 func WithInterval(d time.Duration) Option { return func(o *options) { o.interval = d } }
 
-// Run validates spec, connects and prepares every statement, then runs the
-// warm-up and measurement phases and returns the result. It blocks; every
-// goroutine it starts has ended when it returns.
-//
-// A bad spec, an unknown driver, an unreachable target or a statement that
-// fails to prepare is an error before any load, with a nil Result. Once
-// load has started, failed queries are counted, not returned: Run returns
-// a Result, and an error only if the run itself broke. Cancelling ctx stops
-// the run promptly; the Result then has StatusCancelled and the figures
-// measured until then.
-func Run(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
-	return Local{}.Run(ctx, spec, opts...)
-}
+// WithStore records the run in st: its RUN_STATUS row and control events,
+// the worker's snapshots, heartbeats and captured executions. Without it a
+// run is kept in memory only.
+func WithStore(st store.Store) Option { return func(o *options) { o.store = st } }
 
-// Local is the in-process orchestrator: one worker of spec.Connections
-// loops in this process.
-type Local struct{}
+// WithTemplateName records the name of the saved template the run came from.
+func WithTemplateName(name string) Option { return func(o *options) { o.template = name } }
 
-var _ Orchestrator = Local{}
-
-// Run implements Orchestrator.
-func (Local) Run(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
-	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if o.logger == nil {
-		o.logger = slog.Default()
-	}
-	spec = spec.WithDefaults()
-	wl, err := prepareSpec(spec, o)
-	if err != nil {
-		return nil, err
-	}
-	conn, drvName := o.connector, o.driver
-	if conn == nil {
-		drvName, conn, err = driver.Open(spec.Target.Driver, spec.Target.DSN)
-		if err != nil {
-			return nil, err
-		}
-		defer conn.Close()
-	}
-
-	runID := NewRunID()
-	res := &Result{RunID: runID, Name: spec.Name, Status: StatusPrepared, Driver: drvName,
-		Target: core.RedactDSN(spec.Target.DSN), Connections: spec.Connections, Rate: spec.Rate, Seed: spec.Seed}
-	if d, ok := conn.(driver.Describer); ok {
-		res.TargetSettings = d.Settings()
-	}
-
-	w, err := worker.New(worker.Config{
-		RunID: runID, Group: 0, Groups: 1, Connections: spec.Connections, Rate: spec.Rate, Seed: spec.Seed,
-		Connector: conn, Workload: wl, Interval: o.interval, Capture: o.capture,
-		OnInterval: progressFunc(runID, o.progress),
-	})
-	if err != nil {
-		return nil, err
-	}
-	o.logger.Debug("unistore: connecting", "run_id", runID, "target", res.Target, "connections", spec.Connections)
-	if err := w.Open(ctx); err != nil {
-		return nil, fmt.Errorf("unistore: before load: %w", err)
-	}
-
-	res.Status = StatusRunning
-	start := PhaseMeasurement
-	if spec.Warmup > 0 {
-		start = PhaseWarmup
-	}
-	runCtx, stop := context.WithCancel(context.Background())
-	defer stop()
-	done := make(chan error, 1)
-	go func() { done <- w.Run(runCtx, start) }()
-
-	cancelled := false
-	if start == PhaseWarmup {
-		cancelled = !waitFor(ctx, spec.Warmup.D())
-		if !cancelled {
-			w.SetPhase(ctx, PhaseMeasurement)
-		}
-	}
-	if !cancelled {
-		cancelled = !waitFor(ctx, spec.Duration.D())
-	}
-	stop()
-	runErr := <-done
-
-	totals, phaseAt, ended := w.Totals()
-	res.StartedAt, res.EndedAt = phaseAt[start].UTC(), ended.UTC()
-	if wu := totals[PhaseWarmup]; wu != nil {
-		res.Warmup = core.PhaseStats{Seconds: secondsBetween(phaseAt[PhaseWarmup], phaseOr(phaseAt, PhaseMeasurement, ended)),
-			Count: wu.Count(), Errors: wu.Errors()}
-	}
-	meas := totals[PhaseMeasurement]
-	if meas == nil {
-		meas = metrics.NewSnapshot(w.Names(), spec.Rate > 0)
-	}
-	if at, ok := phaseAt[PhaseMeasurement]; ok {
-		res.MeasuredSeconds = secondsBetween(at, ended)
-	}
-	res.Total, res.Operations = meas.Stats(res.MeasuredSeconds)
-	if spec.Rate > 0 {
-		res.Open = &core.OpenStats{Intended: meas.Open.Intended, Started: meas.Open.Started, Late: meas.Open.Late,
-			Skipped: meas.Open.Skipped, LateThresholdMS: float64(worker.LateThreshold) / float64(time.Millisecond)}
-	}
-	switch {
-	case runErr != nil:
-		res.Status, res.Error = StatusFailed, runErr.Error()
-	case cancelled:
-		res.Status = StatusCancelled
-	default:
-		res.Status = StatusCompleted
-	}
-	return res, runErr
-}
+// WithFlushTimeout bounds the store writers' final flush at the end of a
+// run (default worker.DefaultFlushTimeout); rows unstored then are dropped
+// and reported.
+func WithFlushTimeout(d time.Duration) Option { return func(o *options) { o.flush = d } }
 
 // prepareSpec validates spec and compiles its workload, reporting every
 // problem of both at once.

@@ -25,6 +25,19 @@ type Result struct {
 	Operations      map[string]OpStats `json:"operations"`
 	// Open is set for open-model runs (Rate > 0).
 	Open *OpenStats `json:"open_model,omitempty"`
+	// RowsDropped counts results-store rows (snapshots, executions) the run
+	// dropped because the store could not keep up or was down; Store has
+	// the detail. Nothing is dropped silently.
+	RowsDropped int64       `json:"rows_dropped"`
+	Store       *StoreStats `json:"store,omitempty"`
+}
+
+// StoreStats counts the rows a run wrote to the results store.
+type StoreStats struct {
+	SnapshotsStored   int64 `json:"snapshots_stored"`
+	SnapshotsDropped  int64 `json:"snapshots_dropped"`
+	ExecutionsStored  int64 `json:"executions_stored"`
+	ExecutionsDropped int64 `json:"executions_dropped"`
 }
 
 // PhaseStats summarises a phase other than measurement.

@@ -450,7 +450,8 @@ func (s *sqlStore) ListHeartbeats(ctx context.Context, runID string) ([]Heartbea
 var (
 	snapshotColumns = []string{"run_id", "worker_id", "worker_group", "interval_start", "interval_end",
 		"phase", "operation", "op_count", "error_count", "errors_by_class",
-		"histogram", "response_histogram", "error_histogram"}
+		"histogram", "response_histogram", "error_histogram",
+		"open_intended", "open_started", "open_late", "open_skipped"}
 	executionColumns = []string{"run_id", "worker_id", "worker_group", "connection_id", "operation",
 		"phase", "intended_at", "started_at", "ended_at", "ok", "error_class", "sqlstate", "rows_affected"}
 )
@@ -464,7 +465,8 @@ func snapshotValues(dst []any, r *Snapshot, ts func(time.Time) any) []any {
 	}
 	return append(dst, r.RunID, r.WorkerID, int64(r.Group), ts(utc(r.IntervalStart)), ts(utc(r.IntervalEnd)),
 		string(r.Phase), r.Operation, r.Count, r.Errors.Total(), byClass,
-		r.Histogram, nullStr(r.ResponseHistogram), nullStr(r.ErrorHistogram))
+		r.Histogram, nullStr(r.ResponseHistogram), nullStr(r.ErrorHistogram),
+		r.OpenIntended, r.OpenStarted, r.OpenLate, r.OpenSkipped)
 }
 
 func executionValues(dst []any, r *Execution, ts func(time.Time) any) []any {
@@ -511,7 +513,8 @@ func (s *sqlStore) Snapshots(ctx context.Context, runID string) ([]Snapshot, err
 		var phase, byClass string
 		if err := rs.Scan(&r.RunID, &r.WorkerID, &group, timeCol{&r.IntervalStart}, timeCol{&r.IntervalEnd},
 			&phase, &r.Operation, &r.Count, &errTotal, strCol{&byClass},
-			&r.Histogram, strCol{&r.ResponseHistogram}, strCol{&r.ErrorHistogram}); err != nil {
+			&r.Histogram, strCol{&r.ResponseHistogram}, strCol{&r.ErrorHistogram},
+			&r.OpenIntended, &r.OpenStarted, &r.OpenLate, &r.OpenSkipped); err != nil {
 			return nil, s.b.errorf(err, "snapshots of run %s", runID)
 		}
 		r.Group, r.Phase = int(group), core.Phase(phase)

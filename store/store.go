@@ -182,6 +182,10 @@ type Snapshot struct {
 	ResponseHistogram string
 	// ErrorHistogram is the latency of failed executions.
 	ErrorHistogram string
+	// Open-model start counts of the worker over the interval. They are
+	// per worker, not per operation: a worker puts them on one of its rows
+	// of the interval and zeros on the others, so sums over rows are exact.
+	OpenIntended, OpenStarted, OpenLate, OpenSkipped int64
 }
 
 // Execution is a QUERY_EXECUTIONS row: one query. IntendedAt is zero

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/driver"
 	"github.com/unistore-bench/unistore/metrics"
+	"github.com/unistore-bench/unistore/store"
 	"github.com/unistore-bench/unistore/workload"
 )
 
@@ -46,22 +48,30 @@ type Config struct {
 	// interval's snapshot. The snapshot is reused after it returns: clone
 	// what you keep.
 	OnInterval func(*metrics.Snapshot)
-	// Capture, if set, is offered every execution. It runs on the loop, so
-	// it must not block (hand the row to a bounded buffer).
-	Capture func(*Execution)
+
+	// Store, if set, receives this worker's snapshots, captured executions
+	// and heartbeats, written in batches off the loops (see Store).
+	Store Store
+	// WorkerID names the worker in stored rows; default "worker-GROUP".
+	WorkerID string
+	// Capture selects the executions stored (core.ParseCapture).
+	Capture core.Capture
+	// Writer tunes the store writers.
+	Writer store.WriterConfig
+	// FlushTimeout bounds the final flush of the store writers at the end
+	// of Run; rows still unstored then are dropped and counted.
+	FlushTimeout time.Duration
 }
 
-// Execution is one query execution, for capture.
-type Execution struct {
-	Group, Conn int
-	Op          int
-	Phase       core.Phase
-	Intended    time.Time
-	Start, End  time.Time
-	Class       core.ErrorClass
-	Code        string
-	Rows        int64
+// Store is what a worker writes to the results store.
+type Store interface {
+	WriteSnapshots(ctx context.Context, rows []store.Snapshot) error
+	WriteExecutions(ctx context.Context, rows []store.Execution) error
+	PutHeartbeat(ctx context.Context, h store.Heartbeat) error
 }
+
+// DefaultFlushTimeout is Config.FlushTimeout's default.
+const DefaultFlushTimeout = 15 * time.Second
 
 // Worker runs one worker's loops. Open connects and prepares; Run drives
 // the load until its context ends; SetPhase moves between phases.
@@ -83,7 +93,20 @@ type Worker struct {
 	ended      time.Time
 	ran        atomic.Bool
 	reconnects atomic.Int64
+
+	snaps      *store.Writer[store.Snapshot]
+	execs      *store.Writer[store.Execution]
+	storeStats StoreStats
 }
+
+// StoreStats counts the rows a worker produced for the store, stored and
+// dropped (Stored + Dropped = Produced once Run has returned).
+type StoreStats struct {
+	Snapshots, Executions store.WriterStats
+}
+
+// Dropped is the total of rows dropped.
+func (s StoreStats) Dropped() int64 { return s.Snapshots.Dropped + s.Executions.Dropped }
 
 type loop struct {
 	idx   int
@@ -93,7 +116,9 @@ type loop struct {
 	src   workload.Source
 	l     workload.Loop
 	args  []core.Value
-	ex    Execution
+	// sampled accumulates the capture fraction: systematic sampling, no
+	// random draw, so capture never changes the parameter sequence.
+	sampled float64
 }
 
 // New checks cfg and returns a worker that has not connected yet.
@@ -122,6 +147,15 @@ func New(cfg Config) (*Worker, error) {
 	}
 	if cfg.Interval <= 0 {
 		cfg.Interval = DefaultInterval
+	}
+	if cfg.FlushTimeout <= 0 {
+		cfg.FlushTimeout = DefaultFlushTimeout
+	}
+	if cfg.WorkerID == "" {
+		cfg.WorkerID = fmt.Sprintf("worker-%d", cfg.Group)
+	}
+	if cfg.Capture.Mode == "" {
+		cfg.Capture, _ = core.ParseCapture("")
 	}
 	w := &Worker{cfg: cfg, ops: cfg.Workload.Operations(), phaseCh: make(chan core.Phase)}
 	if len(w.ops) == 0 {
@@ -245,6 +279,16 @@ func (w *Worker) Run(ctx context.Context, start core.Phase) error {
 	loopCtx, stopLoops := context.WithCancel(context.Background())
 	defer stopLoops()
 	var loops errgroup.Group
+	var heartbeats sync.WaitGroup
+	hbCtx, stopHeartbeats := context.WithCancel(context.Background())
+	defer stopHeartbeats()
+	if st := w.cfg.Store; st != nil {
+		w.snaps = store.NewWriter(st.WriteSnapshots, w.cfg.Writer)
+		if w.cfg.Capture.Mode != core.CaptureNone {
+			w.execs = store.NewWriter(st.WriteExecutions, w.cfg.Writer)
+		}
+		heartbeats.Go(func() { w.heartbeat(hbCtx) })
+	}
 	if w.cfg.Rate > 0 {
 		w.pacer.init(w.cfg.Rate, w.started)
 		loops.Go(func() error { w.pacer.run(loopCtx); return nil })
@@ -271,6 +315,9 @@ func (w *Worker) Run(ctx context.Context, start core.Phase) error {
 		}
 		_ = tot.Merge(interval)
 		w.mu.Unlock()
+		if w.snaps != nil {
+			w.storeSnapshot(interval)
+		}
 		if w.cfg.OnInterval != nil {
 			w.cfg.OnInterval(interval)
 		}
@@ -303,7 +350,109 @@ func (w *Worker) Run(ctx context.Context, start core.Phase) error {
 	w.mu.Lock()
 	w.ended = end
 	w.mu.Unlock()
+	stopHeartbeats()
+	heartbeats.Wait()
+	w.closeStore()
 	return nil
+}
+
+// storeSnapshot offers one row per operation that ran in the interval; the
+// worker's open-model counts ride on the first row (or on an otherwise
+// empty row of the first operation, so they are never lost).
+func (w *Worker) storeSnapshot(s *metrics.Snapshot) {
+	openCounts := s.Open != (metrics.OpenCounts{})
+	for i := range s.Ops {
+		o := &s.Ops[i]
+		if o.Count == 0 && !openCounts {
+			continue
+		}
+		row := store.Snapshot{RunID: w.cfg.RunID, WorkerID: w.cfg.WorkerID, Group: w.cfg.Group,
+			IntervalStart: s.Start, IntervalEnd: s.End, Phase: s.Phase, Operation: s.Names[i],
+			Count: o.Count, Errors: o.Errors}
+		// Histograms of this package's range always encode.
+		row.Histogram, _ = metrics.Encode(o.Service)
+		if o.Response != nil && o.Response.TotalCount() > 0 {
+			row.ResponseHistogram, _ = metrics.Encode(o.Response)
+		}
+		if o.Failed != nil && o.Failed.TotalCount() > 0 {
+			row.ErrorHistogram, _ = metrics.Encode(o.Failed)
+		}
+		if openCounts {
+			row.OpenIntended, row.OpenStarted, row.OpenLate, row.OpenSkipped = s.Open.Intended, s.Open.Started, s.Open.Late, s.Open.Skipped
+			openCounts = false
+		}
+		w.snaps.Offer(row)
+	}
+}
+
+// closeStore flushes the store writers, bounded by FlushTimeout, and a
+// last heartbeat.
+func (w *Worker) closeStore() {
+	if w.cfg.Store == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.FlushTimeout)
+	defer cancel()
+	_ = w.snaps.Close(ctx)
+	w.mu.Lock()
+	w.storeStats.Snapshots = w.snaps.Stats()
+	w.mu.Unlock()
+	if w.execs != nil {
+		_ = w.execs.Close(ctx)
+		w.mu.Lock()
+		w.storeStats.Executions = w.execs.Stats()
+		w.mu.Unlock()
+	}
+	_ = w.cfg.Store.PutHeartbeat(ctx, w.heartbeatRow("STOPPED"))
+}
+
+// StoreStats returns the store writers' counters; final once Run returned.
+func (w *Worker) StoreStats() StoreStats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := w.storeStats
+	if w.ended.IsZero() {
+		if w.snaps != nil {
+			s.Snapshots = w.snaps.Stats()
+		}
+		if w.execs != nil {
+			s.Executions = w.execs.Stats()
+		}
+	}
+	return s
+}
+
+var host, _ = os.Hostname()
+
+func (w *Worker) heartbeatRow(status string) store.Heartbeat {
+	var dropped int64
+	if w.snaps != nil {
+		dropped += w.snaps.Stats().Dropped
+	}
+	if w.execs != nil {
+		dropped += w.execs.Stats().Dropped
+	}
+	return store.Heartbeat{RunID: w.cfg.RunID, WorkerID: w.cfg.WorkerID, Group: w.cfg.Group, Status: status,
+		Phase: w.Phase(), LastSeen: time.Now(), Connections: len(w.loops), Host: host, PID: os.Getpid(),
+		RowsDropped: dropped}
+}
+
+// heartbeat writes the worker's heartbeat row every interval until ctx
+// ends. A failed write is retried at the next tick: liveness is the
+// orchestrator's judgement, made from the row's age.
+func (w *Worker) heartbeat(ctx context.Context) {
+	t := time.NewTicker(w.cfg.Interval)
+	defer t.Stop()
+	for {
+		hctx, cancel := context.WithTimeout(ctx, w.cfg.Interval)
+		_ = w.cfg.Store.PutHeartbeat(hctx, w.heartbeatRow("RUNNING"))
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // interrupt cancels the queries in flight, for drivers whose Exec does not
@@ -359,15 +508,36 @@ func (w *Worker) once(ctx context.Context, l *loop, intended time.Time) bool {
 		class, code = driver.Classify(w.cfg.Connector, err)
 	}
 	l.rec.Record(op, end.Sub(start), end.Sub(intended), class)
-	if w.cfg.Capture != nil {
-		l.ex = Execution{Group: w.cfg.Group, Conn: l.idx, Op: op, Phase: w.Phase(), Intended: intended,
-			Start: start, End: end, Class: class, Code: code, Rows: rows}
-		w.cfg.Capture(&l.ex)
+	if w.execs != nil && w.capture(l, class) {
+		e := store.Execution{RunID: w.cfg.RunID, WorkerID: w.cfg.WorkerID, Group: w.cfg.Group, Connection: l.idx,
+			Operation: w.names[op], Phase: w.Phase(), StartedAt: start, EndedAt: end,
+			OK: class == core.ErrNone, ErrorClass: class, SQLState: code, RowsAffected: rows}
+		if w.cfg.Rate > 0 {
+			e.IntendedAt = intended
+		}
+		w.execs.Offer(e)
 	}
 	if class == core.ErrConnection {
 		return w.reconnect(ctx, l)
 	}
 	return true
+}
+
+// capture decides whether an execution is stored.
+func (w *Worker) capture(l *loop, class core.ErrorClass) bool {
+	switch w.cfg.Capture.Mode {
+	case core.CaptureAll:
+		return true
+	case core.CaptureErrors:
+		return class != core.ErrNone
+	case core.CaptureSample:
+		l.sampled += w.cfg.Capture.Fraction
+		if l.sampled >= 1 {
+			l.sampled--
+			return true
+		}
+	}
+	return false
 }
 
 // reconnect replaces a loop's broken connection, retrying with backoff
@@ -411,4 +581,12 @@ func (w *Worker) Totals() (map[core.Phase]*metrics.Snapshot, map[core.Phase]time
 		at[p] = t
 	}
 	return tot, at, w.ended
+}
+
+// Close releases the connections of a worker that was opened but will not
+// run. Run closes them itself.
+func (w *Worker) Close() {
+	if !w.ran.Load() {
+		w.closeConns()
+	}
 }

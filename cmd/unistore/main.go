@@ -67,6 +67,9 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			runCommand(),
 			quickstartCommand(),
+			schemaCommand(),
+			runsCommand(),
+			templatesCommand(),
 		},
 	}
 }

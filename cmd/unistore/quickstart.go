@@ -10,19 +10,22 @@ import (
 
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/examples"
+	"github.com/unistore-bench/unistore/store"
 	"github.com/unistore-bench/unistore/workload"
 )
 
 func quickstartCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "quickstart",
-		Usage: "run the mixed read/write example on an embedded SQLite database (no server needed)",
+		Usage: "run the mixed read/write example on an embedded SQLite database (no server needed); applies the store schema if needed",
 		Flags: []cli.Flag{
 			&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Value: core.DefaultDuration.D(), Usage: "measurement length"},
 			&cli.StringFlag{Name: "db", Usage: "SQLite database `PATH` to create (default: a temporary directory, removed after)"},
 			&cli.IntFlag{Name: "connections", Aliases: []string{"c"}, Value: core.DefaultConnections, Usage: "concurrent connections"},
 			&cli.StringFlag{Name: "json", Usage: "write the result as JSON to `FILE` (- for stdout)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress lines"},
+			&cli.StringFlag{Name: "capture", Value: core.DefaultCapture, Usage: "executions to store: all, errors, none or sample:FRACTION"},
+			storeFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			path := c.String("db")
@@ -49,7 +52,19 @@ func quickstartCommand() *cli.Command {
 				}
 				return err
 			}
+			// quickstart is a set-up command: it applies the results-store
+			// schema (rerunnable, a no-op when current) so the first run
+			// needs nothing else. `unistore run` never runs DDL.
+			if err := store.ApplySchema(c.Context, c.String("store")); err != nil {
+				return err
+			}
+			st, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
 			spec := t.Spec
+			spec.Capture = c.String("capture")
 			spec.Target = core.Target{Driver: "sqlite", DSN: "sqlite://" + path}
 			spec.Duration = core.Duration(c.Duration("duration"))
 			spec.Connections = c.Int("connections")
@@ -57,7 +72,7 @@ func quickstartCommand() *cli.Command {
 			if err := spec.Validate(); err != nil {
 				return t.Locate(err)
 			}
-			return execute(c.Context, c, spec)
+			return execute(c.Context, c, spec, st, "")
 		},
 	}
 }

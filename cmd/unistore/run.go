@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/unistore-bench/unistore"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/report"
+	"github.com/unistore-bench/unistore/store"
 	"github.com/unistore-bench/unistore/workload"
 )
 
@@ -28,28 +30,47 @@ func runFlags() []cli.Flag {
 		&cli.Uint64Flag{Name: "seed", Value: core.DefaultSeed, Usage: "random seed; one seed reproduces one parameter sequence"},
 		&cli.StringFlag{Name: "json", Usage: "write the result as JSON to `FILE` (- for stdout)"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress lines"},
+		// For profiling the load generator itself (bench/README.md).
+		&cli.StringFlag{Name: "cpuprofile", Hidden: true, Usage: "write a CPU profile of the run to `FILE`"},
 	}
 }
 
 func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
-		Usage:     "run a workload template",
+		Usage:     "run a workload template (a file, or one saved with `templates save`) and record it in the store",
 		ArgsUsage: "TEMPLATE.yaml",
-		Flags:     runFlags(),
+		Flags:     append(runFlags(), &cli.StringFlag{Name: "template", Usage: "run the saved template `NAME` instead of a file"}),
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
-				return exitCode{2, errors.New("run: give one template file: unistore run TEMPLATE.yaml")}
-			}
-			t, err := workload.LoadFile(c.Args().First())
+			// The store first: a dead store or a missing schema is an
+			// error before anything connects to the target.
+			st, err := openStore(c)
 			if err != nil {
-				return exitCode{2, err}
+				return err
+			}
+			defer st.Close()
+			var t *workload.Template
+			switch name := c.String("template"); {
+			case name != "" && c.NArg() == 0:
+				saved, err := st.GetTemplate(c.Context, name)
+				if err != nil {
+					return exitCode{2, fmt.Errorf("run: template %q: %w", name, err)}
+				}
+				if t, err = workload.Parse("template "+name, []byte(saved.Body)); err != nil {
+					return exitCode{2, err}
+				}
+			case name == "" && c.NArg() == 1:
+				if t, err = workload.LoadFile(c.Args().First()); err != nil {
+					return exitCode{2, err}
+				}
+			default:
+				return exitCode{2, errors.New("run: give one template: unistore run TEMPLATE.yaml, or unistore run --template NAME")}
 			}
 			spec := applyFlags(c, t.Spec)
 			if err := spec.Validate(); err != nil {
 				return exitCode{2, t.Locate(err)}
 			}
-			return execute(c.Context, c, spec)
+			return execute(c.Context, c, spec, st, c.String("template"))
 		},
 	}
 }
@@ -75,11 +96,14 @@ func applyFlags(c *cli.Context, spec core.Spec) core.Spec {
 	if c.IsSet("seed") {
 		spec.Seed = c.Uint64("seed")
 	}
+	if c.IsSet("capture") {
+		spec.Capture = c.String("capture")
+	}
 	return spec.WithDefaults()
 }
 
 // execute runs spec, printing progress to stderr and the summary to stdout.
-func execute(ctx context.Context, c *cli.Context, spec core.Spec) error {
+func execute(ctx context.Context, c *cli.Context, spec core.Spec, st store.Store, template string) error {
 	stderr := c.App.ErrWriter
 	if stderr == nil {
 		stderr = os.Stderr
@@ -88,7 +112,7 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec) error {
 	if stdout == nil {
 		stdout = os.Stdout
 	}
-	var opts []unistore.Option
+	opts := []unistore.Option{unistore.WithStore(st), unistore.WithTemplateName(template)}
 	if !c.Bool("quiet") {
 		opts = append(opts, unistore.WithProgress(func(p unistore.Progress) {
 			fmt.Fprintln(stderr, report.ProgressLine(p.Elapsed, p.Phase, p.QPS, p.P50, p.P99, p.Errors))
@@ -96,6 +120,13 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec) error {
 	}
 	fmt.Fprintf(stderr, "unistore: %s: %d connections, warm-up %s, measurement %s, target %s\n",
 		spec.Name, spec.Connections, spec.Warmup, spec.Duration, core.RedactDSN(spec.Target.DSN))
+	if path := c.String("cpuprofile"); path != "" {
+		stop, err := startCPUProfile(path)
+		if err != nil {
+			return exitCode{1, err}
+		}
+		defer stop()
+	}
 	res, err := unistore.Run(ctx, spec, opts...)
 	if res == nil {
 		return exitCode{1, err}
@@ -103,6 +134,7 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec) error {
 	if err := report.Summary(stdout, res); err != nil {
 		return err
 	}
+	fmt.Fprintf(stderr, "unistore: run %s recorded in %s\n", res.RunID, core.RedactDSN(c.String("store")))
 	if path := c.String("json"); path != "" {
 		if err := writeJSON(path, stdout, res); err != nil {
 			return exitCode{1, err}
@@ -115,6 +147,19 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec) error {
 		return nil
 	}
 	return exitCode{1, err}
+}
+
+// startCPUProfile starts a CPU profile written to path; stop ends it.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func writeJSON(path string, stdout io.Writer, v any) error {

@@ -69,7 +69,11 @@ CREATE TABLE IF NOT EXISTS test_results.worker_metrics_snapshots (
     errors_by_class    jsonb,
     histogram          text        NOT NULL,
     response_histogram text,
-    error_histogram    text
+    error_histogram    text,
+    open_intended      bigint      NOT NULL DEFAULT 0,
+    open_started       bigint      NOT NULL DEFAULT 0,
+    open_late          bigint      NOT NULL DEFAULT 0,
+    open_skipped       bigint      NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS worker_metrics_snapshots_run_idx
     ON test_results.worker_metrics_snapshots (run_id, interval_start);

@@ -68,7 +68,11 @@ CREATE TABLE IF NOT EXISTS worker_metrics_snapshots (
     errors_by_class    TEXT,
     histogram          TEXT    NOT NULL,
     response_histogram TEXT,
-    error_histogram    TEXT
+    error_histogram    TEXT,
+    open_intended      INTEGER NOT NULL DEFAULT 0,
+    open_started       INTEGER NOT NULL DEFAULT 0,
+    open_late          INTEGER NOT NULL DEFAULT 0,
+    open_skipped       INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS worker_metrics_snapshots_run_idx
     ON worker_metrics_snapshots (run_id, interval_start);

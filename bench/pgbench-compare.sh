@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# pgbench-compare.sh: unistore against pgbench on the same PostgreSQL, same
+# workload (pgbench's select-only transaction, prepared statements).
+#
+# For each connection count C it runs, alternately and ROUNDS times each,
+#   pgbench -n -S -M prepared -c C -j 2 -T DURATION
+#   unistore run examples/pgbench-select.yaml --connections C --duration DURATION
+# and prints each tool's QPS per round and median, the median of the
+# per-round ratios unistore/pgbench, and the client CPU (user+sys, from
+# /usr/bin/time) each tool spent per query. See bench/README.md.
+#
+# Environment (all optional):
+#   PGBENCH_DSN     a postgres:// URL of a server to use; the script runs
+#                   `pgbench -i -s 10` on it (dropping pgbench's tables)
+#                   unless PGBENCH_SKIP_INIT=1. Without it the script starts
+#                   a throwaway PostgreSQL under /tmp and stops it on exit.
+#   ROUNDS          rounds per connection count (default 2)
+#   DURATION        seconds per run (default 15; "15s" is accepted)
+#   CONNS           connection counts (default "4 16 64")
+#   UNISTORE_PARAMS extra DSN parameters for unistore only, e.g.
+#                   "statement_mode=extended" (default none)
+#   KEEP_OUTPUT=1   keep the per-run logs and JSON (their directory is printed)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+rounds=${ROUNDS:-2}
+duration=${DURATION:-15}
+duration=${duration%s}
+conns=${CONNS:-4 16 64}
+scale=10 # examples/pgbench-select.yaml draws aid from 1..1000000: scale 10
+
+die() { echo "pgbench-compare: $*" >&2; exit 1; }
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "ROUNDS=$rounds: want a positive integer"
+[[ $duration =~ ^[1-9][0-9]*$ ]] || die "DURATION=$duration: want whole seconds"
+command -v pgbench >/dev/null || die "pgbench not found in PATH (install the PostgreSQL client tools)"
+command -v go >/dev/null || die "go not found in PATH"
+[ -x /usr/bin/time ] || die "/usr/bin/time not found (install GNU time)"
+
+work=$(mktemp -d /tmp/pgbench-compare.XXXXXX)
+chmod 755 "$work"
+pg_cleanup() { :; }
+cleanup() {
+	pg_cleanup
+	if [ "${KEEP_OUTPUT:-}" = 1 ]; then
+		echo "pgbench-compare: logs kept in $work" >&2
+	else
+		rm -rf "$work"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ -n "${PGBENCH_DSN:-}" ]; then
+	dsn=$PGBENCH_DSN
+	case $dsn in postgres://* | postgresql://*) ;; *) die "PGBENCH_DSN must be a postgres:// URL (unistore picks its driver by scheme)" ;; esac
+	echo "pgbench-compare: using the server in PGBENCH_DSN"
+else
+	pg_bin=""
+	if command -v initdb >/dev/null 2>&1; then
+		pg_bin=$(dirname "$(command -v initdb)")
+	else
+		for d in /usr/lib/postgresql/*/bin; do
+			[ -x "$d/initdb" ] && pg_bin=$d
+		done
+	fi
+	[ -n "$pg_bin" ] && [ -x "$pg_bin/pg_ctl" ] ||
+		die "initdb/pg_ctl not found: install PostgreSQL 15 or set PGBENCH_DSN"
+	pgdata=$work/pg
+	mkdir "$pgdata"
+	run_pg() { "$@"; }
+	if [ "$(id -u)" = 0 ]; then
+		chown postgres "$pgdata"
+		run_pg() { runuser -u postgres -- "$@"; }
+	fi
+	port=$((20000 + RANDOM % 20000))
+	run_pg "$pg_bin/initdb" -D "$pgdata/data" -U postgres --auth=trust --no-sync >"$pgdata/initdb.log" 2>&1 ||
+		{ cat "$pgdata/initdb.log" >&2; die "initdb failed"; }
+	cat >>"$pgdata/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$pgdata'
+max_connections = 200
+shared_buffers = 256MB
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+CONF
+	pg_cleanup() {
+		run_pg "$pg_bin/pg_ctl" -D "$pgdata/data" -m immediate stop >/dev/null 2>&1 || true
+	}
+	run_pg "$pg_bin/pg_ctl" -D "$pgdata/data" -l "$pgdata/server.log" -w -t 60 start >/dev/null ||
+		{ cat "$pgdata/server.log" >&2; die "PostgreSQL failed to start"; }
+	dsn="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+	echo "pgbench-compare: started $("$pg_bin/postgres" --version) on 127.0.0.1:$port (fsync off, max_connections 200)"
+fi
+
+echo "pgbench-compare: building unistore"
+(cd "$root" && go build -o "$work/unistore" ./cmd/unistore) || die "go build failed"
+
+if [ "${PGBENCH_SKIP_INIT:-}" != 1 ]; then
+	echo "pgbench-compare: pgbench -i -s $scale"
+	pgbench -i -q -s "$scale" "$dsn" >"$work/init.log" 2>&1 || { cat "$work/init.log" >&2; die "pgbench -i failed"; }
+fi
+
+udsn=$dsn
+if [ -n "${UNISTORE_PARAMS:-}" ]; then
+	case $udsn in *\?*) udsn="$udsn&$UNISTORE_PARAMS" ;; *) udsn="$udsn?$UNISTORE_PARAMS" ;; esac
+fi
+
+# One line per run in $results: C tool round qps cpu_seconds queries.
+results=$work/results.tsv
+: >"$results"
+
+run_pgbench() { # C round
+	local log=$work/pgbench-c$1-r$2.log tm=$work/pgbench-c$1-r$2.time
+	/usr/bin/time -f "%U %S" -o "$tm" pgbench -n -S -M prepared -c "$1" -j 2 -T "$duration" "$dsn" >"$log" 2>&1 ||
+		{ cat "$log" >&2; die "pgbench failed (C=$1)"; }
+	local qps n
+	qps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$log" | head -1)
+	n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$log")
+	[ -n "$qps" ] && [ -n "$n" ] || { cat "$log" >&2; die "cannot parse pgbench output (C=$1)"; }
+	echo "$1 pgbench $2 $qps $(awk '{print $1 + $2}' "$tm") $n" >>"$results"
+}
+
+run_unistore() { # C round
+	local log=$work/unistore-c$1-r$2.log tm=$work/unistore-c$1-r$2.time js=$work/unistore-c$1-r$2.json
+	(cd "$root" && /usr/bin/time -f "%U %S" -o "$tm" "$work/unistore" run examples/pgbench-select.yaml \
+		--target "$udsn" --connections "$1" --duration "${duration}s" --quiet --json "$js") >"$log" 2>&1 ||
+		{ cat "$log" >&2; die "unistore failed (C=$1)"; }
+	# Every query the process ran: warm-up plus measurement.
+	local line
+	line=$(python3 - "$js" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+t = r["total"]
+w = r.get("warmup") or {}
+print(t["qps"], t["count"] + (w.get("count") or 0), t.get("errors", 0) or 0)
+PY
+	) || die "cannot parse $js"
+	set -- "$1" "$2" $line
+	[ "$5" = 0 ] || echo "pgbench-compare: warning: unistore C=$1 round $2: $5 errors" >&2
+	echo "$1 unistore $2 $3 $(awk '{print $1 + $2}' "$tm") $4" >>"$results"
+}
+
+command -v python3 >/dev/null || die "python3 not found (used to read unistore's JSON)"
+echo "pgbench-compare: C in {$conns}, $rounds rounds of ${duration}s per tool, alternating${GOMAXPROCS:+, GOMAXPROCS=$GOMAXPROCS}${UNISTORE_PARAMS:+, unistore DSN +$UNISTORE_PARAMS}"
+for c in $conns; do
+	for r in $(seq 1 "$rounds"); do
+		# Alternate which tool goes first, so a drift in the machine's load
+		# does not always favour the same one.
+		if [ $((r % 2)) = 1 ]; then
+			run_pgbench "$c" "$r"
+			run_unistore "$c" "$r"
+		else
+			run_unistore "$c" "$r"
+			run_pgbench "$c" "$r"
+		fi
+		echo "pgbench-compare: C=$c round $r: $(awk -v c="$c" -v r="$r" '$1 == c && $3 == r {printf "%s %.0f QPS  ", $2, $4}' "$results")" >&2
+	done
+done
+
+echo
+awk -v rounds="$rounds" -v nproc="$(nproc)" '
+function median(a, n,    i, j, t) {
+	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+	return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+}
+{
+	c = $1; tool = $2; r = $3
+	qps[c, tool, r] = $4; us[c, tool, r] = $5 * 1e6 / $6
+	if (!(c in seen)) { seen[c] = 1; order[++nc] = c }
+}
+END {
+	hdr = sprintf("%5s  %-9s", "C", "tool")
+	for (r = 1; r <= rounds; r++) hdr = hdr sprintf("  %9s", "round " r)
+	hdr = hdr sprintf("  %9s  %12s", "median", "CPU us/query")
+	print hdr
+	for (i = 1; i <= nc; i++) {
+		c = order[i]
+		split("pgbench unistore", tools, " ")
+		for (t = 1; t <= 2; t++) {
+			tool = tools[t]; line = sprintf("%5s  %-9s", c, tool)
+			for (r = 1; r <= rounds; r++) { line = line sprintf("  %9.0f", qps[c, tool, r]); q[r] = qps[c, tool, r]; u[r] = us[c, tool, r] }
+			line = line sprintf("  %9.0f  %12.1f", median(q, rounds), median(u, rounds))
+			print line
+		}
+		line = sprintf("%5s  %-9s", c, "ratio")
+		for (r = 1; r <= rounds; r++) { q[r] = qps[c, "unistore", r] / qps[c, "pgbench", r]; line = line sprintf("  %9.2f", q[r]) }
+		for (r = 1; r <= rounds; r++) u[r] = us[c, "unistore", r] / us[c, "pgbench", r]
+		ratio[i] = median(q, rounds)
+		line = line sprintf("  %9.2f  %12.2f", ratio[i], median(u, rounds))
+		print line
+	}
+	print ""
+	s = "ratio unistore/pgbench (median of per-round QPS ratios):"
+	for (i = 1; i <= nc; i++) s = s sprintf("  C=%s %.2f", order[i], ratio[i])
+	print s
+	printf "CPU us/query is the client process'"'"'s user+sys CPU over the queries it ran (%d CPUs here, shared with the server)\n", nproc
+}' "$results"

@@ -1,0 +1,358 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/unistore-bench/unistore"
+	"github.com/unistore-bench/unistore/core"
+	"github.com/unistore-bench/unistore/report"
+	"github.com/unistore-bench/unistore/store"
+	"github.com/unistore-bench/unistore/workload"
+)
+
+func storeFlag() cli.Flag {
+	return &cli.StringFlag{Name: "store", Value: store.DefaultDSN, EnvVars: []string{"UNISTORE_STORE"},
+		Usage: "results store DSN: sqlite://PATH or postgres://USER@HOST/DB"}
+}
+
+// openStore opens the --store store; a missing or outdated schema is an
+// error that says to run `unistore schema apply`.
+func openStore(c *cli.Context) (store.Store, error) {
+	return store.Open(c.Context, c.String("store"))
+}
+
+func stdout(c *cli.Context) io.Writer {
+	if c.App.Writer != nil {
+		return c.App.Writer
+	}
+	return os.Stdout
+}
+
+func schemaCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "schema",
+		Usage: "manage the results store's schema",
+		Subcommands: []*cli.Command{{
+			Name:  "apply",
+			Usage: "create or upgrade the results store's tables (rerunnable; the only command that runs DDL)",
+			Flags: []cli.Flag{storeFlag()},
+			Action: func(c *cli.Context) error {
+				if err := store.ApplySchema(c.Context, c.String("store")); err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout(c), "schema applied to %s\n", core.RedactDSN(c.String("store")))
+				return nil
+			},
+		}},
+	}
+}
+
+func runsCommand() *cli.Command {
+	jsonFlag := &cli.BoolFlag{Name: "json", Usage: "machine-readable output"}
+	return &cli.Command{
+		Name:  "runs",
+		Usage: "list, show, compare and export stored runs",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "list",
+				Usage: "list runs, newest first",
+				Flags: []cli.Flag{storeFlag(), jsonFlag, &cli.IntFlag{Name: "limit", Value: 50, Usage: "at most this many runs (0: all)"},
+					&cli.StringFlag{Name: "status", Usage: "only runs with this status"}},
+				Action: func(c *cli.Context) error {
+					st, err := openStore(c)
+					if err != nil {
+						return err
+					}
+					defer st.Close()
+					runs, err := st.ListRuns(c.Context, store.RunFilter{Status: core.Status(c.String("status")), Limit: c.Int("limit")})
+					if err != nil {
+						return err
+					}
+					return listRuns(stdout(c), runs, c.Bool("json"))
+				},
+			},
+			{
+				Name:      "show",
+				Usage:     "show a run's summary, recomputed from its stored snapshots",
+				ArgsUsage: "RUN_ID",
+				Flags:     []cli.Flag{storeFlag(), jsonFlag},
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return exitCode{2, errors.New("runs show: give one RUN_ID")}
+					}
+					st, err := openStore(c)
+					if err != nil {
+						return err
+					}
+					defer st.Close()
+					res, err := unistore.ResultFromStore(c.Context, st, c.Args().First())
+					if err != nil {
+						return err
+					}
+					if c.Bool("json") {
+						return writeJSON("-", stdout(c), res)
+					}
+					return report.Summary(stdout(c), res)
+				},
+			},
+			{
+				Name:      "compare",
+				Usage:     "per-operation deltas of QPS and percentiles between two runs",
+				ArgsUsage: "RUN_A RUN_B",
+				Flags:     []cli.Flag{storeFlag(), jsonFlag},
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 2 {
+						return exitCode{2, errors.New("runs compare: give two run ids")}
+					}
+					st, err := openStore(c)
+					if err != nil {
+						return err
+					}
+					defer st.Close()
+					var rs [2]*core.Result
+					for i := range rs {
+						if rs[i], err = unistore.ResultFromStore(c.Context, st, c.Args().Get(i)); err != nil {
+							return err
+						}
+					}
+					if c.Bool("json") {
+						return writeJSON("-", stdout(c), map[string]*core.Result{"a": rs[0], "b": rs[1]})
+					}
+					return report.Compare(stdout(c), rs[0], rs[1])
+				},
+			},
+			{
+				Name:      "export",
+				Usage:     "export a run's interval snapshots",
+				ArgsUsage: "RUN_ID",
+				Flags: []cli.Flag{storeFlag(),
+					&cli.StringFlag{Name: "format", Value: "hdr", Usage: "hdr (HdrHistogram interval log), csv or json"},
+					&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` instead of stdout"}},
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return exitCode{2, errors.New("runs export: give one RUN_ID")}
+					}
+					format := c.String("format")
+					if format != "hdr" && format != "csv" && format != "json" {
+						return exitCode{2, fmt.Errorf("runs export: --format %q: want hdr, csv or json", format)}
+					}
+					st, err := openStore(c)
+					if err != nil {
+						return err
+					}
+					defer st.Close()
+					id := c.Args().First()
+					run, err := st.GetRun(c.Context, id)
+					if err != nil {
+						return err
+					}
+					rows, err := st.Snapshots(c.Context, id)
+					if err != nil {
+						return err
+					}
+					w := stdout(c)
+					if path := c.String("output"); path != "" {
+						f, err := os.Create(path)
+						if err != nil {
+							return err
+						}
+						defer f.Close()
+						w = f
+					}
+					switch format {
+					case "hdr":
+						return report.ExportHDR(w, run, rows)
+					case "csv":
+						return report.ExportCSV(w, rows)
+					}
+					res, err := unistore.ResultFromStore(c.Context, st, id)
+					if err != nil {
+						return err
+					}
+					return report.ExportJSON(w, res, rows)
+				},
+			},
+		},
+	}
+}
+
+// runListing is one entry of `runs list --json`.
+type runListing struct {
+	RunID       string      `json:"run_id"`
+	Name        string      `json:"name"`
+	Template    string      `json:"template,omitempty"`
+	Status      core.Status `json:"status"`
+	Phase       core.Phase  `json:"phase,omitempty"`
+	CreatedAt   time.Time   `json:"created_at"`
+	StartedAt   *time.Time  `json:"started_at,omitempty"`
+	EndedAt     *time.Time  `json:"ended_at,omitempty"`
+	Connections int         `json:"connections"`
+	Outcome     string      `json:"outcome,omitempty"`
+	QPS         *float64    `json:"qps,omitempty"`
+	P99         *float64    `json:"p99_ms,omitempty"`
+	RowsDropped int64       `json:"rows_dropped"`
+}
+
+func listRuns(w io.Writer, runs []store.Run, asJSON bool) error {
+	out := make([]runListing, 0, len(runs))
+	for _, r := range runs {
+		l := runListing{RunID: r.ID, Name: r.Name, Template: r.Template, Status: r.Status, Phase: r.Phase,
+			CreatedAt: r.CreatedAt, Connections: r.Spec.Connections, Outcome: r.Outcome, RowsDropped: r.RowsDropped}
+		if !r.StartedAt.IsZero() {
+			l.StartedAt = &r.StartedAt
+		}
+		if !r.EndedAt.IsZero() {
+			l.EndedAt = &r.EndedAt
+		}
+		if len(r.Summary) > 0 {
+			var s core.Result
+			if json.Unmarshal(r.Summary, &s) == nil {
+				l.QPS, l.P99 = &s.Total.QPS, &s.Total.Latency.P99
+			}
+		}
+		out = append(out, l)
+	}
+	if asJSON {
+		return writeJSON("-", w, out)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN ID\tNAME\tSTATUS\tCREATED\tCONNECTIONS\tQPS\tP99 MS")
+	for _, l := range out {
+		qps, p99 := "-", "-"
+		if l.QPS != nil {
+			qps, p99 = fmt.Sprintf("%.1f", *l.QPS), fmt.Sprintf("%.3f", *l.P99)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", l.RunID, l.Name, l.Status, l.CreatedAt.Local().Format("2006-01-02 15:04:05"),
+			l.Connections, qps, p99)
+	}
+	return tw.Flush()
+}
+
+func templatesCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "templates",
+		Usage: "save, list, show and delete templates in the config store",
+		Subcommands: []*cli.Command{
+			{
+				Name:      "save",
+				Usage:     "check a template file and save it under its name (or --name)",
+				ArgsUsage: "FILE",
+				Flags:     []cli.Flag{storeFlag(), &cli.StringFlag{Name: "name", Usage: "save under this name instead of the template's"}},
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return exitCode{2, errors.New("templates save: give one template FILE")}
+					}
+					path := c.Args().First()
+					body, err := os.ReadFile(path)
+					if err != nil {
+						return err
+					}
+					t, err := workload.Parse(path, body)
+					if err != nil {
+						return exitCode{2, err}
+					}
+					name := c.String("name")
+					if name == "" {
+						name = t.Spec.Name
+					}
+					if name == "" {
+						return exitCode{2, fmt.Errorf("templates save: %s has no name: give --name", path)}
+					}
+					st, err := openStore(c)
+					if err != nil {
+						return err
+					}
+					defer st.Close()
+					saved, err := st.SaveTemplate(c.Context, store.Template{Name: name, Body: string(body)})
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(stdout(c), "saved template %s version %d\n", saved.Name, saved.Version)
+					return nil
+				},
+			},
+			{
+				Name:  "list",
+				Usage: "list saved templates",
+				Flags: []cli.Flag{storeFlag(), &cli.BoolFlag{Name: "json", Usage: "machine-readable output"}},
+				Action: func(c *cli.Context) error {
+					st, err := openStore(c)
+					if err != nil {
+						return err
+					}
+					defer st.Close()
+					ts, err := st.ListTemplates(c.Context)
+					if err != nil {
+						return err
+					}
+					if c.Bool("json") {
+						type entry struct {
+							Name      string    `json:"name"`
+							Version   int       `json:"version"`
+							CreatedAt time.Time `json:"created_at"`
+							UpdatedAt time.Time `json:"updated_at"`
+						}
+						out := make([]entry, 0, len(ts))
+						for _, t := range ts {
+							out = append(out, entry{t.Name, t.Version, t.CreatedAt, t.UpdatedAt})
+						}
+						return writeJSON("-", stdout(c), out)
+					}
+					tw := tabwriter.NewWriter(stdout(c), 0, 0, 2, ' ', 0)
+					fmt.Fprintln(tw, "NAME\tVERSION\tUPDATED")
+					for _, t := range ts {
+						fmt.Fprintf(tw, "%s\t%d\t%s\n", t.Name, t.Version, t.UpdatedAt.Local().Format("2006-01-02 15:04:05"))
+					}
+					return tw.Flush()
+				},
+			},
+			{
+				Name:      "show",
+				Usage:     "print a saved template's YAML",
+				ArgsUsage: "NAME",
+				Flags:     []cli.Flag{storeFlag()},
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return exitCode{2, errors.New("templates show: give one NAME")}
+					}
+					st, err := openStore(c)
+					if err != nil {
+						return err
+					}
+					defer st.Close()
+					t, err := st.GetTemplate(c.Context, c.Args().First())
+					if err != nil {
+						return err
+					}
+					_, err = io.WriteString(stdout(c), t.Body)
+					return err
+				},
+			},
+			{
+				Name:      "delete",
+				Usage:     "delete a saved template",
+				ArgsUsage: "NAME",
+				Flags:     []cli.Flag{storeFlag()},
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return exitCode{2, errors.New("templates delete: give one NAME")}
+					}
+					st, err := openStore(c)
+					if err != nil {
+						return err
+					}
+					defer st.Close()
+					return st.DeleteTemplate(c.Context, c.Args().First())
+				},
+			},
+		},
+	}
+}
