@@ -26,6 +26,11 @@ func TestMain(m *testing.M) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		panic("build: " + err.Error() + "\n" + string(out))
 	}
+	// Every command gets a store of its own, never one in the source tree.
+	os.Setenv("UNISTORE_STORE", "sqlite://"+filepath.Join(dir, "store.db"))
+	if out, err := exec.Command(bin, "schema", "apply").CombinedOutput(); err != nil {
+		panic("schema apply: " + err.Error() + "\n" + string(out))
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

@@ -32,13 +32,15 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress lines"},
 		// For profiling the load generator itself (bench/README.md).
 		&cli.StringFlag{Name: "cpuprofile", Hidden: true, Usage: "write a CPU profile of the run to `FILE`"},
+		&cli.StringFlag{Name: "capture", Value: core.DefaultCapture, Usage: "executions to store: all, errors, none or sample:FRACTION"},
+		storeFlag(),
 	}
 }
 
 func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
-		Usage:     "run a workload template (a file, or one saved with `templates save`) and record it in the store",
+		Usage:     "run a workload template (a file, or one saved with templates save) and record it in the store",
 		ArgsUsage: "TEMPLATE.yaml",
 		Flags:     append(runFlags(), &cli.StringFlag{Name: "template", Usage: "run the saved template `NAME` instead of a file"}),
 		Action: func(c *cli.Context) error {
