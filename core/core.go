@@ -82,10 +82,64 @@ type Spec struct {
 	// whole worker; 0 selects the closed loop.
 	Rate float64 `json:"rate,omitempty" yaml:"rate,omitempty"`
 	Seed uint64  `json:"seed" yaml:"seed"`
+	// Workers is the number of workers (worker groups 0..Workers-1), each
+	// holding Connections connections; default 1.
+	Workers int `json:"workers,omitempty" yaml:"workers,omitempty"`
+	// Control tunes the control plane shared by the orchestrator and the
+	// workers (they read it from the stored spec).
+	Control ControlSpec `json:"control,omitempty" yaml:"control,omitempty"`
 	// Capture says which query executions are stored: all, errors, none or
 	// sample:FRACTION (default DefaultCapture).
 	Capture  string       `json:"capture,omitempty" yaml:"capture,omitempty"`
 	Workload WorkloadSpec `json:"workload" yaml:"workload"`
+}
+
+// ControlSpec holds the control plane's timings. Zero fields take the
+// defaults below.
+type ControlSpec struct {
+	// Poll is how often workers read control events and the orchestrator
+	// reads heartbeats.
+	Poll Duration `json:"poll,omitempty" yaml:"poll,omitempty"`
+	// Heartbeat is how often a worker writes its heartbeat.
+	Heartbeat Duration `json:"heartbeat,omitempty" yaml:"heartbeat,omitempty"`
+	// HeartbeatTimeout is how long a worker may be silent before the
+	// orchestrator declares it lost.
+	HeartbeatTimeout Duration `json:"heartbeat_timeout,omitempty" yaml:"heartbeat_timeout,omitempty"`
+	// Lease is how long a worker keeps going without seeing the
+	// orchestrator renew the run (or without reaching the store) before it
+	// stops on its own: no orphan load.
+	Lease Duration `json:"lease,omitempty" yaml:"lease,omitempty"`
+	// MaxRelaunches bounds the relaunches of one worker group.
+	MaxRelaunches int `json:"max_relaunches,omitempty" yaml:"max_relaunches,omitempty"`
+}
+
+// Control-plane defaults.
+const (
+	DefaultPoll             = Duration(200 * time.Millisecond)
+	DefaultHeartbeat        = Duration(time.Second)
+	DefaultHeartbeatTimeout = Duration(5 * time.Second)
+	DefaultLease            = Duration(15 * time.Second)
+	DefaultMaxRelaunches    = 3
+)
+
+// WithDefaults fills zero fields.
+func (c ControlSpec) WithDefaults() ControlSpec {
+	if c.Poll <= 0 {
+		c.Poll = DefaultPoll
+	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = DefaultHeartbeat
+	}
+	if c.HeartbeatTimeout <= 0 {
+		c.HeartbeatTimeout = DefaultHeartbeatTimeout
+	}
+	if c.Lease <= 0 {
+		c.Lease = DefaultLease
+	}
+	if c.MaxRelaunches == 0 {
+		c.MaxRelaunches = DefaultMaxRelaunches
+	}
+	return c
 }
 
 // Defaults. The CLI's flags reuse these.
@@ -111,6 +165,10 @@ func (s Spec) WithDefaults() Spec {
 	if s.Capture == "" {
 		s.Capture = DefaultCapture
 	}
+	if s.Workers == 0 {
+		s.Workers = 1
+	}
+	s.Control = s.Control.WithDefaults()
 	for i := range s.Workload.Operations {
 		if s.Workload.Operations[i].Weight == nil {
 			w := 1.0
@@ -138,6 +196,15 @@ func (s Spec) Validate() error {
 	}
 	if s.Rate < 0 {
 		errs.Add("rate", "must not be negative")
+	}
+	if s.Workers < 0 {
+		errs.Add("workers", fmt.Sprintf("must be at least 1, got %d", s.Workers))
+	}
+	if c := s.Control; c.HeartbeatTimeout > 0 && c.Heartbeat > 0 && c.HeartbeatTimeout <= c.Heartbeat {
+		errs.Add("control.heartbeat_timeout", "must be longer than control.heartbeat")
+	}
+	if c := s.Control; c.Lease > 0 && c.Poll > 0 && c.Lease <= 2*c.Poll {
+		errs.Add("control.lease", "must be longer than two control.poll intervals")
 	}
 	if _, err := ParseCapture(s.Capture); err != nil {
 		errs.Add("capture", err.Error())

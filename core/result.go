@@ -14,11 +14,14 @@ type Result struct {
 	// TargetSettings are the driver's settings as it ran, e.g. the PostgreSQL statement mode.
 	TargetSettings map[string]string `json:"target_settings,omitempty"`
 	Connections    int               `json:"connections"`
-	Rate           float64           `json:"rate,omitempty"`
-	Seed           uint64            `json:"seed"`
-	StartedAt      time.Time         `json:"started_at"`
-	EndedAt        time.Time         `json:"ended_at"`
-	Warmup         PhaseStats        `json:"warmup"`
+	// Workers counts the run's workers: the target, those declared lost
+	// and the relaunches, with the gaps a loss left.
+	Workers   WorkerStats `json:"workers"`
+	Rate      float64     `json:"rate,omitempty"`
+	Seed      uint64      `json:"seed"`
+	StartedAt time.Time   `json:"started_at"`
+	EndedAt   time.Time   `json:"ended_at"`
+	Warmup    PhaseStats  `json:"warmup"`
 	// MeasuredSeconds is the measurement phase's length, the QPS divisor.
 	MeasuredSeconds float64            `json:"measured_seconds"`
 	Total           OpStats            `json:"total"`
@@ -86,4 +89,21 @@ type OpenStats struct {
 	// Skipped counts starts dropped because the backlog was full.
 	Skipped         int64   `json:"skipped"`
 	LateThresholdMS float64 `json:"late_threshold_ms"`
+}
+
+// WorkerStats counts a run's workers.
+type WorkerStats struct {
+	Target     int   `json:"target"`
+	Lost       int   `json:"lost"`
+	Relaunched int   `json:"relaunched"`
+	Gaps       []Gap `json:"gaps,omitempty"`
+}
+
+// Gap is the time a worker group ran without a live worker.
+type Gap struct {
+	Group  int       `json:"group"`
+	LostAt time.Time `json:"lost_at"`
+	// BackAt is when the relaunched worker joined; zero if it never did.
+	BackAt time.Time `json:"back_at,omitempty"`
+	Reason string    `json:"reason"`
 }
