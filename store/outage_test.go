@@ -1,12 +1,6 @@
 package store_test
 
 import (
-	"fmt"
-	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,99 +10,11 @@ import (
 	"github.com/unistore-bench/unistore/store"
 )
 
-// privatePG is a PostgreSQL cluster of the test's own, which the test may
-// stop and start without disturbing the shared server other packages use.
-type privatePG struct {
-	t    *testing.T
-	bin  string
-	data string
-	log  string
-	DSN  string
-}
-
-// startPrivatePG initialises and starts a cluster in t.TempDir() on a free
-// loopback port, as the postgres OS user when the test runs as root. The
-// binaries come from UNISTORE_TEST_PG_BIN (set by scripts/test.sh); without
-// it the test skips, or fails under CI=true.
-func startPrivatePG(t *testing.T) *privatePG {
-	t.Helper()
-	bin := os.Getenv("UNISTORE_TEST_PG_BIN")
-	if bin == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("UNISTORE_TEST_PG_BIN is not set and CI=true: the store outage test must run in CI (use scripts/test.sh)")
-		}
-		t.Skip("UNISTORE_TEST_PG_BIN not set: store outage test skipped (scripts/test.sh sets it)")
-	}
-	dir := t.TempDir()
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			t.Fatalf("running as root needs a postgres OS user: %v", err)
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		// t.TempDir's parent is 0700 root: let postgres through to its own dir.
-		if err := os.Chmod(filepath.Dir(dir), 0o711); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chown(dir, uid, gid); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p := &privatePG{t: t, bin: bin, data: filepath.Join(dir, "data"), log: filepath.Join(dir, "server.log")}
-	p.run("initdb", "-D", p.data, "-U", "postgres", "--auth=trust", "--no-sync", "--no-instructions")
-	port := closedPort(t)
-	conf := fmt.Sprintf(`
-listen_addresses = '127.0.0.1'
-port = %d
-unix_socket_directories = '%s'
-max_connections = 30
-shared_buffers = 16MB
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-`, port, dir)
-	f, err := os.OpenFile(filepath.Join(p.data, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(conf); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	p.DSN = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable&connect_timeout=2", port)
-	p.Start()
-	t.Cleanup(func() { _ = p.command("pg_ctl", "-D", p.data, "-w", "-t", "30", "stop", "-m", "immediate").Run() })
-	return p
-}
-
-func (p *privatePG) command(name string, args ...string) *exec.Cmd {
-	path := filepath.Join(p.bin, name)
-	if os.Geteuid() == 0 {
-		return exec.Command("runuser", append([]string{"-u", "postgres", "--", path}, args...)...)
-	}
-	return exec.Command(path, args...)
-}
-
-func (p *privatePG) run(name string, args ...string) {
-	p.t.Helper()
-	if out, err := p.command(name, args...).CombinedOutput(); err != nil {
-		logText, _ := os.ReadFile(p.log)
-		p.t.Fatalf("%s %v: %v\n%s\n%s", name, args, err, out, logText)
-	}
-}
-
-// Start starts the server and waits until it accepts connections.
-func (p *privatePG) Start() { p.run("pg_ctl", "-D", p.data, "-l", p.log, "-w", "-t", "30", "start") }
-
-// Stop stops it with fast shutdown: sessions are disconnected at once.
-func (p *privatePG) Stop() { p.run("pg_ctl", "-D", p.data, "-w", "-t", "30", "stop", "-m", "fast") }
-
 // The store goes down for ~3 s while executions stream through a Writer:
 // the writer retries, recovers, and every row it counts as stored is in the
 // table exactly once.
 func TestStoreOutageWriterRecovers(t *testing.T) {
-	pg := startPrivatePG(t)
+	pg := testpg.StartPrivate(t)
 	ctx := ctxT(t)
 	if err := store.ApplySchema(ctx, pg.DSN); err != nil {
 		t.Fatal(err)

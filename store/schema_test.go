@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -191,22 +190,10 @@ func TestSchemaErrorOlderVersion(t *testing.T) {
 	}
 }
 
-// closedPort returns a loopback port nothing listens on.
-func closedPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	return port
-}
-
 func TestUnreachableStoreErrorHasNoPassword(t *testing.T) {
 	t.Parallel()
 	const secret = "s3cretPW-do-not-print"
-	port := closedPort(t)
+	port := testpg.ClosedPort(t)
 	for _, dsn := range []string{
 		fmt.Sprintf("postgres://bob:%s@127.0.0.1:%d/results?sslmode=disable&connect_timeout=2", secret, port),
 		fmt.Sprintf("postgresql://bob@127.0.0.1:%d/results?sslmode=disable&connect_timeout=2&password=%s", port, secret),

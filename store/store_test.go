@@ -1,12 +1,9 @@
 package store_test
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"reflect"
 	"strings"
 	"sync"
@@ -15,7 +12,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/internal/testpg"
 	"github.com/unistore-bench/unistore/store"
@@ -33,52 +29,12 @@ var jsonEqual = cmp.Comparer(func(a, b json.RawMessage) bool {
 	return reflect.DeepEqual(x, y)
 })
 
-// restrictedPG returns the DSN of a store database reached through a new
-// role holding only USAGE on the store's schemas and SELECT, INSERT,
-// UPDATE, DELETE on their tables — not even TEMP: whatever works through
+// restrictedPG returns the DSN of a store database reached through a role
+// holding only DML rights (testpg.RestrictedRole): whatever works through
 // it runs no DDL.
 func restrictedPG(t *testing.T) string {
 	t.Helper()
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	role := "unistore_rt_" + hex.EncodeToString(b[:])
-	base := testpg.DSN(t)
-	// Registered before the database's cleanup, so it runs after it: the
-	// role can go once the database holding its grants is dropped.
-	t.Cleanup(func() {
-		testpg.Exec(t, base, "DROP ROLE IF EXISTS "+role)
-	})
-	dsn := pgDSN(t)
-	u, _ := url.Parse(dsn)
-	dbName := strings.TrimPrefix(u.Path, "/")
-	testpg.Exec(t, dsn,
-		fmt.Sprintf(`CREATE ROLE %s LOGIN PASSWORD 'rt-pass-123' NOSUPERUSER NOCREATEDB NOCREATEROLE`, role),
-		fmt.Sprintf(`REVOKE ALL ON DATABASE %s FROM PUBLIC`, dbName),
-		fmt.Sprintf(`GRANT CONNECT ON DATABASE %s TO %s`, dbName, role),
-		`REVOKE ALL ON SCHEMA public FROM PUBLIC`,
-		fmt.Sprintf(`GRANT USAGE ON SCHEMA test_results, config TO %s`, role),
-		fmt.Sprintf(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA test_results, config TO %s`, role),
-	)
-	u.User = url.UserPassword(role, "rt-pass-123")
-	rdsn := u.String()
-	// The role really cannot run DDL.
-	ctx := ctxT(t)
-	st, err := store.OpenPostgres(ctx, rdsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	for _, ddl := range []string{
-		`CREATE TABLE test_results.x (a int)`,
-		`CREATE TEMP TABLE x (a int)`,
-		`ALTER TABLE test_results.run_status ADD COLUMN x int`,
-	} {
-		var pgErr *pgconn.PgError
-		if _, err := st.Pool().Exec(ctx, ddl); !errors.As(err, &pgErr) || pgErr.Code != "42501" {
-			t.Fatalf("restricted role ran %q: got %v, want insufficient privilege (42501)", ddl, err)
-		}
-	}
-	return rdsn
+	return testpg.RestrictedRole(t, pgDSN(t))
 }
 
 var storeKinds = []struct {
