@@ -2,15 +2,12 @@ package unistore
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/driver"
-	"github.com/unistore-bench/unistore/metrics"
+	"github.com/unistore-bench/unistore/orchestrator"
 	"github.com/unistore-bench/unistore/store"
 	"github.com/unistore-bench/unistore/worker"
 	"github.com/unistore-bench/unistore/workload"
@@ -67,15 +64,18 @@ type Orchestrator interface {
 
 var _ Worker = (*worker.Worker)(nil)
 
-// Progress is what a run reports once per interval.
+// Progress is what a run reports about once per snapshot interval: the
+// merged rollup of every worker's newest snapshots.
 type Progress struct {
 	RunID   string
 	Elapsed time.Duration
 	Phase   Phase
-	// Interval figures: executions, failures and rate over the last interval.
+	// Figures over the newest snapshots: executions, failures, rate.
 	Count, Errors int64
 	QPS           float64
 	P50, P99      float64 // milliseconds, service time
+	// Live and Lost count workers.
+	Live, Lost int
 }
 
 // Option sets a runtime dependency of a run. What a user sets about the run
@@ -92,7 +92,15 @@ type options struct {
 	store     store.Store
 	template  string
 	flush     time.Duration
+	writer    store.WriterConfig
+	launcher  orchestrator.Launcher
 }
+
+// WithLauncher launches the workers with l instead of in this process
+// (orchestrator.Subprocess for worker processes, orchestrator.External for
+// workers started elsewhere). Such workers find the run in the store, so
+// it must be one they can reach: give WithStore too.
+func WithLauncher(l orchestrator.Launcher) Option { return func(o *options) { o.launcher = l } }
 
 // WithConnector runs against c instead of opening the target through the
 // driver registry: the path for embedders who build a connector themselves.
@@ -126,96 +134,9 @@ func WithTemplateName(name string) Option { return func(o *options) { o.template
 // and reported.
 func WithFlushTimeout(d time.Duration) Option { return func(o *options) { o.flush = d } }
 
-// prepareSpec validates spec and compiles its workload, reporting every
-// problem of both at once.
-func prepareSpec(spec Spec, o options) (Workload, error) {
-	var errs core.FieldErrors
-	if err := spec.Validate(); err != nil {
-		errs = append(errs, err.(core.FieldErrors)...)
-	}
-	wl := o.workload
-	if wl == nil {
-		c, err := workload.Compile(spec.Workload)
-		var fe core.FieldErrors
-		switch {
-		case errors.As(err, &fe):
-			errs = append(errs, fe...)
-		case err != nil:
-			return nil, err
-		default:
-			wl = c
-		}
-	}
-	if o.connector != nil {
-		// The target comes from the connector: no DSN needed.
-		errs = slicesDeleteFunc(errs, func(e core.FieldError) bool { return e.Path == "target.dsn" })
-	}
-	if err := errs.Err(); err != nil {
-		return nil, err
-	}
-	return wl, nil
-}
-
-func slicesDeleteFunc(s core.FieldErrors, del func(core.FieldError) bool) core.FieldErrors {
-	out := s[:0]
-	for _, e := range s {
-		if !del(e) {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-func progressFunc(runID string, f func(Progress)) func(*metrics.Snapshot) {
-	if f == nil {
-		return nil
-	}
-	var t0 time.Time
-	return func(s *metrics.Snapshot) {
-		if t0.IsZero() {
-			t0 = s.Start
-		}
-		tot := s.Total()
-		secs := s.End.Sub(s.Start).Seconds()
-		st := tot.Stats(secs)
-		f(Progress{RunID: runID, Elapsed: s.End.Sub(t0), Phase: s.Phase, Count: st.Count, Errors: st.Errors,
-			QPS: st.QPS, P50: st.Latency.P50, P99: st.Latency.P99})
-	}
-}
-
-// waitFor waits d or until ctx ends; it reports whether d elapsed.
-func waitFor(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-func phaseOr(at map[Phase]time.Time, p Phase, def time.Time) time.Time {
-	if t, ok := at[p]; ok {
-		return t
-	}
-	return def
-}
-
-func secondsBetween(a, b time.Time) float64 {
-	if a.IsZero() || b.Before(a) {
-		return 0
-	}
-	return b.Sub(a).Seconds()
-}
-
-// NewRunID returns a new run id: a UTC timestamp and 6 random hex digits,
-// so ids sort by creation time.
-func NewRunID() string {
-	var b [3]byte
-	_, _ = rand.Read(b[:])
-	return time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
-}
+// WithWriterConfig tunes the workers' store writers: buffer size, batch
+// size, retry backoff (default: store's Default* constants).
+func WithWriterConfig(c store.WriterConfig) Option { return func(o *options) { o.writer = c } }
 
 // ParseTemplate reads a YAML template (a Spec) and checks its workload,
 // reporting every problem with file, line and field. filename is only used

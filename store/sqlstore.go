@@ -500,8 +500,15 @@ func (s *sqlStore) WriteExecutions(ctx context.Context, rows []Execution) error 
 }
 
 func (s *sqlStore) Snapshots(ctx context.Context, runID string) ([]Snapshot, error) {
+	return s.SnapshotsSince(ctx, runID, time.Time{})
+}
+
+func (s *sqlStore) SnapshotsSince(ctx context.Context, runID string, since time.Time) ([]Snapshot, error) {
+	if since.IsZero() {
+		since = time.Unix(0, 0)
+	}
 	rs, err := s.b.query(ctx, s.q(`SELECT `+strings.Join(snapshotColumns, ", ")+` FROM {worker_metrics_snapshots}
-		WHERE run_id = ? ORDER BY interval_start, worker_id, phase, operation`), runID)
+		WHERE run_id = ? AND interval_end > ? ORDER BY interval_start, worker_id, phase, operation`), runID, s.b.ts(utc(since)))
 	if err != nil {
 		return nil, s.b.errorf(err, "snapshots of run %s", runID)
 	}

@@ -49,6 +49,9 @@ type Store interface {
 	// Snapshots returns a run's snapshots ordered by interval start,
 	// worker, phase, operation.
 	Snapshots(ctx context.Context, runID string) ([]Snapshot, error)
+	// SnapshotsSince returns the run's snapshots whose interval ended after
+	// since, in the same order: the orchestrator's incremental rollup.
+	SnapshotsSince(ctx context.Context, runID string, since time.Time) ([]Snapshot, error)
 	// WriteExecutions stores rows atomically: all or none.
 	WriteExecutions(ctx context.Context, rows []Execution) error
 	CountExecutions(ctx context.Context, runID string) (int64, error)

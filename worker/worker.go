@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,7 +35,8 @@ type Config struct {
 	RunID string
 	// Group is this worker's group, 0 ≤ Group < Groups.
 	Group, Groups int
-	// Connections is the number of loops, each holding one connection.
+	// Connections is the number of loops Open starts with, each holding
+	// one connection; SetTarget changes it while the worker runs.
 	Connections int
 	// Rate > 0 selects the open model: Rate starts per second for the whole
 	// worker, paced apart from the loops.
@@ -61,6 +63,8 @@ type Config struct {
 	// FlushTimeout bounds the final flush of the store writers at the end
 	// of Run; rows still unstored then are dropped and counted.
 	FlushTimeout time.Duration
+	// Heartbeat is the heartbeat interval; Interval if zero.
+	Heartbeat time.Duration
 }
 
 // Store is what a worker writes to the results store.
@@ -73,14 +77,29 @@ type Store interface {
 // DefaultFlushTimeout is Config.FlushTimeout's default.
 const DefaultFlushTimeout = 15 * time.Second
 
+// ErrNotRunning is matched by the error of SetTarget on a worker whose Run
+// has not started its loops yet or has begun to stop them.
+var ErrNotRunning = errors.New("worker: not running")
+
 // Worker runs one worker's loops. Open connects and prepares; Run drives
-// the load until its context ends; SetPhase moves between phases.
+// the load until its context ends; SetPhase moves between phases and
+// SetTarget changes the number of connections.
 type Worker struct {
 	cfg   Config
 	ops   []workload.Operation
 	names []string
 	mix   *workload.Mix
-	loops []*loop
+
+	scale chan struct{} // a one-slot semaphore: SetTarget calls run one at a time
+	// loopsMu guards the fields below it; the loops never take it.
+	loopsMu sync.Mutex
+	loops   []*loop // the active loops; loops[i].idx == i
+	// retired holds loops SetTarget asked to exit, until the collector has
+	// drained their recorders once after they exited.
+	retired []*loop
+	running bool            // Run's loops are up and SetTarget may change them
+	live    *errgroup.Group // Run's group of loops, while running
+	liveCtx context.Context // the loops' context, while running
 
 	phase      atomic.Pointer[core.Phase]
 	phaseCh    chan core.Phase
@@ -109,7 +128,11 @@ type StoreStats struct {
 func (s StoreStats) Dropped() int64 { return s.Snapshots.Dropped + s.Executions.Dropped }
 
 type loop struct {
-	idx   int
+	idx int
+	// mu guards conn against interrupt, closeConns and the collector; the
+	// loop itself reads conn without it (only the loop writes it while it
+	// runs).
+	mu    sync.Mutex
 	conn  driver.Conn
 	stmts []driver.Stmt
 	rec   *metrics.Recorder
@@ -119,6 +142,10 @@ type loop struct {
 	// sampled accumulates the capture fraction: systematic sampling, no
 	// random draw, so capture never changes the parameter sequence.
 	sampled float64
+
+	// quit is closed to retire the loop: it finishes the operation it is
+	// in and exits. exited is closed when the loop goroutine has ended.
+	quit, exited chan struct{}
 }
 
 // New checks cfg and returns a worker that has not connected yet.
@@ -157,7 +184,7 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.Capture.Mode == "" {
 		cfg.Capture, _ = core.ParseCapture("")
 	}
-	w := &Worker{cfg: cfg, ops: cfg.Workload.Operations(), phaseCh: make(chan core.Phase)}
+	w := &Worker{cfg: cfg, ops: cfg.Workload.Operations(), phaseCh: make(chan core.Phase), scale: make(chan struct{}, 1)}
 	if len(w.ops) == 0 {
 		return nil, errors.New("worker: workload has no operations")
 	}
@@ -201,15 +228,22 @@ func (w *Worker) Open(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	open := w.cfg.Rate > 0
-	for i, l := range w.loops {
-		l.l = workload.Loop{Seed: w.cfg.Seed, Group: w.cfg.Group, Groups: w.cfg.Groups, Conn: i,
-			Rand: workload.NewRand(w.cfg.Seed, w.cfg.Group, i)}
-		l.src = w.cfg.Workload.NewSource(l.l)
-		l.rec = metrics.NewRecorder(len(w.ops), open)
-		l.args = make([]core.Value, 0, 16)
+	for _, l := range w.loops {
+		w.ready(l)
 	}
 	return nil
+}
+
+// ready gives a connected loop its random generator, parameter source,
+// recorder and channels. The generator depends only on the seed, the group
+// and the connection index.
+func (w *Worker) ready(l *loop) {
+	l.l = workload.Loop{Seed: w.cfg.Seed, Group: w.cfg.Group, Groups: w.cfg.Groups, Conn: l.idx,
+		Rand: workload.NewRand(w.cfg.Seed, w.cfg.Group, l.idx)}
+	l.src = w.cfg.Workload.NewSource(l.l)
+	l.rec = metrics.NewRecorder(len(w.ops), w.cfg.Rate > 0)
+	l.args = make([]core.Value, 0, 16)
+	l.quit, l.exited = make(chan struct{}), make(chan struct{})
 }
 
 // connect opens one connection and prepares every operation on it.
@@ -230,12 +264,154 @@ func (w *Worker) connect(ctx context.Context) (driver.Conn, []driver.Stmt, error
 	return c, stmts, nil
 }
 
+// closeConns closes every connection still open, active or retired.
 func (w *Worker) closeConns() {
-	for _, l := range w.loops {
-		if l != nil && l.conn != nil {
-			l.conn.Close()
+	for _, l := range w.allLoops() {
+		if l != nil {
+			l.closeConn()
 		}
 	}
+}
+
+// allLoops returns a copy of the active and retired loops.
+func (w *Worker) allLoops() []*loop {
+	w.loopsMu.Lock()
+	defer w.loopsMu.Unlock()
+	return append(slices.Clip(w.loops), w.retired...)
+}
+
+// closeConn closes the loop's connection if it is open.
+func (l *loop) closeConn() {
+	l.mu.Lock()
+	c := l.conn
+	l.conn = nil
+	l.mu.Unlock()
+	if c != nil {
+		c.Close()
+	}
+}
+
+// retiring reports whether SetTarget asked the loop to exit.
+func (l *loop) retiring() bool {
+	select {
+	case <-l.quit:
+		return true
+	default:
+		return false
+	}
+}
+
+// Connections returns the number of active loops (one connection each):
+// Config.Connections until SetTarget changes it. Loops still finishing
+// their last operation after a shrink are not counted.
+func (w *Worker) Connections() int {
+	w.loopsMu.Lock()
+	defer w.loopsMu.Unlock()
+	return len(w.loops)
+}
+
+// SetTarget changes the number of loops of a running worker to n without
+// stopping it or dropping a query in flight.
+//
+// To grow, it connects and prepares the new connections (on the caller's
+// goroutine, at most 16 at a time) and starts one loop on each, with the
+// next connection indexes; if one fails, it closes those it opened and
+// returns the error, and the worker keeps its loops. To shrink, it asks
+// the loops of the highest indexes to exit: each finishes the operation it
+// is in (recorded as usual), closes its connection and exits, and
+// SetTarget returns once all have exited. What they recorded is drained
+// into the next interval. A loop added at an index used before gets a
+// fresh connection and a fresh generator from the same seed, so it
+// replays that index's parameter sequence from its start.
+//
+// It returns an error, changing nothing, if n < 1 or the worker is not
+// running (ErrNotRunning: before Run started its loops, or once Run is
+// stopping). Calls are serialized. ctx bounds the wait for an earlier
+// call, the connecting and the wait for retiring loops; if it ends during
+// that wait, the count is already n and the loops still exit on their own.
+func (w *Worker) SetTarget(ctx context.Context, n int) error {
+	if n < 1 {
+		return fmt.Errorf("worker: target of %d connections: must be at least 1", n)
+	}
+	select {
+	case w.scale <- struct{}{}:
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+	defer func() { <-w.scale }()
+
+	w.loopsMu.Lock()
+	if !w.running {
+		w.loopsMu.Unlock()
+		return ErrNotRunning
+	}
+	cur := len(w.loops)
+	if n >= cur {
+		w.loopsMu.Unlock()
+		if n == cur {
+			return nil
+		}
+		return w.grow(ctx, cur, n)
+	}
+	gone := slices.Clone(w.loops[n:])
+	clear(w.loops[n:])
+	w.loops = w.loops[:n]
+	w.retired = append(w.retired, gone...)
+	for _, l := range gone {
+		close(l.quit)
+	}
+	w.loopsMu.Unlock()
+	for _, l := range gone {
+		select {
+		case <-l.exited:
+		case <-ctx.Done():
+			return fmt.Errorf("worker: shrink to %d connections: %w", n, context.Cause(ctx))
+		}
+	}
+	return nil
+}
+
+// grow connects loops from..to-1 and starts them in Run's group.
+func (w *Worker) grow(ctx context.Context, from, to int) error {
+	added := make([]*loop, to-from)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	for i := range added {
+		g.Go(func() error {
+			c, stmts, err := w.connect(gctx)
+			if err != nil {
+				return err
+			}
+			added[i] = &loop{idx: from + i, conn: c, stmts: stmts}
+			return nil
+		})
+	}
+	err := g.Wait()
+	if err == nil {
+		for _, l := range added {
+			w.ready(l)
+		}
+		w.loopsMu.Lock()
+		if w.running {
+			w.loops = append(w.loops, added...)
+			ctx := w.liveCtx
+			for _, l := range added {
+				w.live.Go(func() error { w.loop(ctx, l); return nil })
+			}
+		} else {
+			err = ErrNotRunning
+		}
+		w.loopsMu.Unlock()
+	}
+	if err != nil {
+		for _, l := range added {
+			if l != nil {
+				l.closeConn()
+			}
+		}
+		return fmt.Errorf("worker: grow to %d connections: %w", to, err)
+	}
+	return nil
 }
 
 // Phase returns the phase the worker is in.
@@ -278,7 +454,7 @@ func (w *Worker) Run(ctx context.Context, start core.Phase) error {
 
 	loopCtx, stopLoops := context.WithCancel(context.Background())
 	defer stopLoops()
-	var loops errgroup.Group
+	loops := new(errgroup.Group)
 	var heartbeats sync.WaitGroup
 	hbCtx, stopHeartbeats := context.WithCancel(context.Background())
 	defer stopHeartbeats()
@@ -293,18 +469,19 @@ func (w *Worker) Run(ctx context.Context, start core.Phase) error {
 		w.pacer.init(w.cfg.Rate, w.started)
 		loops.Go(func() error { w.pacer.run(loopCtx); return nil })
 	}
+	w.loopsMu.Lock()
 	for _, l := range w.loops {
 		loops.Go(func() error { w.loop(loopCtx, l); return nil })
 	}
+	w.running, w.live, w.liveCtx = true, loops, loopCtx
+	w.loopsMu.Unlock()
 
 	// The collector runs here, on Run's goroutine.
 	interval := metrics.NewSnapshot(w.names, w.cfg.Rate > 0)
 	intervalStart := w.started
 	cut := func(now time.Time) {
 		interval.Start, interval.End, interval.Phase = intervalStart, now, w.Phase()
-		for _, l := range w.loops {
-			_ = l.rec.Drain(interval) // same range everywhere: cannot drop
-		}
+		w.drain(interval)
 		interval.Open.Intended, interval.Open.Skipped = w.pacer.drain()
 		w.mu.Lock()
 		tot := w.totals[interval.Phase]
@@ -343,6 +520,10 @@ func (w *Worker) Run(ctx context.Context, start core.Phase) error {
 	}
 	w.stopped.Store(true)
 	end := time.Now()
+	// From here SetTarget adds no loop, so none starts after loops.Wait.
+	w.loopsMu.Lock()
+	w.running, w.live, w.liveCtx = false, nil, nil
+	w.loopsMu.Unlock()
 	stopLoops()
 	w.interrupt()
 	_ = loops.Wait()
@@ -354,6 +535,39 @@ func (w *Worker) Run(ctx context.Context, start core.Phase) error {
 	heartbeats.Wait()
 	w.closeStore()
 	return nil
+}
+
+// drain moves every loop's records into s. A retired loop is drained
+// until a drain that began after it exited; then it leaves the list (and
+// its connection is closed, should the loop have exited without closing
+// it). The loops never take loopsMu, so holding it while draining is safe.
+func (w *Worker) drain(s *metrics.Snapshot) {
+	w.loopsMu.Lock()
+	defer w.loopsMu.Unlock()
+	for _, l := range w.loops {
+		_ = l.rec.Drain(s) // same range everywhere: cannot drop
+	}
+	kept := w.retired[:0]
+	for _, l := range w.retired {
+		gone := isClosed(l.exited) // before the drain: then nothing follows it
+		_ = l.rec.Drain(s)
+		if gone {
+			l.closeConn()
+		} else {
+			kept = append(kept, l)
+		}
+	}
+	clear(w.retired[len(kept):])
+	w.retired = kept
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 // storeSnapshot offers one row per operation that ran in the interval; the
@@ -403,7 +617,7 @@ func (w *Worker) closeStore() {
 		w.storeStats.Executions = w.execs.Stats()
 		w.mu.Unlock()
 	}
-	_ = w.cfg.Store.PutHeartbeat(ctx, w.heartbeatRow("STOPPED"))
+	_ = w.cfg.Store.PutHeartbeat(ctx, w.heartbeatRow(heartbeatStopped))
 }
 
 // StoreStats returns the store writers' counters; final once Run returned.
@@ -433,7 +647,7 @@ func (w *Worker) heartbeatRow(status string) store.Heartbeat {
 		dropped += w.execs.Stats().Dropped
 	}
 	return store.Heartbeat{RunID: w.cfg.RunID, WorkerID: w.cfg.WorkerID, Group: w.cfg.Group, Status: status,
-		Phase: w.Phase(), LastSeen: time.Now(), Connections: len(w.loops), Host: host, PID: os.Getpid(),
+		Phase: w.Phase(), LastSeen: time.Now(), Connections: w.Connections(), Host: host, PID: os.Getpid(),
 		RowsDropped: dropped}
 }
 
@@ -441,11 +655,15 @@ func (w *Worker) heartbeatRow(status string) store.Heartbeat {
 // ends. A failed write is retried at the next tick: liveness is the
 // orchestrator's judgement, made from the row's age.
 func (w *Worker) heartbeat(ctx context.Context) {
-	t := time.NewTicker(w.cfg.Interval)
+	every := w.cfg.Heartbeat
+	if every <= 0 {
+		every = w.cfg.Interval
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		hctx, cancel := context.WithTimeout(ctx, w.cfg.Interval)
-		_ = w.cfg.Store.PutHeartbeat(hctx, w.heartbeatRow("RUNNING"))
+		hctx, cancel := context.WithTimeout(ctx, every)
+		_ = w.cfg.Store.PutHeartbeat(hctx, w.heartbeatRow(heartbeatRunning))
 		cancel()
 		select {
 		case <-ctx.Done():
@@ -455,19 +673,32 @@ func (w *Worker) heartbeat(ctx context.Context) {
 	}
 }
 
-// interrupt cancels the queries in flight, for drivers whose Exec does not
-// watch the context.
+// interrupt cancels the queries in flight (of retiring loops too), for
+// drivers whose Exec does not watch the context. It holds each loop's mu
+// while cancelling, so the connection is not closed under it.
 func (w *Worker) interrupt() {
 	var wg sync.WaitGroup
-	for _, l := range w.loops {
-		if c, ok := l.conn.(driver.Canceler); ok {
-			wg.Go(func() { _ = c.CancelQuery() })
-		}
+	for _, l := range w.allLoops() {
+		wg.Go(func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			if c, ok := l.conn.(driver.Canceler); ok {
+				_ = c.CancelQuery()
+			}
+		})
 	}
 	wg.Wait()
 }
 
+// loop runs operations until the run stops or SetTarget retires it; a
+// retired loop closes its connection before it reports its exit.
 func (w *Worker) loop(ctx context.Context, l *loop) {
+	defer close(l.exited)
+	defer func() {
+		if l.retiring() {
+			l.closeConn()
+		}
+	}()
 	open := w.cfg.Rate > 0
 	for {
 		var intended time.Time
@@ -476,8 +707,10 @@ func (w *Worker) loop(ctx context.Context, l *loop) {
 			case intended = <-w.pacer.tokens:
 			case <-ctx.Done():
 				return
+			case <-l.quit:
+				return
 			}
-		} else if w.stopped.Load() {
+		} else if w.stopped.Load() || l.retiring() {
 			return
 		}
 		if !w.once(ctx, l, intended) {
@@ -541,14 +774,17 @@ func (w *Worker) capture(l *loop, class core.ErrorClass) bool {
 }
 
 // reconnect replaces a loop's broken connection, retrying with backoff
-// until it succeeds or the run stops (false).
+// until it succeeds or the run stops or the loop is retired (false).
 func (w *Worker) reconnect(ctx context.Context, l *loop) bool {
-	l.conn.Close()
+	l.closeConn()
 	backoff := 50 * time.Millisecond
-	for {
+	for !l.retiring() {
 		c, stmts, err := w.connect(ctx)
 		if err == nil {
-			l.conn, l.stmts = c, stmts
+			l.mu.Lock()
+			l.conn = c
+			l.mu.Unlock()
+			l.stmts = stmts
 			w.reconnects.Add(1)
 			return true
 		}
@@ -556,12 +792,15 @@ func (w *Worker) reconnect(ctx context.Context, l *loop) bool {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			l.conn = nil
+			return false
+		case <-l.quit:
+			t.Stop()
 			return false
 		case <-t.C:
 		}
 		backoff = min(2*backoff, 2*time.Second)
 	}
+	return false
 }
 
 // Reconnects returns how many times loops replaced a broken connection.

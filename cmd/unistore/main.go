@@ -70,6 +70,9 @@ func newApp() *cli.App {
 			schemaCommand(),
 			runsCommand(),
 			templatesCommand(),
+			workerCommand(),
+			stopCommand(),
+			scaleCommand(),
 		},
 	}
 }

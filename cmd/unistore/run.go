@@ -13,6 +13,7 @@ import (
 
 	"github.com/unistore-bench/unistore"
 	"github.com/unistore-bench/unistore/core"
+	"github.com/unistore-bench/unistore/orchestrator"
 	"github.com/unistore-bench/unistore/report"
 	"github.com/unistore-bench/unistore/store"
 	"github.com/unistore-bench/unistore/workload"
@@ -34,6 +35,8 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "cpuprofile", Hidden: true, Usage: "write a CPU profile of the run to `FILE`"},
 		&cli.StringFlag{Name: "capture", Value: core.DefaultCapture, Usage: "executions to store: all, errors, none or sample:FRACTION"},
 		storeFlag(),
+		&cli.IntFlag{Name: "workers", Aliases: []string{"w"}, Value: 1, Usage: "worker processes, each with --connections connections (groups 0..N-1)"},
+		&cli.BoolFlag{Name: "in-process", Usage: "run the workers as goroutines of this process instead of worker processes"},
 	}
 }
 
@@ -101,6 +104,9 @@ func applyFlags(c *cli.Context, spec core.Spec) core.Spec {
 	if c.IsSet("capture") {
 		spec.Capture = c.String("capture")
 	}
+	if c.IsSet("workers") {
+		spec.Workers = c.Int("workers")
+	}
 	return spec.WithDefaults()
 }
 
@@ -115,9 +121,19 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec, st store.Store
 		stdout = os.Stdout
 	}
 	opts := []unistore.Option{unistore.WithStore(st), unistore.WithTemplateName(template)}
+	// --workers launches worker processes (unless --in-process); without it
+	// the one worker runs in this process. Both go through the
+	// orchestrator and the control tables.
+	if c.IsSet("workers") && !c.Bool("in-process") {
+		opts = append(opts, unistore.WithLauncher(orchestrator.Subprocess{Store: c.String("store"), Target: spec.Target.DSN, Log: stderr}))
+	}
 	if !c.Bool("quiet") {
 		opts = append(opts, unistore.WithProgress(func(p unistore.Progress) {
-			fmt.Fprintln(stderr, report.ProgressLine(p.Elapsed, p.Phase, p.QPS, p.P50, p.P99, p.Errors))
+			line := report.ProgressLine(p.Elapsed, p.Phase, p.QPS, p.P50, p.P99, p.Errors)
+			if spec.Workers > 1 {
+				line += fmt.Sprintf("  workers: %d live, %d lost", p.Live, p.Lost)
+			}
+			fmt.Fprintln(stderr, line)
 		}))
 	}
 	fmt.Fprintf(stderr, "unistore: %s: %d connections, warm-up %s, measurement %s, target %s\n",

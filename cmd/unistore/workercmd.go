@@ -1,0 +1,94 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/unistore-bench/unistore/orchestrator"
+	"github.com/unistore-bench/unistore/worker"
+)
+
+func workerCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "worker",
+		Usage: "join a run as the worker of one group (started by `run --workers`, or by hand on another machine)",
+		Flags: []cli.Flag{
+			storeFlag(),
+			&cli.StringFlag{Name: "run-id", Required: true, Usage: "the run to join"},
+			&cli.IntFlag{Name: "group", Value: -1, Usage: "worker group, 0..workers-1 (required)"},
+			&cli.IntFlag{Name: "attempt", Usage: "launch attempt of the group (the orchestrator sets it on relaunch)"},
+			&cli.StringFlag{Name: "target", EnvVars: []string{"UNISTORE_TARGET"},
+				Usage: "target DSN, when the stored one (redacted) lacks the password"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.Int("group") < 0 {
+				return exitCode{2, errors.New("worker: give --group G (0..workers-1)")}
+			}
+			st, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			log := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
+			err = worker.Join(c.Context, worker.JoinConfig{Store: st, RunID: c.String("run-id"), Group: c.Int("group"),
+				Attempt: c.Int("attempt"), Target: c.String("target"), Logger: log})
+			if errors.Is(err, worker.ErrLeaseLost) {
+				return exitCode{3, err}
+			}
+			return err
+		},
+	}
+}
+
+func stopCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "stop",
+		Usage:     "stop a running run: its orchestrator and workers stop it through the control tables",
+		ArgsUsage: "RUN_ID",
+		Flags:     []cli.Flag{storeFlag()},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return exitCode{2, errors.New("stop: give one RUN_ID")}
+			}
+			st, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := orchestrator.Stop(c.Context, st, c.Args().First()); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout(c), "stop requested for run %s\n", c.Args().First())
+			return nil
+		},
+	}
+}
+
+func scaleCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "scale",
+		Usage:     "change the connections every worker of a running run holds, live",
+		ArgsUsage: "RUN_ID",
+		Flags: []cli.Flag{storeFlag(),
+			&cli.IntFlag{Name: "connections", Aliases: []string{"c"}, Required: true, Usage: "connections per worker"},
+			&cli.IntSliceFlag{Name: "group", Usage: "only these worker groups (repeatable)"}},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return exitCode{2, errors.New("scale: give one RUN_ID")}
+			}
+			st, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := orchestrator.Scale(c.Context, st, c.Args().First(), c.Int("connections"), c.IntSlice("group")...); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout(c), "run %s: workers move to %d connections\n", c.Args().First(), c.Int("connections"))
+			return nil
+		},
+	}
+}

@@ -1,0 +1,236 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/unistore-bench/unistore/driver"
+	"github.com/unistore-bench/unistore/metrics"
+	"github.com/unistore-bench/unistore/store"
+	"github.com/unistore-bench/unistore/worker"
+	"github.com/unistore-bench/unistore/workload"
+)
+
+// Assignment is one launch of one worker group.
+type Assignment struct {
+	RunID    string
+	Group    int
+	Attempt  int // 0 first, k for the k-th relaunch
+	WorkerID string
+}
+
+// Launcher starts workers. The in-process and subprocess launchers are
+// here; a cluster launcher (a Kubernetes Indexed Job whose completion index
+// is the group, say) implements the same interface, with handles that
+// watch the pod. A launcher that starts nothing (workers started by hand
+// on other machines) is valid too: the orchestrator then follows the
+// workers through their heartbeats alone.
+type Launcher interface {
+	Launch(ctx context.Context, a Assignment) (Handle, error)
+}
+
+// Handle is a launched worker.
+type Handle interface {
+	// Done is closed when the worker has ended.
+	Done() <-chan struct{}
+	// Err is the worker's error once Done is closed (nil for a clean stop).
+	Err() error
+	// Terminate asks the worker to stop now (SIGTERM, or a cancel).
+	Terminate()
+	// Kill stops it at once (SIGKILL, or a cancel).
+	Kill()
+}
+
+// StoreStatser is implemented by handles that know their worker's store
+// writer counters (in-process ones).
+type StoreStatser interface {
+	StoreStats() worker.StoreStats
+}
+
+// InProcess launches workers as goroutine groups of this process, through
+// the same worker.Join path a worker process takes. Connector and Workload,
+// if set, are shared by all its workers (an embedder's Go workload or own
+// connector); otherwise each worker builds them from the stored spec.
+type InProcess struct {
+	Store      store.Store
+	Connector  driver.Connector
+	Workload   workload.Workload
+	Target     string // the unredacted target DSN, if the connector is built from the spec
+	OnInterval func(*metrics.Snapshot)
+	Logger     *slog.Logger
+	// Interval, Writer and FlushTimeout tune the workers (worker.Config).
+	Interval     time.Duration
+	Writer       store.WriterConfig
+	FlushTimeout time.Duration
+}
+
+// Launch implements Launcher. The worker goroutine ends when the run stops
+// or the handle is terminated.
+func (l InProcess) Launch(_ context.Context, a Assignment) (Handle, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &inProcess{done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(h.done)
+		h.err = worker.Join(ctx, worker.JoinConfig{Store: l.Store, RunID: a.RunID, Group: a.Group, Attempt: a.Attempt,
+			Target: l.Target, Connector: l.Connector, Workload: l.Workload, OnInterval: l.OnInterval, Logger: l.Logger,
+			Interval: l.Interval, Writer: l.Writer, FlushTimeout: l.FlushTimeout,
+			OnDone: func(s worker.StoreStats) { h.mu.Lock(); h.stats = s; h.mu.Unlock() }})
+	}()
+	return h, nil
+}
+
+type inProcess struct {
+	done   chan struct{}
+	err    error
+	cancel context.CancelFunc
+	mu     sync.Mutex
+	stats  worker.StoreStats
+}
+
+func (h *inProcess) Done() <-chan struct{} { return h.done }
+func (h *inProcess) Err() error {
+	<-h.done
+	return h.err
+}
+func (h *inProcess) Terminate() { h.cancel() }
+func (h *inProcess) Kill()      { h.cancel() }
+func (h *inProcess) StoreStats() worker.StoreStats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.stats
+}
+
+// Subprocess launches each worker as `BINARY worker --run-id ID --group G
+// --attempt K`. The store and target DSNs travel in the environment
+// (UNISTORE_STORE, UNISTORE_TARGET), never on the command line where ps
+// would show a password. Workers run in their own process group, so a
+// Ctrl-C at the terminal reaches the orchestrator, which stops them
+// through the control tables; if the orchestrator dies, they stop on
+// their own within the lease.
+type Subprocess struct {
+	Binary string // default: this executable
+	Store  string // store DSN
+	Target string // target DSN override, if any
+	// Log receives the workers' output (default: discarded); each line is
+	// prefixed by the worker id.
+	Log io.Writer
+}
+
+// Launch implements Launcher.
+func (l Subprocess) Launch(_ context.Context, a Assignment) (Handle, error) {
+	bin := l.Binary
+	if bin == "" {
+		var err error
+		if bin, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("orchestrator: find the worker binary: %w", err)
+		}
+	}
+	cmd := exec.Command(bin, "worker", "--run-id", a.RunID, "--group", strconv.Itoa(a.Group), "--attempt", strconv.Itoa(a.Attempt))
+	cmd.Env = append(os.Environ(), "UNISTORE_STORE="+l.Store)
+	if l.Target != "" {
+		cmd.Env = append(cmd.Env, "UNISTORE_TARGET="+l.Target)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if l.Log != nil {
+		pw := &prefixWriter{w: l.Log, prefix: []byte(a.WorkerID + ": ")}
+		cmd.Stdout, cmd.Stderr = pw, pw
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("orchestrator: start %s: %w", a.WorkerID, err)
+	}
+	h := &subprocess{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		h.err = cmd.Wait()
+		close(h.done)
+	}()
+	return h, nil
+}
+
+type subprocess struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+func (h *subprocess) Done() <-chan struct{} { return h.done }
+func (h *subprocess) Err() error {
+	<-h.done
+	var ee *exec.ExitError
+	if errors.As(h.err, &ee) {
+		return fmt.Errorf("worker process %d: %s", h.cmd.Process.Pid, ee.ProcessState)
+	}
+	return h.err
+}
+func (h *subprocess) Terminate() { _ = h.cmd.Process.Signal(syscall.SIGTERM) }
+func (h *subprocess) Kill()      { _ = h.cmd.Process.Kill() }
+
+// PID returns the worker process's id.
+func (h *subprocess) PID() int { return h.cmd.Process.Pid }
+
+// prefixWriter prefixes each line; it is used from one process's two pipes
+// at once, hence the lock.
+type prefixWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix []byte
+	mid    bool
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(b)
+	for len(b) > 0 {
+		if !p.mid {
+			if _, err := p.w.Write(p.prefix); err != nil {
+				return 0, err
+			}
+		}
+		i := 0
+		for i < len(b) && b[i] != '\n' {
+			i++
+		}
+		if i < len(b) {
+			i++
+			p.mid = false
+		} else {
+			p.mid = true
+		}
+		if _, err := p.w.Write(b[:i]); err != nil {
+			return 0, err
+		}
+		b = b[i:]
+	}
+	return n, nil
+}
+
+// External launches nothing: the workers are started elsewhere — by hand
+// (`unistore worker --run-id ID --group G`), or by a scheduler the
+// orchestrator does not control — and followed through their heartbeats.
+// Its handles never end by themselves; a relaunch of group G at attempt K
+// means someone must start `unistore worker --group G --attempt K`.
+type External struct{}
+
+// Launch implements Launcher.
+func (External) Launch(context.Context, Assignment) (Handle, error) {
+	return externalHandle{done: make(chan struct{})}, nil
+}
+
+type externalHandle struct{ done chan struct{} }
+
+func (h externalHandle) Done() <-chan struct{} { return h.done }
+func (externalHandle) Err() error              { return nil }
+func (externalHandle) Terminate()              {}
+func (externalHandle) Kill()                   {}
+
+// External marks a handle whose worker the launcher does not own.
+func (externalHandle) External() {}

@@ -1,0 +1,304 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/unistore-bench/unistore/core"
+	"github.com/unistore-bench/unistore/driver"
+	"github.com/unistore-bench/unistore/metrics"
+	"github.com/unistore-bench/unistore/store"
+	"github.com/unistore-bench/unistore/workload"
+)
+
+// JoinConfig says which run and group a worker joins.
+type JoinConfig struct {
+	Store   store.Store
+	RunID   string
+	Group   int
+	Attempt int // 0 for the first launch of the group, k for its k-th relaunch
+	// Target overrides the run's target DSN. The stored spec is redacted,
+	// so a target that needs a password gets it here (or from the
+	// driver's own environment, e.g. PGPASSWORD).
+	Target string
+	// Connector and Workload, if set, replace the ones built from the
+	// stored spec (in-process launches of Go workloads).
+	Connector driver.Connector
+	Workload  workload.Workload
+	// OnInterval is passed to the worker (see Config).
+	OnInterval func(*metrics.Snapshot)
+	Logger     *slog.Logger
+	// Ready, if set, is closed once the worker has connected and prepared.
+	Ready chan<- struct{}
+	// OnDone, if set, gets the worker's store counters when it has ended.
+	OnDone func(StoreStats)
+	// Interval, Writer and FlushTimeout are passed to the worker (Config).
+	Interval     time.Duration
+	Writer       store.WriterConfig
+	FlushTimeout time.Duration
+}
+
+// Control event payloads.
+type (
+	// PhasePayload is SET_PHASE's payload.
+	PhasePayload struct {
+		Phase core.Phase `json:"phase"`
+	}
+	// TargetPayload is SET_WORKER_TARGET's payload: the connections each
+	// worker holds; Groups, if not empty, limits it to those groups.
+	TargetPayload struct {
+		Connections int   `json:"connections"`
+		Groups      []int `json:"groups,omitempty"`
+	}
+)
+
+// Errors of Join, matched with errors.Is.
+var (
+	ErrRunFinished = errors.New("worker: run is finished")
+	ErrGroupTaken  = errors.New("worker: group is held by a live worker")
+	ErrBadGroup    = errors.New("worker: group outside the run's groups")
+	ErrLeaseLost   = errors.New("worker: lost the control plane")
+)
+
+// WorkerID returns the id of a group's worker at a launch attempt:
+// "worker-G" first, "worker-G-rK" for the K-th relaunch.
+func WorkerID(group, attempt int) string {
+	if attempt == 0 {
+		return fmt.Sprintf("worker-%d", group)
+	}
+	return fmt.Sprintf("worker-%d-r%d", group, attempt)
+}
+
+// attemptOf parses WorkerID's attempt (0 for anything else).
+func attemptOf(id string) int {
+	if i := strings.LastIndex(id, "-r"); i >= 0 {
+		if n, err := strconv.Atoi(id[i+2:]); err == nil {
+			return n
+		}
+	}
+	return 0
+}
+
+// Join runs one worker of a stored run until the run stops: it reads the
+// run's spec from the store, checks the group is free, connects and
+// prepares, starts in the run's current phase (MEASUREMENT if warm-up is
+// over), follows the control events (SET_PHASE, SET_WORKER_TARGET, STOP)
+// by polling, heartbeats, and stops on its own when the run ends or the
+// control plane is gone for longer than the lease. Errors before load —
+// unknown run, finished run, bad or taken group, bad target — leave the
+// store untouched.
+func Join(ctx context.Context, cfg JoinConfig) error {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	st := cfg.Store
+	run, err := st.GetRun(ctx, cfg.RunID)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("worker: run %q does not exist", cfg.RunID)
+	}
+	if err != nil {
+		return err
+	}
+	if run.Status.Terminal() {
+		return fmt.Errorf("%w: run %s is %s", ErrRunFinished, run.ID, run.Status)
+	}
+	spec := run.Spec.WithDefaults()
+	ctl := spec.Control
+	if cfg.Group < 0 || cfg.Group >= spec.Workers {
+		return fmt.Errorf("%w: group %d, run %s has groups 0..%d", ErrBadGroup, cfg.Group, run.ID, spec.Workers-1)
+	}
+	id := WorkerID(cfg.Group, cfg.Attempt)
+	hbs, err := st.ListHeartbeats(ctx, run.ID)
+	if err != nil {
+		return err
+	}
+	for _, h := range hbs {
+		if h.Group == cfg.Group && h.Status == heartbeatRunning && time.Since(h.LastSeen) < ctl.HeartbeatTimeout.D() &&
+			attemptOf(h.WorkerID) >= cfg.Attempt {
+			return fmt.Errorf("%w: group %d of run %s is held by %s (pid %d on %s, seen %s ago)", ErrGroupTaken,
+				cfg.Group, run.ID, h.WorkerID, h.PID, h.Host, time.Since(h.LastSeen).Round(time.Millisecond))
+		}
+	}
+
+	// Where the run is: replay its events.
+	events, err := st.EventsSince(ctx, run.ID, 0)
+	if err != nil {
+		return err
+	}
+	phase := core.PhaseMeasurement
+	if spec.Warmup > 0 {
+		phase = core.PhaseWarmup
+	}
+	conns := spec.Connections
+	var lastSeq int64
+	for _, e := range events {
+		lastSeq = e.Seq
+		switch e.Kind {
+		case store.EventStop:
+			return fmt.Errorf("%w: run %s is stopping", ErrRunFinished, run.ID)
+		case store.EventSetPhase:
+			var p PhasePayload
+			if json.Unmarshal(e.Payload, &p) == nil && p.Phase != "" {
+				phase = p.Phase
+			}
+		case store.EventSetWorkerTarget:
+			if p, ok := targetFor(e.Payload, cfg.Group); ok {
+				conns = p
+			}
+		}
+	}
+
+	conn := cfg.Connector
+	if conn == nil {
+		dsn := spec.Target.DSN
+		if cfg.Target != "" {
+			dsn = cfg.Target
+		}
+		_, c, err := driver.Open(spec.Target.Driver, dsn)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		conn = c
+	}
+	wl := cfg.Workload
+	if wl == nil {
+		c, err := workload.Compile(spec.Workload)
+		if err != nil {
+			return err
+		}
+		wl = c
+	}
+	capture, err := core.ParseCapture(spec.Capture)
+	if err != nil {
+		return err
+	}
+	w, err := New(Config{RunID: run.ID, Group: cfg.Group, Groups: spec.Workers, Connections: conns,
+		Rate: spec.Rate / float64(spec.Workers), Seed: spec.Seed, Connector: conn, Workload: wl,
+		OnInterval: cfg.OnInterval, Store: st, WorkerID: id, Capture: capture, Heartbeat: ctl.Heartbeat.D(),
+		Interval: cfg.Interval, Writer: cfg.Writer, FlushTimeout: cfg.FlushTimeout})
+	if err != nil {
+		return err
+	}
+	if err := w.Open(ctx); err != nil {
+		return err
+	}
+	if cfg.Ready != nil {
+		close(cfg.Ready)
+	}
+	log.Info("worker: joined", "run_id", run.ID, "worker_id", id, "group", cfg.Group, "phase", phase, "connections", conns)
+
+	runCtx, stop := context.WithCancel(context.Background())
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- w.Run(runCtx, phase) }()
+
+	reason := follow(ctx, st, w, run, lastSeq, cfg.Group, ctl, log)
+	stop()
+	err = <-done
+	if cfg.OnDone != nil {
+		cfg.OnDone(w.StoreStats())
+	}
+	if err != nil {
+		return err
+	}
+	log.Info("worker: stopped", "run_id", run.ID, "worker_id", id, "reason", reason)
+	if errors.Is(reason, ErrLeaseLost) {
+		return reason
+	}
+	return nil
+}
+
+// targetFor reads a SET_WORKER_TARGET payload for group g.
+func targetFor(payload json.RawMessage, g int) (int, bool) {
+	var p TargetPayload
+	if json.Unmarshal(payload, &p) != nil || p.Connections < 1 {
+		return 0, false
+	}
+	if len(p.Groups) > 0 && !containsInt(p.Groups, g) {
+		return 0, false
+	}
+	return p.Connections, true
+}
+
+func containsInt(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// follow polls the control plane until the worker must stop and says why:
+// nil for a STOP event, a finished run or ctx's end; ErrLeaseLost when the
+// run was not renewed (or the store not reachable) for a lease.
+func follow(ctx context.Context, st store.Store, w *Worker, run store.Run, lastSeq int64, group int, ctl core.ControlSpec, log *slog.Logger) error {
+	tick := time.NewTicker(ctl.Poll.D())
+	defer tick.Stop()
+	renewed, lastOK := time.Now(), time.Now()
+	lastUpdate := run.UpdatedAt
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		now := time.Now()
+		pctx, cancel := context.WithTimeout(ctx, ctl.Poll.D()*4)
+		events, err := st.EventsSince(pctx, run.ID, lastSeq)
+		var cur store.Run
+		if err == nil {
+			cur, err = st.GetRun(pctx, run.ID)
+		}
+		cancel()
+		if err != nil {
+			if now.Sub(lastOK) > ctl.Lease.D() {
+				return fmt.Errorf("%w: store unreachable for %s: %v", ErrLeaseLost, now.Sub(lastOK).Round(time.Millisecond), err)
+			}
+			continue
+		}
+		lastOK = now
+		for _, e := range events {
+			lastSeq = e.Seq
+			switch e.Kind {
+			case store.EventStop:
+				return nil
+			case store.EventSetPhase:
+				var p PhasePayload
+				if json.Unmarshal(e.Payload, &p) == nil && p.Phase != "" && p.Phase != w.Phase() {
+					w.SetPhase(ctx, p.Phase)
+				}
+			case store.EventSetWorkerTarget:
+				if n, ok := targetFor(e.Payload, group); ok {
+					if err := w.SetTarget(ctx, n); err != nil {
+						log.Warn("worker: scale failed", "run_id", run.ID, "connections", n, "err", err)
+					}
+				}
+			}
+		}
+		if cur.Status.Terminal() {
+			return nil
+		}
+		// The lease is measured on this worker's clock: only whether the
+		// orchestrator's renewals keep coming matters, not its clock.
+		if !cur.UpdatedAt.Equal(lastUpdate) {
+			lastUpdate, renewed = cur.UpdatedAt, now
+		} else if now.Sub(renewed) > ctl.Lease.D() {
+			return fmt.Errorf("%w: run %s not renewed for %s", ErrLeaseLost, run.ID, now.Sub(renewed).Round(time.Millisecond))
+		}
+	}
+}
+
+// Heartbeat statuses.
+const (
+	heartbeatRunning = "RUNNING"
+	heartbeatStopped = "STOPPED"
+)
