@@ -1,0 +1,68 @@
+// Package orchestrator is unistore's OrchestratorService: it runs a spec's
+// workers, coordinated only through the results store's control tables, so
+// the same code drives goroutine workers, worker processes on this machine
+// and workers on other machines.
+//
+// # Lifecycle
+//
+// Service.Start validates the spec and checks the target once (one
+// connection, every statement prepared) before it writes anything, so bad
+// input leaves no run row. It then creates the run (PREPARED), launches
+// spec.Workers workers (groups 0..N-1) through a Launcher and returns. The
+// run's goroutine waits for every worker's first heartbeat, marks the run
+// RUNNING and appends START, appends SET_PHASE MEASUREMENT at the end of
+// warm-up and STOP at the end of the duration (or at once on Run.Stop, a
+// cancelled context, or a STOP appended by `unistore stop`). Workers get a
+// grace period to flush and exit, then SIGTERM, then SIGKILL. The final
+// RUN_STATUS holds the outcome and the rollup as the summary. The
+// orchestrator writes only RUN_STATUS and RUN_CONTROL_EVENTS.
+//
+// # Faults
+//
+// A worker whose handle ends before STOP, whose heartbeat is silent for
+// longer than control.heartbeat_timeout, or that never joins within the
+// join timeout is declared lost: it is killed, counted in
+// RUN_STATUS.workers_lost, and relaunched with the same group at the next
+// attempt (worker id worker-G-rK), at most control.max_relaunches times; the
+// gap is recorded in the result (workers.gaps). While the store cannot be
+// read, nobody is judged; once it is back, each worker gets a full timeout
+// to heartbeat again, so a store outage does not look like dead workers.
+//
+// The orchestrator renews RUN_STATUS (live and lost worker counts) every
+// lease/5: that is its lease. A worker that sees no renewal — or cannot
+// reach the store — for control.lease stops on its own, so an orchestrator
+// that dies leaves no orphan load. Workers judge renewals on their own clock
+// (did updated_at change?), so clock skew between machines does not matter.
+//
+// # Rollup
+//
+// Rollup merges every worker's stored snapshots exactly — histograms merged,
+// never averaged — per phase and operation. A phase's length is the span its
+// snapshots cover, so QPS is divided by the time the workers measured. The
+// orchestrator's final result and `unistore runs show` compute the same
+// rollup from the same rows. While the run goes on, OnProgress gets the
+// merge of every worker's newest snapshots about once a second.
+//
+// # Launchers
+//
+// InProcess runs workers as goroutine groups through worker.Join, the same
+// path a worker process takes (used by unistore.Run and tests). Subprocess
+// spawns `unistore worker --run-id ID --group G --attempt K` in its own
+// process group, with the store and target DSNs in the environment, never
+// on the command line. External launches nothing, for workers started by
+// hand or by a scheduler the orchestrator does not own; a cluster launcher
+// (a Kubernetes Indexed Job whose completion index is the group) fits the
+// same interface and is not written yet.
+//
+// # Decisions
+//
+//   - Control is by polling (control.poll, default 200 ms) on every store;
+//     LISTEN/NOTIFY on PostgreSQL would cut the latency but would leave
+//     SQLite and Snowflake on another path, and STOP within two polls is
+//     well inside what a load run needs.
+//   - The open-model rate is the whole run's: each of N workers paces
+//     rate/N.
+//   - The Service runs inside the CLI (and later the HTTP controller) as a
+//     goroutine per run; everything it knows is in the store, so it can move
+//     to a process of its own.
+package orchestrator
