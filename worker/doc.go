@@ -1,7 +1,7 @@
-// Package worker runs one worker of a run: exactly Connections long-lived
-// loops, each owning its connection, its random generator, its parameter
-// source and its metrics recorder — nothing shared or locked on the hot
-// path.
+// Package worker runs one worker of a run: Connections long-lived loops
+// (SetTarget changes the number live), each owning its connection, its
+// random generator, its parameter source and its metrics recorder —
+// nothing shared or locked on the hot path.
 //
 // # Lifecycle
 //
@@ -13,6 +13,35 @@
 // results, takes a last snapshot and closes the connections; every
 // goroutine it started has ended when it returns. SetPhase cuts the
 // interval in progress, so warm-up samples never mix with measurement ones.
+//
+// # Scaling
+//
+// SetTarget(ctx, n) changes the number of loops of a running worker
+// without restarting it or dropping a query in flight. Growing connects
+// and prepares the new connections on the caller's goroutine (never the
+// collector's), like Open, and starts a loop on each with the next
+// connection indexes; a failed connection fails the call, closes what it
+// opened, and leaves the loops as they were. Shrinking retires the loops
+// of the highest indexes: each finishes the operation it is in — recorded
+// as usual, into the phase current when it ends — closes its connection
+// and exits, and SetTarget returns once all have exited (or ctx ends; they
+// still exit). In the open model a retiring loop that took a start just as
+// it was retired runs it. A retired loop's recorder stays on the
+// collector's list until a drain that began after the loop exited, so
+// nothing it recorded is lost. Growing after a shrink reuses the freed
+// indexes: a new connection, and a generator seeded afresh from (seed,
+// group, index), so that index replays its parameter sequence from the
+// start (sequence generators excepted: their counter is shared and goes
+// on). The pacer is the worker's, so in the open model the rate stays
+// Rate whatever the number of loops. Calls are serialized; n < 1 is an
+// error, and so is a worker that is not running (ErrNotRunning).
+// Connections reports the current count (heartbeats carry it).
+//
+// The list of loops is guarded by a mutex taken by SetTarget, the
+// collector, the stop path and Connections — never by a loop. A loop
+// learns it is retired from a channel it checks between operations (and
+// waits on beside the pacer's starts). Run's stop first forbids further
+// changes, so every loop, added live or not, is in the group it waits for.
 //
 // # Load models
 //

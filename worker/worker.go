@@ -507,8 +507,10 @@ func (w *Worker) Run(ctx context.Context, start core.Phase) error {
 		select {
 		case <-ctx.Done():
 			running = false
-		case now := <-tick.C:
-			cut(now)
+		case <-tick.C:
+			// Now, not the tick's time: a tick that waited while a phase
+			// change was cut would end its interval before it began.
+			cut(time.Now())
 		case p := <-w.phaseCh:
 			now := time.Now()
 			cut(now)
