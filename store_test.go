@@ -1,0 +1,569 @@
+package unistore_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/unistore-bench/unistore"
+	"github.com/unistore-bench/unistore/core"
+	"github.com/unistore-bench/unistore/examples"
+	"github.com/unistore-bench/unistore/internal/testpg"
+	"github.com/unistore-bench/unistore/store"
+)
+
+// Tests of runs recorded in the results store, on real PostgreSQL (through
+// internal/testpg) and real SQLite.
+
+func ctxFor(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func openStore(t *testing.T, dsn string) store.Store {
+	t.Helper()
+	st, err := store.Open(ctxFor(t, 30*time.Second), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// pgStore makes a fresh PostgreSQL store database, applies the schema as
+// the superuser, and opens it through a DML-only role
+// (testpg.RestrictedRole): nothing done through it can be DDL. It returns
+// the superuser DSN (for the test's own queries), the role's DSN and the
+// store.
+func pgStore(t *testing.T) (admin, dsn string, st store.Store) {
+	t.Helper()
+	admin = testpg.NewDatabase(t)
+	if err := store.ApplySchema(ctxFor(t, 30*time.Second), admin); err != nil {
+		t.Fatal(err)
+	}
+	dsn = testpg.RestrictedRole(t, admin)
+	return admin, dsn, openStore(t, dsn)
+}
+
+// sqliteStore makes a new SQLite store file with the schema applied and
+// returns its path and the open store.
+func sqliteStore(t *testing.T) (path string, st store.Store) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "unistore.db")
+	dsn := "sqlite://" + path
+	if err := store.ApplySchema(ctxFor(t, 30*time.Second), dsn); err != nil {
+		t.Fatal(err)
+	}
+	return path, openStore(t, dsn)
+}
+
+// quickstartSpec is a point-select run on a new SQLite quickstart database
+// of 1000 accounts: a target that needs no server.
+func quickstartSpec(t *testing.T) unistore.Spec {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "target.db")
+	if err := examples.SetupQuickstart(context.Background(), path, 1000); err != nil {
+		t.Fatal(err)
+	}
+	return unistore.Spec{
+		Name: "quickstart-get", Target: unistore.Target{DSN: "sqlite://" + path}, Connections: 2,
+		Warmup: core.Duration(300 * time.Millisecond), Duration: core.Duration(time.Second), Seed: 5,
+		Workload: unistore.WorkloadSpec{Operations: []unistore.OperationSpec{{
+			Name: "get", SQL: "SELECT balance FROM accounts WHERE id = ?",
+			Params: []unistore.ParamSpec{{Gen: "uniform", Min: i64(1), Max: i64(1000)}},
+		}}},
+	}
+}
+
+// TestStoredRunDMLOnlyRole: a whole run with capture all, recorded in a
+// PostgreSQL store reached only through a role that holds no DDL right —
+// the proof that nothing runs DDL at run time — leaves a complete record:
+// the RUN_STATUS lifecycle, the control events, the final heartbeat and
+// every counted execution.
+func TestStoredRunDMLOnlyRole(t *testing.T) {
+	target := pgTable(t, 1000)
+	_, _, st := pgStore(t)
+	spec := selectSpec(target, 1000)
+	spec.Connections = 3
+	spec.Capture = core.CaptureAll
+	ctx := ctxFor(t, time.Minute)
+	res, err := unistore.Run(ctx, spec, unistore.WithStore(st), unistore.WithInterval(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != core.StatusCompleted || res.RowsDropped != 0 {
+		t.Fatalf("run: status %s, %d rows dropped (%+v); want COMPLETED, none dropped", res.Status, res.RowsDropped, res.Store)
+	}
+
+	run, err := st.GetRun(ctx, res.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != core.StatusCompleted || run.Phase != core.PhaseDone {
+		t.Errorf("RUN_STATUS: status %s phase %s, want COMPLETED DONE", run.Status, run.Phase)
+	}
+	if run.StartedAt.IsZero() || run.WarmupEndedAt.IsZero() || run.EndedAt.IsZero() {
+		t.Errorf("RUN_STATUS times: started %v, warm-up ended %v, ended %v: want all set", run.StartedAt, run.WarmupEndedAt, run.EndedAt)
+	}
+	if !run.StartedAt.Before(run.WarmupEndedAt) || !run.WarmupEndedAt.Before(run.EndedAt) {
+		t.Errorf("RUN_STATUS times out of order: %v, %v, %v", run.StartedAt, run.WarmupEndedAt, run.EndedAt)
+	}
+	if run.RowsDropped != 0 {
+		t.Errorf("RUN_STATUS rows_dropped %d, want 0", run.RowsDropped)
+	}
+
+	// START, SET_PHASE (to MEASUREMENT) and STOP, once each, in that
+	// order (other kinds, e.g. worker targets, may come between).
+	events, err := st.EventsSince(ctx, res.RunID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []store.EventKind
+	for _, e := range events {
+		switch e.Kind {
+		case store.EventStart, store.EventSetPhase, store.EventStop:
+			kinds = append(kinds, e.Kind)
+		}
+		if e.Kind == store.EventSetPhase && !strings.Contains(string(e.Payload), string(core.PhaseMeasurement)) {
+			t.Errorf("SET_PHASE payload %s, want the MEASUREMENT phase", e.Payload)
+		}
+	}
+	if d := cmp.Diff([]store.EventKind{store.EventStart, store.EventSetPhase, store.EventStop}, kinds); d != "" {
+		t.Errorf("control events (-want +got):\n%s", d)
+	}
+
+	hbs, err := st.ListHeartbeats(ctx, res.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	for _, h := range hbs {
+		stopped = stopped || h.WorkerID == "worker-0" && h.Status == "STOPPED"
+	}
+	if !stopped {
+		t.Errorf("no STOPPED heartbeat for worker-0: %+v", hbs)
+	}
+
+	// Capture all stores every execution the run counted, warm-up
+	// included, and nothing else: executions in flight at the stop are
+	// neither counted nor captured, so the equality is exact.
+	n, err := st.CountExecutions(ctx, res.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counted := res.Warmup.Count + res.Total.Count; n != counted || n != res.Store.ExecutionsStored {
+		t.Errorf("%d executions stored (writer says %d); warm-up %d + measurement %d = %d counted",
+			n, res.Store.ExecutionsStored, res.Warmup.Count, res.Total.Count, counted)
+	}
+	execs, err := st.Executions(ctx, store.ExecutionFilter{RunID: res.RunID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var measured, lateWarmup int64
+	for _, e := range execs {
+		switch {
+		case e.Phase == core.PhaseMeasurement:
+			measured++
+		case !e.EndedAt.Before(run.WarmupEndedAt):
+			lateWarmup++ // tagged WARMUP, ended after measurement began
+		}
+	}
+	// The phases agree but at the warm-up/measurement cut: an execution's
+	// phase is read when it is captured, just after it is recorded, while
+	// the histograms count it in the interval it was drained into. Were
+	// the phase switched at each loop's drain, each connection could have
+	// at most one execution on the wrong side. The worker switches it
+	// after the whole cut (every loop drained, the snapshot encoded and
+	// offered, the progress callback run), so executions recorded during
+	// the cut are counted MEASUREMENT but captured WARMUP: ~100 of 17000
+	// under -race, more on a loaded machine. Those ended after the
+	// measurement began, which bounds the gap whatever the load.
+	gap := res.Total.Count - measured
+	if gap < -int64(spec.Connections) || gap > lateWarmup+int64(spec.Connections) {
+		t.Errorf("%d executions stored with phase MEASUREMENT, %d counted (gap %d): want within %d connections, plus the %d captured as WARMUP that ended after measurement began",
+			measured, res.Total.Count, gap, spec.Connections, lateWarmup)
+	}
+	if gap < -int64(spec.Connections) || gap > int64(spec.Connections) {
+		t.Logf("phase boundary: %d executions counted in MEASUREMENT but captured in WARMUP (more than %d connections)", gap, spec.Connections)
+	}
+	t.Logf("warm-up %d, measurement %d, stored %d (%d MEASUREMENT), snapshots %d",
+		res.Warmup.Count, res.Total.Count, n, measured, res.Store.SnapshotsStored)
+}
+
+// TestResultFromStoreIdentical: the result recomputed from the stored
+// snapshots (every interval histogram merged) is exactly the result the
+// run returned — percentiles, counts, times, open-model counts and
+// response-time histograms — on both store kinds.
+func TestResultFromStoreIdentical(t *testing.T) {
+	stores := []struct {
+		name string
+		open func(t *testing.T) store.Store
+	}{
+		{"sqlite", func(t *testing.T) store.Store { _, st := sqliteStore(t); return st }},
+		{"postgres", func(t *testing.T) store.Store { _, _, st := pgStore(t); return st }},
+	}
+	models := []struct {
+		name string
+		rate float64
+	}{{"closed", 0}, {"open", 400}}
+	for _, sk := range stores {
+		for _, m := range models {
+			t.Run(sk.name+"/"+m.name, func(t *testing.T) {
+				st := sk.open(t)
+				spec := quickstartSpec(t)
+				spec.Rate = m.rate // capture: the default sample
+				ctx := ctxFor(t, time.Minute)
+				res, err := unistore.Run(ctx, spec, unistore.WithStore(st), unistore.WithInterval(100*time.Millisecond))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.RowsDropped != 0 || res.Total.Count == 0 {
+					t.Fatalf("run: %d counted, %d rows dropped: want load and nothing dropped", res.Total.Count, res.RowsDropped)
+				}
+				if m.rate > 0 && (res.Open == nil || res.Total.Response == nil) {
+					t.Fatalf("open-model run without open-model figures: %+v", res)
+				}
+				got, err := unistore.ResultFromStore(ctx, st, res.RunID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := cmp.Diff(res, got); d != "" {
+					t.Errorf("ResultFromStore differs from the run's result (-run +store):\n%s", d)
+				}
+			})
+		}
+	}
+}
+
+// TestStoreOutageDuringRun: the store's server goes down for ~3 s in the
+// middle of a capture-all run and comes back. The run completes; every
+// row the workers produced is either stored or counted as dropped; rows
+// produced after the restart reach the store; and RUN_STATUS records the
+// outcome and the drops.
+func TestStoreOutageDuringRun(t *testing.T) {
+	pg := testpg.StartPrivate(t)
+	ctx := ctxFor(t, 2*time.Minute)
+	if err := store.ApplySchema(ctx, pg.DSN); err != nil {
+		t.Fatal(err)
+	}
+	st := openStore(t, pg.DSN)
+	spec := quickstartSpec(t)
+	spec.Duration = core.Duration(8 * time.Second)
+	spec.Capture = core.CaptureAll
+
+	// The progress callback must not block the run, so it only signals;
+	// the test's goroutine stops the server.
+	var (
+		once      sync.Once
+		measuring time.Time
+	)
+	outage := make(chan struct{})
+	progress := func(p unistore.Progress) {
+		if p.Phase != core.PhaseMeasurement {
+			return
+		}
+		if measuring.IsZero() {
+			measuring = time.Now()
+		}
+		if time.Since(measuring) >= 500*time.Millisecond {
+			once.Do(func() { close(outage) })
+		}
+	}
+	type outcome struct {
+		res *unistore.Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := unistore.Run(ctx, spec, unistore.WithStore(st), unistore.WithInterval(100*time.Millisecond),
+			unistore.WithProgress(progress), unistore.WithFlushTimeout(10*time.Second),
+			unistore.WithWriterConfig(store.WriterConfig{Buffer: 5000, BatchSize: 1000,
+				FlushInterval: 100 * time.Millisecond, MinBackoff: 50 * time.Millisecond, MaxBackoff: 250 * time.Millisecond}))
+		done <- outcome{res, err}
+	}()
+	var restarted time.Time
+	select {
+	case <-outage:
+		t0 := time.Now()
+		pg.Stop()
+		t.Logf("store stopped in %v", time.Since(t0))
+		time.Sleep(3 * time.Second) // the outage itself, not synchronisation
+		t0 = time.Now()
+		pg.Start()
+		restarted = time.Now()
+		t.Logf("store started in %v", restarted.Sub(t0))
+	case o := <-done:
+		t.Fatalf("run ended before the outage: %+v, %v", o.res, o.err)
+	}
+	o := <-done
+	res, err := o.res, o.err
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !restarted.Before(res.EndedAt) {
+		t.Fatalf("the store came back at %v, after the run ended at %v: the test proves nothing", restarted, res.EndedAt)
+	}
+	if res.Status != core.StatusCompleted {
+		t.Errorf("status %s (%s), want COMPLETED", res.Status, res.Error)
+	}
+	s := res.Store
+	t.Logf("warm-up %d + measurement %d executions; store: %+v", res.Warmup.Count, res.Total.Count, *s)
+	if produced := res.Warmup.Count + res.Total.Count; s.ExecutionsStored+s.ExecutionsDropped != produced {
+		t.Errorf("executions: %d stored + %d dropped != %d produced", s.ExecutionsStored, s.ExecutionsDropped, produced)
+	}
+	// Executions outrun the 5000-row buffer during the outage, so some are
+	// dropped (counted above). Snapshots — a few rows a second — fit it,
+	// so
+	// none may be dropped; then produced = stored shows as intervals that
+	// tile the run with no gap (one operation: one row per interval).
+	if s.SnapshotsDropped != 0 {
+		t.Errorf("%d snapshots dropped: the buffer holds 5000 rows", s.SnapshotsDropped)
+	}
+	snaps, err := st.Snapshots(ctx, res.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(snaps)) != s.SnapshotsStored {
+		t.Errorf("%d snapshot rows in the store, the writer stored %d", len(snaps), s.SnapshotsStored)
+	}
+	// Per worker, intervals follow each other without overlap: a row
+	// stored twice, or an interval that ends before it starts, shows. (A
+	// gap is legal: an interval without load has no row.)
+	last := map[string]store.Snapshot{}
+	for _, r := range snaps {
+		if r.IntervalEnd.Before(r.IntervalStart) {
+			t.Errorf("%s: snapshot interval ends (%v) before it starts (%v)", r.WorkerID, r.IntervalEnd, r.IntervalStart)
+		}
+		if prev, ok := last[r.WorkerID]; ok && r.IntervalStart.Before(prev.IntervalEnd) {
+			t.Errorf("%s: snapshot intervals overlap: %v..%v then %v..%v", r.WorkerID,
+				prev.IntervalStart, prev.IntervalEnd, r.IntervalStart, r.IntervalEnd)
+		}
+		last[r.WorkerID] = r
+	}
+	if res.RowsDropped != s.SnapshotsDropped+s.ExecutionsDropped {
+		t.Errorf("rows_dropped %d != %d + %d", res.RowsDropped, s.SnapshotsDropped, s.ExecutionsDropped)
+	}
+	if s.ExecutionsDropped == 0 {
+		t.Log("no execution dropped: the load was too slow to fill the buffer during the outage")
+	}
+	n, err := st.CountExecutions(ctx, res.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != s.ExecutionsStored {
+		t.Errorf("%d executions in the store, the writer stored %d", n, s.ExecutionsStored)
+	}
+	after := testpg.QueryInt(t, pg.DSN, `SELECT count(*) FROM test_results.query_executions WHERE run_id = $1 AND started_at > $2`,
+		res.RunID, restarted)
+	if after == 0 {
+		var maxStarted time.Time
+		if err := testpgRow(t, pg.DSN, `SELECT max(started_at) FROM test_results.query_executions WHERE run_id = $1`, res.RunID).Scan(&maxStarted); err != nil {
+			t.Fatal(err)
+		}
+		t.Errorf("no execution that started after the restart (%v) was stored (latest %v; run ended %v): the writer did not recover",
+			restarted.UTC(), maxStarted.UTC(), res.EndedAt)
+	}
+	run, err := st.GetRun(ctx, res.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != core.StatusCompleted || run.RowsDropped != res.RowsDropped {
+		t.Errorf("RUN_STATUS: status %s rows_dropped %d; want COMPLETED and %d", run.Status, run.RowsDropped, res.RowsDropped)
+	}
+}
+
+// TestNoSecretStored: with passwords in both the target's and the store's
+// DSN, no stored text or JSON value contains either.
+func TestNoSecretStored(t *testing.T) {
+	const targetSecret = "tgt-secret-987"
+	target, err := url.Parse(pgTable(t, 100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The test server trusts every local login: any password is accepted.
+	target.User = url.UserPassword("postgres", targetSecret)
+	spec := selectSpec(target.String(), 100)
+	spec.Capture = "sample:0.1" // some executions of every kind of row, without flooding SQLite under -race
+
+	t.Run("postgres", func(t *testing.T) {
+		admin, dsn, st := pgStore(t)
+		u, _ := url.Parse(dsn)
+		storeSecret, ok := u.User.Password()
+		if !ok || storeSecret == "" {
+			t.Fatalf("the restricted role's DSN has no password")
+		}
+		runForSecrets(t, spec, st)
+		st.Close()
+		found := pgTextContaining(t, admin, targetSecret, storeSecret)
+		if len(found) > 0 {
+			t.Errorf("secrets stored: %v", found)
+		}
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		path, st := sqliteStore(t)
+		runForSecrets(t, spec, st)
+		st.Close()
+		if found := sqliteTextContaining(t, path, targetSecret); len(found) > 0 {
+			t.Errorf("secret stored: %v", found)
+		}
+		// And not anywhere in the file's bytes either.
+		for _, f := range []string{path, path + "-wal"} {
+			b, err := os.ReadFile(f)
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(b), targetSecret) {
+				t.Errorf("%s holds the target's password", filepath.Base(f))
+			}
+		}
+	})
+}
+
+func runForSecrets(t *testing.T, spec unistore.Spec, st store.Store) {
+	t.Helper()
+	ctx := ctxFor(t, time.Minute)
+	res, err := unistore.Run(ctx, spec, unistore.WithStore(st), unistore.WithInterval(200*time.Millisecond),
+		unistore.WithTemplateName("secret-test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.CountExecutions(ctx, res.RunID); err != nil || n == 0 {
+		t.Fatalf("no executions stored (%v): nothing to search", err)
+	}
+	if _, err := st.SaveTemplate(ctx, store.Template{Name: "secret-test", Body: "name: x\n"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pgTextContaining returns "schema.table.column" for every text, varchar,
+// json or jsonb column of the store's schemas holding one of secrets.
+func pgTextContaining(t *testing.T, dsn string, secrets ...string) []string {
+	t.Helper()
+	ctx := ctxFor(t, time.Minute)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT table_schema, table_name, column_name FROM information_schema.columns
+		WHERE table_schema IN ('test_results', 'config')
+		AND data_type IN ('text', 'character varying', 'json', 'jsonb') ORDER BY 1, 2, 3`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) ([3]string, error) {
+		var c [3]string
+		return c, r.Scan(&c[0], &c[1], &c[2])
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cols) < 10 {
+		t.Fatalf("only %d text columns found: %v", len(cols), cols)
+	}
+	var found []string
+	for _, c := range cols {
+		for _, s := range secrets {
+			q := fmt.Sprintf(`SELECT count(*) FROM %s WHERE strpos(%s::text, $1) > 0`,
+				pgx.Identifier{c[0], c[1]}.Sanitize(), pgx.Identifier{c[2]}.Sanitize())
+			var n int64
+			if err := conn.QueryRow(ctx, q, s).Scan(&n); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			if n > 0 {
+				found = append(found, fmt.Sprintf("%s.%s.%s (%d rows)", c[0], c[1], c[2], n))
+			}
+		}
+	}
+	t.Logf("searched %d text columns", len(cols))
+	return found
+}
+
+// sqliteTextContaining returns "table.column" for every TEXT column of the
+// SQLite store at path holding one of secrets.
+func sqliteTextContaining(t *testing.T, path string, secrets ...string) []string {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := ctxFor(t, time.Minute)
+	var tables []string
+	rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, n)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	ncols := 0
+	for _, tbl := range tables {
+		rows, err := db.QueryContext(ctx, `SELECT name, type FROM pragma_table_info(?)`, tbl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cols []string
+		for rows.Next() {
+			var name, typ string
+			if err := rows.Scan(&name, &typ); err != nil {
+				t.Fatal(err)
+			}
+			if strings.EqualFold(typ, "TEXT") || strings.Contains(strings.ToUpper(typ), "CHAR") || strings.EqualFold(typ, "JSON") {
+				cols = append(cols, name)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cols {
+			ncols++
+			for _, s := range secrets {
+				var n int64
+				q := fmt.Sprintf(`SELECT count(*) FROM "%s" WHERE instr("%s", ?) > 0`, tbl, c)
+				if err := db.QueryRowContext(ctx, q, s).Scan(&n); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+				if n > 0 {
+					found = append(found, fmt.Sprintf("%s.%s (%d rows)", tbl, c, n))
+				}
+			}
+		}
+	}
+	if ncols < 10 {
+		t.Fatalf("only %d text columns found in %v", ncols, tables)
+	}
+	t.Logf("searched %d text columns of %d tables", ncols, len(tables))
+	return found
+}
+
+// testpgRow runs a one-row query on dsn.
+func testpgRow(t *testing.T, dsn, sql string, args ...any) pgx.Row {
+	t.Helper()
+	ctx := ctxFor(t, 30*time.Second)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn.QueryRow(ctx, sql, args...)
+}
