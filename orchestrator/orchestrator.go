@@ -251,6 +251,7 @@ type group struct {
 	joined     bool     // the current attempt has heartbeated
 	dead       bool     // lost with no relaunch left
 	gap        int      // index+1 of the open gap in stats.Gaps, 0 if none
+	lostWhy    string   // why the last lost worker was lost
 	retired    []Handle // lost handles, collected at the end
 }
 
@@ -346,12 +347,13 @@ func (d *driveState) drive(ctx context.Context) {
 			d.stopAndFinish(core.StatusFailed, err.Error(), true)
 			return
 		}
-		if d.allJoined() {
-			break
-		}
+		// Every group given up on is "all joined" too: check it first.
 		if d.noneLeft() {
 			d.stopAndFinish(core.StatusFailed, "no worker could join: "+d.firstError(), true)
 			return
+		}
+		if d.allJoined() {
+			break
 		}
 	}
 
@@ -459,16 +461,12 @@ func (d *driveState) liveCount() int {
 	return n
 }
 
+// firstError says why the first group to have lost a worker lost its last
+// one (its handle is gone by then: lose retires it).
 func (d *driveState) firstError() string {
-	for _, g := range d.groups {
-		if g.handle != nil {
-			select {
-			case <-g.handle.Done():
-				if err := g.handle.Err(); err != nil {
-					return err.Error()
-				}
-			default:
-			}
+	for gi, g := range d.groups {
+		if g.lostWhy != "" {
+			return fmt.Sprintf("group %d: %s", gi, g.lostWhy)
 		}
 	}
 	return "workers stopped"
@@ -559,6 +557,7 @@ func (d *driveState) lose(gi int, now time.Time, reason string) {
 		g.handle = nil
 	}
 	d.stats.Lost++
+	g.lostWhy = reason
 	if g.gap == 0 {
 		d.stats.Gaps = append(d.stats.Gaps, core.Gap{Group: gi, LostAt: now.UTC(), Reason: reason})
 		g.gap = len(d.stats.Gaps)
