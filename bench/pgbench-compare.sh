@@ -19,6 +19,8 @@
 #   CONNS           connection counts (default "4 16 64")
 #   UNISTORE_PARAMS extra DSN parameters for unistore only, e.g.
 #                   "statement_mode=extended" (default none)
+#   UNISTORE_CAPTURE unistore's --capture (default: the CLI's default); runs
+#                   are recorded in a throwaway SQLite store either way
 #   KEEP_OUTPUT=1   keep the per-run logs and JSON (their directory is printed)
 set -euo pipefail
 
@@ -96,6 +98,10 @@ fi
 
 echo "pgbench-compare: building unistore"
 (cd "$root" && go build -o "$work/unistore" ./cmd/unistore) || die "go build failed"
+# unistore records every run in a results store: give it a throwaway one.
+ustore=sqlite://$work/unistore.db
+"$work/unistore" schema apply --store "$ustore" >"$work/schema.log" 2>&1 || { cat "$work/schema.log" >&2; die "unistore schema apply failed"; }
+capture=${UNISTORE_CAPTURE:-}
 
 if [ "${PGBENCH_SKIP_INIT:-}" != 1 ]; then
 	echo "pgbench-compare: pgbench -i -s $scale"
@@ -125,7 +131,8 @@ run_pgbench() { # C round
 run_unistore() { # C round
 	local log=$work/unistore-c$1-r$2.log tm=$work/unistore-c$1-r$2.time js=$work/unistore-c$1-r$2.json
 	(cd "$root" && /usr/bin/time -f "%U %S" -o "$tm" "$work/unistore" run examples/pgbench-select.yaml \
-		--target "$udsn" --connections "$1" --duration "${duration}s" --quiet --json "$js") >"$log" 2>&1 ||
+		--target "$udsn" --connections "$1" --duration "${duration}s" --quiet --json "$js" \
+		--store "$ustore" ${capture:+--capture "$capture"}) >"$log" 2>&1 ||
 		{ cat "$log" >&2; die "unistore failed (C=$1)"; }
 	# Every query the process ran: warm-up plus measurement.
 	local line

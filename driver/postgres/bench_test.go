@@ -38,3 +38,4 @@ func benchExec(b *testing.B, mode postgres.Mode) {
 func BenchmarkExecPrepared(b *testing.B) { benchExec(b, postgres.ModePrepared) }
 func BenchmarkExecExtended(b *testing.B) { benchExec(b, postgres.ModeExtended) }
 func BenchmarkExecSimple(b *testing.B)   { benchExec(b, postgres.ModeSimple) }
+func BenchmarkExecRaw(b *testing.B)      { benchExec(b, postgres.ModeRaw) }

@@ -22,6 +22,7 @@ type conn struct {
 	pgx   *pgx.Conn
 	pg    *pgconn.PgConn
 	nstmt int
+	raw   *rawConn // statement_mode=raw on a plain socket, else nil
 }
 
 var (
@@ -31,7 +32,11 @@ var (
 )
 
 func newConn(c *Connector, pc *pgx.Conn) *conn {
-	return &conn{c: c, pgx: pc, pg: pc.PgConn()}
+	cn := &conn{c: c, pgx: pc, pg: pc.PgConn()}
+	if c.mode == ModeRaw {
+		cn.raw = newRawConn(cn)
+	}
+	return cn
 }
 
 func (c *conn) Classify(err error) (core.ErrorClass, string) { return Classify(err) }
@@ -40,8 +45,9 @@ func (c *conn) Classify(err error) (core.ErrorClass, string) { return Classify(e
 // describe the statement in every mode, so a statement that cannot run
 // fails here.
 func (c *conn) Prepare(ctx context.Context, sql string) (driver.Stmt, error) {
+	c.raw.leave()
 	q := core.RewritePlaceholders(sql, func(i int) string { return "$" + strconv.Itoa(i) })
-	if c.c.mode == ModePrepared {
+	if c.c.mode == ModePrepared || c.c.mode == ModeRaw {
 		c.nstmt++
 		name := "unistore_" + strconv.Itoa(c.nstmt)
 		sd, err := c.pg.Prepare(ctx, name, q, nil)
@@ -68,6 +74,7 @@ func (c *conn) Prepare(ctx context.Context, sql string) (driver.Stmt, error) {
 // QueryColumn runs sql with the simple protocol and converts the first
 // column of every row.
 func (c *conn) QueryColumn(ctx context.Context, sql string) ([]core.Value, error) {
+	c.raw.leave()
 	rows, err := c.pgx.Query(ctx, sql, pgx.QueryExecModeSimpleProtocol)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: query %q: %w", sql, err)
@@ -142,6 +149,7 @@ func (c *conn) Close() error {
 	if c.pgx.IsClosed() {
 		return nil
 	}
+	c.raw.leave()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return c.pgx.Close(ctx)
@@ -170,6 +178,9 @@ func (s *preparedStmt) Exec(ctx context.Context, args []core.Value) (int64, erro
 	}
 	if len(args) != len(s.vals) {
 		return 0, fmt.Errorf("postgres: %q takes %d parameters, got %d", s.sql, len(s.vals), len(args))
+	}
+	if s.c.raw != nil {
+		return s.execRaw(s.c.raw, args)
 	}
 	for i := range args {
 		s.vals[i] = s.encode(i, &args[i])

@@ -34,6 +34,12 @@ const (
 	// ModeSimple runs every execution through pgx with
 	// QueryExecModeSimpleProtocol: parameters interpolated client-side.
 	ModeSimple Mode = "simple"
+	// ModeRaw prepares like ModePrepared but executes with its own wire
+	// code on the connection's socket: Bind/Execute/Sync written in one
+	// blocking write, the answer read with blocking reads and framed
+	// without allocating. Linux only; a TLS connection falls back to the
+	// ModePrepared path.
+	ModeRaw Mode = "raw"
 )
 
 // DefaultMode is the statement mode when the DSN names none.
@@ -90,8 +96,13 @@ func NewConnector(dsn string) (*Connector, error) {
 		switch m := Mode(strings.ToLower(modeStr)); m {
 		case ModePrepared, ModeExtended, ModeSimple:
 			mode = m
+		case ModeRaw:
+			if !rawSupported {
+				return nil, fmt.Errorf("postgres: bad DSN %s: %s=raw is only available on Linux", core.RedactDSN(dsn), ModeParam)
+			}
+			mode = m
 		default:
-			return nil, fmt.Errorf("postgres: bad DSN %s: %s=%q: want prepared, extended or simple", core.RedactDSN(dsn), ModeParam, modeStr)
+			return nil, fmt.Errorf("postgres: bad DSN %s: %s=%q: want prepared, raw, extended or simple", core.RedactDSN(dsn), ModeParam, modeStr)
 		}
 	}
 	cfg, err := pgx.ParseConfig(rest)

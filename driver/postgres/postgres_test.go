@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -33,8 +34,17 @@ func withMode(t testing.TB, dsn string, mode postgres.Mode) string {
 	return u.String()
 }
 
+// modes are the statement modes this platform supports.
+func modes() []postgres.Mode {
+	m := []postgres.Mode{postgres.ModePrepared, postgres.ModeExtended, postgres.ModeSimple}
+	if runtime.GOOS == "linux" {
+		m = append(m, postgres.ModeRaw)
+	}
+	return m
+}
+
 func TestConformance(t *testing.T) {
-	for _, mode := range []postgres.Mode{postgres.ModePrepared, postgres.ModeExtended, postgres.ModeSimple} {
+	for _, mode := range modes() {
 		t.Run(string(mode), func(t *testing.T) {
 			drivertest.Run(t, func(t *testing.T) drivertest.Target {
 				dsn := testpg.NewDatabase(t)
@@ -55,7 +65,7 @@ func TestConformance(t *testing.T) {
 func TestTimestampWithoutTimeZone(t *testing.T) {
 	dsn := testpg.NewDatabase(t)
 	testpg.Exec(t, dsn, "CREATE TABLE ts (id int PRIMARY KEY, v timestamp)")
-	for i, mode := range []postgres.Mode{postgres.ModePrepared, postgres.ModeExtended, postgres.ModeSimple} {
+	for i, mode := range modes() {
 		c := connect(t, withMode(t, dsn, mode))
 		ctx := context.Background()
 		s, err := c.Prepare(ctx, "INSERT INTO ts VALUES (?, ?)")
@@ -96,7 +106,7 @@ func connect(t testing.TB, dsn string) driver.Conn {
 func TestStatementModes(t *testing.T) {
 	dsn := testpg.NewDatabase(t)
 	testpg.Exec(t, dsn, "CREATE TABLE m (id int PRIMARY KEY, v text)")
-	for i, mode := range []postgres.Mode{postgres.ModePrepared, postgres.ModeExtended, postgres.ModeSimple} {
+	for i, mode := range modes() {
 		t.Run(string(mode), func(t *testing.T) {
 			c, err := postgres.NewConnector(withMode(t, dsn, mode))
 			if err != nil {
@@ -126,13 +136,14 @@ func TestStatementModes(t *testing.T) {
 			if n, err := sel.Exec(ctx, []core.Value{core.Int(id), core.Text("it's ?")}); err != nil || n != 1 {
 				t.Fatalf("select: n=%d err=%v", n, err)
 			}
-			// What the server holds: only the prepared mode keeps named statements.
+			// What the server holds: only the prepared and raw modes keep
+			// named statements.
 			names, err := conn.QueryColumn(ctx, "SELECT name FROM pg_prepared_statements")
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := 0
-			if mode == postgres.ModePrepared {
+			if mode == postgres.ModePrepared || mode == postgres.ModeRaw {
 				want = 2
 			}
 			if len(names) != want {
@@ -241,7 +252,7 @@ func TestConnectErrors(t *testing.T) {
 }
 
 func TestCancelQuery(t *testing.T) {
-	for _, mode := range []postgres.Mode{postgres.ModePrepared, postgres.ModeExtended, postgres.ModeSimple} {
+	for _, mode := range modes() {
 		t.Run(string(mode), func(t *testing.T) {
 			conn := connect(t, withMode(t, testpg.DSN(t), mode))
 			ctx := context.Background()
@@ -333,5 +344,58 @@ func TestExecAfterServerKillsSession(t *testing.T) {
 	}
 	if class, _ := driver.Classify(conn, last); class != core.ErrConnection {
 		t.Errorf("Exec on a terminated session classified %v, want connection (err: %v)", class, last)
+	}
+}
+
+// TestRawWire drives the raw engine's reader through what the conformance
+// suite does not: rows larger than its buffer, many rows, an error followed
+// by a good query, a query after pgconn used the connection, and a server
+// that goes away.
+func TestRawWire(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("statement_mode=raw is Linux-only")
+	}
+	dsn := testpg.NewDatabase(t)
+	conn := connect(t, withMode(t, dsn, postgres.ModeRaw))
+	ctx := context.Background()
+	exec := func(sql string, args ...core.Value) (int64, error) {
+		t.Helper()
+		s, err := conn.Prepare(ctx, sql)
+		if err != nil {
+			t.Fatalf("prepare %q: %v", sql, err)
+		}
+		return s.Exec(ctx, args)
+	}
+	if n, err := exec("SELECT repeat('x', ?::int) FROM generate_series(1, 3)", core.Int(100_000)); err != nil || n != 3 {
+		t.Errorf("big rows: n=%d err=%v, want 3 rows", n, err)
+	}
+	if n, err := exec("SELECT g FROM generate_series(1, ?::int) g", core.Int(20_000)); err != nil || n != 20_000 {
+		t.Errorf("many rows: n=%d err=%v, want 20000", n, err)
+	}
+	_, err := exec("SELECT 1 / ?::int", core.Int(0))
+	if class, code := driver.Classify(conn, err); class != core.ErrData || code != "22012" {
+		t.Errorf("division by zero: %v %q (err %v), want data 22012", class, code, err)
+	}
+	if n, err := exec("SELECT ?::int", core.Value{}); err != nil || n != 1 {
+		t.Errorf("after an error: n=%d err=%v, want 1 row", n, err)
+	}
+	if _, err := conn.QueryColumn(ctx, "SELECT 1"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := exec("UPDATE pg_class SET relname = relname WHERE false"); err != nil || n != 0 {
+		t.Errorf("update: n=%d err=%v", n, err)
+	}
+	pid, err := conn.QueryColumn(ctx, "SELECT pg_backend_pid()")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := conn.Prepare(ctx, "SELECT 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testpg.Exec(t, dsn, "SELECT pg_terminate_backend("+strconv.FormatInt(pid[0].Int, 10)+")")
+	_, err = s.Exec(ctx, nil)
+	if class, _ := driver.Classify(conn, err); class != core.ErrConnection {
+		t.Errorf("after pg_terminate_backend: %v (err %v), want a connection error", class, err)
 	}
 }
