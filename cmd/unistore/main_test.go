@@ -5,14 +5,19 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/unistore-bench/unistore/internal/testpg"
 )
 
 var bin string
@@ -178,5 +183,81 @@ func TestInterrupt(t *testing.T) {
 	}
 	if out := stdout.String(); !strings.Contains(out, "status CANCELLED") || !strings.Contains(out, "TOTAL") {
 		t.Errorf("no summary after Ctrl-C:\n%s", out)
+	}
+}
+
+// targetSpy listens where a run's target would be and counts the
+// connections it gets: a run that fails on its store must make none.
+func targetSpy(t *testing.T) (addr string, conns *atomic.Int64) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns = new(atomic.Int64)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { l.Close(); <-done })
+	return l.Addr().String(), conns
+}
+
+// TestRunBadStoreBeforeLoad: `unistore run` with a dead store, or one
+// without the schema, fails with a message about the store — the latter
+// saying to run `unistore schema apply` — before it connects to the target.
+func TestRunBadStoreBeforeLoad(t *testing.T) {
+	const storeSecret, targetSecret = "store-pw-123", "tgt-pw-456"
+	target, conns := targetSpy(t)
+	deadPort := testpg.ClosedPort(t)
+	cases := []struct {
+		name  string
+		store func(t *testing.T) string
+		want  []string
+	}{
+		{"dead postgres", func(*testing.T) string {
+			return fmt.Sprintf("postgres://bob:%s@127.0.0.1:%d/results?sslmode=disable&connect_timeout=2", storeSecret, deadPort)
+		}, []string{"postgres store", fmt.Sprintf("127.0.0.1:%d", deadPort)}},
+		{"sqlite without schema", func(t *testing.T) string {
+			return "sqlite://" + filepath.Join(t.TempDir(), "empty.db")
+		}, []string{"has no unistore schema", "unistore schema apply --store sqlite://"}},
+		{"postgres without schema", func(t *testing.T) string {
+			u := testpg.NewDatabase(t) // skips without a server
+			return strings.Replace(u, "postgres@", "postgres:"+storeSecret+"@", 1)
+		}, []string{"has no unistore schema", "unistore schema apply --store postgres://"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st := tc.store(t)
+			_, stderr, code := unistore(t, "run", "../../examples/pgbench-select.yaml", "-d", "1s", "--warmup", "0s",
+				"--target", fmt.Sprintf("postgres://postgres:%s@%s/bench?sslmode=disable&connect_timeout=2", targetSecret, target),
+				"--store", st)
+			if code == 0 {
+				t.Fatalf("exit 0 with a bad store\n%s", stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+			if strings.Contains(stderr, target) {
+				t.Errorf("the error is about the target, not the store:\n%s", stderr)
+			}
+			if strings.Contains(stderr, storeSecret) || strings.Contains(stderr, targetSecret) {
+				t.Errorf("password in stderr:\n%s", stderr)
+			}
+			if n := conns.Load(); n != 0 {
+				t.Errorf("the target got %d connections from a run whose store was unusable", n)
+			}
+			t.Logf("exit %d: %s", code, strings.TrimSpace(stderr))
+		})
 	}
 }
