@@ -495,6 +495,66 @@ func TestStoreOutage(t *testing.T) {
 	})
 }
 
+// TestStopScaleLive: Scale and Stop from outside the orchestrator (as
+// `unistore scale` and `unistore stop` do) reach a running run's workers
+// through the control events: every worker holds the new connections within
+// a poll, and the run ends CANCELLED within two polls of STOP.
+func TestStopScaleLive(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(store.NewMemory())
+		run := r.start(t, testSpec(2, 0, time.Minute), nil)
+		ctx := context.Background()
+		time.Sleep(time.Second + 5*time.Millisecond)
+		if got := r.conn.open.Load(); got != 4 {
+			t.Fatalf("%d connections, want 2 workers × 2", got)
+		}
+		if err := orchestrator.Scale(ctx, r.st, run.ID, 3); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(poll)
+		if got := r.conn.open.Load(); got != 6 {
+			t.Errorf("%d connections a poll after Scale 3, want 2 workers × 3", got)
+		}
+		time.Sleep(heartbeat)
+		for id, h := range r.heartbeats(t, run.ID) {
+			if h.Connections != 3 {
+				t.Errorf("%s heartbeats %d connections, want 3", id, h.Connections)
+			}
+		}
+		if err := orchestrator.Stop(ctx, r.st, run.ID); err != nil {
+			t.Fatal(err)
+		}
+		stopAt := time.Now()
+		res, err := run.Wait()
+		if err != nil {
+			t.Fatalf("Wait: %v", err)
+		}
+		if d := time.Since(stopAt); d > 2*poll {
+			t.Errorf("run ended %v after Stop, want within two polls", d)
+		}
+		if res.Status != core.StatusCancelled {
+			t.Errorf("status %s, want CANCELLED", res.Status)
+		}
+		if row := r.getRun(t, run.ID); row.Status != core.StatusCancelled || row.Phase != core.PhaseDone {
+			t.Errorf("RUN_STATUS %s/%s, want CANCELLED/DONE", row.Status, row.Phase)
+		}
+		// Stop's STOP; the orchestrator appends its own as it winds down,
+		// which changes nothing for workers already stopping.
+		var kinds []store.EventKind
+		for _, e := range r.events(t, run.ID) {
+			kinds = append(kinds, e.Kind)
+		}
+		want := []store.EventKind{store.EventStart, store.EventSetWorkerTarget, store.EventStop}
+		if len(kinds) < len(want) || !slices.Equal(kinds[:len(want)], want) || slices.ContainsFunc(kinds[len(want):],
+			func(k store.EventKind) bool { return k != store.EventStop }) {
+			t.Errorf("events %v, want %v and nothing but STOP after", kinds, want)
+		}
+		if got := r.conn.open.Load(); got != 0 {
+			t.Errorf("%d connections left open", got)
+		}
+	})
+}
+
 // TestStopScaleRefuse: Stop and Scale on a run that does not exist or has
 // finished are errors naming it, and append nothing.
 func TestStopScaleRefuse(t *testing.T) {

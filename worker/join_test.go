@@ -228,6 +228,10 @@ func TestJoinFollows(t *testing.T) {
 		}
 
 		appendEvent(t, st, "r", store.EventSetWorkerTarget, worker.TargetPayload{Connections: 5, Groups: []int{1}})
+		time.Sleep(joinPoll)
+		if n := j.conn.open.Load(); n != 1 {
+			t.Errorf("%d connections held after SET_WORKER_TARGET for group 1 only, want 1", n)
+		}
 		appendEvent(t, st, "r", store.EventSetWorkerTarget, worker.TargetPayload{Connections: 3})
 		time.Sleep(joinPoll)
 		if n := j.conn.open.Load(); n != 3 {
@@ -254,7 +258,9 @@ func TestJoinFollows(t *testing.T) {
 				first = r.IntervalStart
 			}
 		}
-		if d := first.Sub(phaseAt); d <= 0 || d > joinPoll {
+		if first.IsZero() {
+			t.Errorf("no measurement snapshot in %d rows", len(rows))
+		} else if d := first.Sub(phaseAt); d <= 0 || d > joinPoll {
 			t.Errorf("measurement began %v after SET_PHASE, want within (0, %v]", d, joinPoll)
 		}
 		if n := j.conn.open.Load(); n != 0 {
