@@ -152,7 +152,11 @@ func (c *conn) Close() error {
 	c.raw.leave()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return c.pgx.Close(ctx)
+	err := c.pgx.Close(ctx)
+	if c.raw.failed() {
+		return nil // the raw engine closed the socket already
+	}
+	return err
 }
 
 // preparedStmt is a named server-side statement executed at the pgconn

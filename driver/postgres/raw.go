@@ -74,6 +74,7 @@ func (rd *rawReader) next(io rawIO) (byte, []byte, error) {
 // appendRequest appends Bind (text parameters, text results), Execute and
 // Sync for statement name to b.
 func (s *preparedStmt) appendRequest(b []byte, args []core.Value) []byte {
+	start := len(b)
 	b = append(b, 'B', 0, 0, 0, 0, 0) // Bind, length, unnamed portal
 	b = append(b, s.sd.Name...)
 	b = append(b, 0, 0, 0) // end of name; 0 parameter format codes: all text
@@ -88,7 +89,7 @@ func (s *preparedStmt) appendRequest(b []byte, args []core.Value) []byte {
 		b = append(b, v...)
 	}
 	b = append(b, 0, 0) // 0 result format codes: all text
-	binary.BigEndian.PutUint32(b[1:], uint32(len(b)-1))
+	binary.BigEndian.PutUint32(b[start+1:], uint32(len(b)-start-1))
 	// Execute the unnamed portal, no row limit; Sync.
 	return append(b, 'E', 0, 0, 0, 9, 0, 0, 0, 0, 0, 'S', 0, 0, 0, 4)
 }
@@ -121,6 +122,8 @@ func (s *preparedStmt) execRaw(r *rawConn, args []core.Value) (int64, error) {
 				return 0, r.fail(errProtocol)
 			}
 			pgErr = pgconn.ErrorResponseToPgError(&er)
+		case 'G', 'W': // CopyInResponse, CopyBothResponse: the server would wait for us
+			return 0, r.fail(errCopy)
 		case 'Z': // ReadyForQuery
 			if pgErr != nil {
 				return 0, pgErr
@@ -134,6 +137,8 @@ func (s *preparedStmt) execRaw(r *rawConn, args []core.Value) (int64, error) {
 		// nothing to do.
 	}
 }
+
+var errCopy = errors.New("postgres: raw mode: COPY FROM STDIN is not supported")
 
 // rowsAffected reads the count at the end of a command tag ("SELECT 3",
 // "INSERT 0 1", "UPDATE 7"); 0 if there is none.

@@ -103,6 +103,9 @@ func (r *rawConn) enter() error {
 	return nil
 }
 
+// failed reports whether the raw engine closed the connection.
+func (r *rawConn) failed() bool { return r != nil && r.broken != nil }
+
 // leave is called before pgconn uses the connection again.
 func (r *rawConn) leave() {
 	if r != nil {

@@ -16,7 +16,7 @@ func newRawConn(*conn) *rawConn { return nil }
 
 func (r *rawConn) enter() error             { return errProtocol }
 func (r *rawConn) leave()                   {}
-func (r *rawConn) abort()                   {}
+func (r *rawConn) failed() bool             { return false }
 func (r *rawConn) write([]byte) error       { return errProtocol }
 func (r *rawConn) read([]byte) (int, error) { return 0, errProtocol }
 func (r *rawConn) fail(err error) error     { return err }
