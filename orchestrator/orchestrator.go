@@ -277,6 +277,9 @@ type driveState struct {
 	// they could be again.
 	storeDown bool
 	storeBack time.Time
+	// stopSeen is set once a STOP from elsewhere (`unistore stop`) was
+	// read: the orchestrator then appends none of its own.
+	stopSeen bool
 }
 
 func (d *driveState) launch(ctx context.Context, g int) error {
@@ -342,6 +345,12 @@ func (d *driveState) drive(ctx context.Context) {
 			d.stopAndFinish(core.StatusCancelled, "", true)
 			return
 		case <-tick.C:
+		}
+		// A STOP appended while workers are still joining ends the run
+		// now: those that joined stop on it, the others would refuse it.
+		if d.externalStop() {
+			d.stopAndFinish(core.StatusCancelled, "", false)
+			return
 		}
 		if err := d.watch(time.Now(), joinTimeout, false); err != nil {
 			d.stopAndFinish(core.StatusFailed, err.Error(), true)
@@ -425,7 +434,7 @@ func (d *driveState) externalStop() bool {
 		for _, e := range events {
 			d.seq = e.Seq
 			if e.Kind == store.EventStop {
-				stop = true
+				stop, d.stopSeen = true, true
 			}
 		}
 		return err
@@ -610,7 +619,9 @@ func (d *driveState) terminateAll() {
 // now skips the grace (a cancel: stop at once).
 func (d *driveState) stopAndFinish(outcome core.Status, reason string, now bool) {
 	status := core.StatusStopping
-	d.event(store.EventStop, nil)
+	if !d.stopSeen {
+		d.event(store.EventStop, nil)
+	}
 	d.update(store.RunUpdate{Status: &status})
 	grace := d.s.StopGrace
 	if grace <= 0 {
@@ -685,7 +696,7 @@ func (d *driveState) waitStopped(limit time.Duration) bool {
 
 func (d *driveState) allStopped() bool {
 	var hbs []store.Heartbeat
-	d.write("heartbeats", func(ctx context.Context) error {
+	read := d.write("heartbeats", func(ctx context.Context) error {
 		var err error
 		hbs, err = d.s.Store.ListHeartbeats(ctx, d.run.ID)
 		return err
@@ -701,10 +712,12 @@ func (d *driveState) allStopped() bool {
 		default:
 		}
 		id := worker.WorkerID(gi, g.attempt)
-		stopped := false
+		// A worker started elsewhere that never heartbeated (nobody
+		// started it) has nothing to stop.
+		stopped := read && !g.owned()
 		for _, h := range hbs {
-			if h.WorkerID == id && (h.Status == "STOPPED" || time.Since(h.LastSeen) > timeout) {
-				stopped = !g.owned()
+			if h.WorkerID == id {
+				stopped = !g.owned() && (h.Status == "STOPPED" || time.Since(h.LastSeen) > timeout)
 			}
 		}
 		if !stopped {
