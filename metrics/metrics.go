@@ -103,10 +103,12 @@ type Open struct {
 	Late    int64
 }
 
-// set is what one loop records into between two drains.
+// set is what one loop records into between two drains. tag is the phase
+// the collector will count the set to.
 type set struct {
 	ops  []Op
 	open Open
+	tag  core.Phase
 }
 
 func newSet(nOps int, open bool) *set {
@@ -146,10 +148,13 @@ func NewRecorder(nOps int, open bool) *Recorder {
 
 // Record records one execution of operation op. service is the time from
 // the actual start, response from the intended start (open model; ignored
-// otherwise). class is core.ErrNone for a success.
-func (r *Recorder) Record(op int, service, response time.Duration, class core.ErrorClass) {
+// otherwise). class is core.ErrNone for a success. It returns the phase the
+// record will be counted in (the tag Drain gave its set), so a loop can tag
+// what else it keeps of the execution the same way.
+func (r *Recorder) Record(op int, service, response time.Duration, class core.ErrorClass) core.Phase {
 	r.busy.Store(1)
-	o := &r.cur.Load().ops[op]
+	s := r.cur.Load()
+	o := &s.ops[op]
 	o.Count++
 	if class == core.ErrNone {
 		_ = o.Service.RecordValue(Micros(service))
@@ -163,7 +168,9 @@ func (r *Recorder) Record(op int, service, response time.Duration, class core.Er
 		}
 		_ = o.Failed.RecordValue(Micros(service))
 	}
+	tag := s.tag
 	r.busy.Store(0)
+	return tag
 }
 
 // Start counts one open-model start; late reports whether it began later
@@ -178,9 +185,15 @@ func (r *Recorder) Start(late bool) {
 	r.busy.Store(0)
 }
 
+// Tag sets the phase tag of the interval in progress. Call it before the
+// loop records; afterwards Drain sets the tags.
+func (r *Recorder) Tag(p core.Phase) { r.cur.Load().tag = p }
+
 // Drain moves everything recorded since the last Drain into dst and starts
-// a new interval. Only one goroutine may call Drain.
-func (r *Recorder) Drain(dst *Snapshot) error {
+// a new interval whose records are tagged next. Only one goroutine may call
+// Drain.
+func (r *Recorder) Drain(dst *Snapshot, next core.Phase) error {
+	r.spare.tag = next
 	old := r.cur.Swap(r.spare)
 	for r.busy.Load() != 0 {
 		runtime.Gosched()

@@ -64,7 +64,7 @@ func TestDrainConcurrent(t *testing.T) {
 		default:
 		}
 		for _, r := range recs {
-			if err := r.Drain(interval); err != nil {
+			if err := r.Drain(interval, ""); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -107,7 +107,7 @@ func TestMergeExact(t *testing.T) {
 			_ = direct.RecordValue(metrics.Micros(d))
 		}
 		part := metrics.NewSnapshot(names, false)
-		if err := r.Drain(part); err != nil {
+		if err := r.Drain(part, ""); err != nil {
 			t.Fatal(err)
 		}
 		if err := merged.Merge(part); err != nil {
@@ -155,7 +155,7 @@ func TestStatsSeparatesFailures(t *testing.T) {
 	}
 	r.Record(0, time.Microsecond, 0, core.ErrConstraint)
 	s := metrics.NewSnapshot([]string{"op"}, false)
-	if err := r.Drain(s); err != nil {
+	if err := r.Drain(s, ""); err != nil {
 		t.Fatal(err)
 	}
 	total, ops := s.Stats(10)

@@ -242,6 +242,7 @@ func (w *Worker) ready(l *loop) {
 		Rand: workload.NewRand(w.cfg.Seed, w.cfg.Group, l.idx)}
 	l.src = w.cfg.Workload.NewSource(l.l)
 	l.rec = metrics.NewRecorder(len(w.ops), w.cfg.Rate > 0)
+	l.rec.Tag(w.Phase())
 	l.args = make([]core.Value, 0, 16)
 	l.quit, l.exited = make(chan struct{}), make(chan struct{})
 }
@@ -447,6 +448,9 @@ func (w *Worker) Run(ctx context.Context, start core.Phase) error {
 	}
 	defer w.closeConns()
 	w.phase.Store(&start)
+	for _, l := range w.loops {
+		l.rec.Tag(start) // the loops have not started
+	}
 	w.totals = map[core.Phase]*metrics.Snapshot{}
 	w.phaseAt = map[core.Phase]time.Time{}
 	w.started = time.Now()
@@ -479,9 +483,12 @@ func (w *Worker) Run(ctx context.Context, start core.Phase) error {
 	// The collector runs here, on Run's goroutine.
 	interval := metrics.NewSnapshot(w.names, w.cfg.Rate > 0)
 	intervalStart := w.started
-	cut := func(now time.Time) {
+	// cut ends the interval in progress and starts one counted to next:
+	// every loop's records after its drain carry next, so captured
+	// executions and snapshots agree on the phase exactly.
+	cut := func(now time.Time, next core.Phase) {
 		interval.Start, interval.End, interval.Phase = intervalStart, now, w.Phase()
-		w.drain(interval)
+		w.drain(interval, next)
 		interval.Open.Intended, interval.Open.Skipped = w.pacer.drain()
 		w.mu.Lock()
 		tot := w.totals[interval.Phase]
@@ -510,10 +517,10 @@ func (w *Worker) Run(ctx context.Context, start core.Phase) error {
 		case <-tick.C:
 			// Now, not the tick's time: a tick that waited while a phase
 			// change was cut would end its interval before it began.
-			cut(time.Now())
+			cut(time.Now(), w.Phase())
 		case p := <-w.phaseCh:
 			now := time.Now()
-			cut(now)
+			cut(now, p)
 			w.phase.Store(&p)
 			w.mu.Lock()
 			w.phaseAt[p] = now
@@ -529,7 +536,7 @@ func (w *Worker) Run(ctx context.Context, start core.Phase) error {
 	stopLoops()
 	w.interrupt()
 	_ = loops.Wait()
-	cut(end)
+	cut(end, w.Phase())
 	w.mu.Lock()
 	w.ended = end
 	w.mu.Unlock()
@@ -543,16 +550,16 @@ func (w *Worker) Run(ctx context.Context, start core.Phase) error {
 // until a drain that began after it exited; then it leaves the list (and
 // its connection is closed, should the loop have exited without closing
 // it). The loops never take loopsMu, so holding it while draining is safe.
-func (w *Worker) drain(s *metrics.Snapshot) {
+func (w *Worker) drain(s *metrics.Snapshot, next core.Phase) {
 	w.loopsMu.Lock()
 	defer w.loopsMu.Unlock()
 	for _, l := range w.loops {
-		_ = l.rec.Drain(s) // same range everywhere: cannot drop
+		_ = l.rec.Drain(s, next) // same range everywhere: cannot drop
 	}
 	kept := w.retired[:0]
 	for _, l := range w.retired {
 		gone := isClosed(l.exited) // before the drain: then nothing follows it
-		_ = l.rec.Drain(s)
+		_ = l.rec.Drain(s, next)
 		if gone {
 			l.closeConn()
 		} else {
@@ -742,10 +749,10 @@ func (w *Worker) once(ctx context.Context, l *loop, intended time.Time) bool {
 	if err != nil {
 		class, code = driver.Classify(w.cfg.Connector, err)
 	}
-	l.rec.Record(op, end.Sub(start), end.Sub(intended), class)
+	phase := l.rec.Record(op, end.Sub(start), end.Sub(intended), class)
 	if w.execs != nil && w.capture(l, class) {
 		e := store.Execution{RunID: w.cfg.RunID, WorkerID: w.cfg.WorkerID, Group: w.cfg.Group, Connection: l.idx,
-			Operation: w.names[op], Phase: w.Phase(), StartedAt: start, EndedAt: end,
+			Operation: w.names[op], Phase: phase, StartedAt: start, EndedAt: end,
 			OK: class == core.ErrNone, ErrorClass: class, SQLState: code, RowsAffected: rows}
 		if w.cfg.Rate > 0 {
 			e.IntendedAt = intended
