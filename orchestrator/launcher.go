@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -177,38 +178,39 @@ func (h *subprocess) Kill()      { _ = h.cmd.Process.Kill() }
 func (h *subprocess) PID() int { return h.cmd.Process.Pid }
 
 // prefixWriter prefixes each line; it is used from one process's two pipes
-// at once, hence the lock.
+// at once, hence the lock. The workers of a run share w, so each Write goes
+// out as one write to w, prefixes included: a worker's line is never split
+// around another worker's (a line the child itself writes in pieces can
+// still be).
 type prefixWriter struct {
 	mu     sync.Mutex
 	w      io.Writer
 	prefix []byte
 	mid    bool
+	buf    []byte
 }
 
 func (p *prefixWriter) Write(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := len(b)
+	out := p.buf[:0]
 	for len(b) > 0 {
 		if !p.mid {
-			if _, err := p.w.Write(p.prefix); err != nil {
-				return 0, err
-			}
+			out = append(out, p.prefix...)
 		}
-		i := 0
-		for i < len(b) && b[i] != '\n' {
-			i++
-		}
-		if i < len(b) {
-			i++
-			p.mid = false
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			i, p.mid = len(b), true
 		} else {
-			p.mid = true
+			i, p.mid = i+1, false
 		}
-		if _, err := p.w.Write(b[:i]); err != nil {
-			return 0, err
-		}
+		out = append(out, b[:i]...)
 		b = b[i:]
+	}
+	p.buf = out
+	if _, err := p.w.Write(out); err != nil {
+		return 0, err
 	}
 	return n, nil
 }
