@@ -48,7 +48,7 @@ type rig struct {
 }
 
 func newRig(st store.Store) *rig {
-	return &rig{st: st, conn: &sleepConnector{d: 10 * time.Millisecond}, wl: compile(oneOpSpec())}
+	return &rig{st: st, conn: &sleepConnector{D: 10 * time.Millisecond}, wl: compile(oneOpSpec())}
 }
 
 func (r *rig) inProcess() orchestrator.InProcess {
@@ -145,7 +145,7 @@ func TestPhases(t *testing.T) {
 		if row.Status != core.StatusCompleted || row.Phase != core.PhaseDone || row.WorkersLive != 0 || row.WorkersLost != 0 {
 			t.Errorf("RUN_STATUS %s/%s live %d lost %d, want COMPLETED/DONE live 0 lost 0", row.Status, row.Phase, row.WorkersLive, row.WorkersLost)
 		}
-		if got := r.conn.open.Load(); got != 0 {
+		if got := r.conn.Open.Load(); got != 0 {
 			t.Errorf("%d connections left open", got)
 		}
 	})
@@ -505,14 +505,14 @@ func TestStopScaleLive(t *testing.T) {
 		run := r.start(t, testSpec(2, 0, time.Minute), nil)
 		ctx := context.Background()
 		time.Sleep(time.Second + 5*time.Millisecond)
-		if got := r.conn.open.Load(); got != 4 {
+		if got := r.conn.Open.Load(); got != 4 {
 			t.Fatalf("%d connections, want 2 workers × 2", got)
 		}
 		if err := orchestrator.Scale(ctx, r.st, run.ID, 3); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(poll)
-		if got := r.conn.open.Load(); got != 6 {
+		if got := r.conn.Open.Load(); got != 6 {
 			t.Errorf("%d connections a poll after Scale 3, want 2 workers × 3", got)
 		}
 		time.Sleep(heartbeat)
@@ -549,7 +549,7 @@ func TestStopScaleLive(t *testing.T) {
 			func(k store.EventKind) bool { return k != store.EventStop }) {
 			t.Errorf("events %v, want %v and nothing but STOP after", kinds, want)
 		}
-		if got := r.conn.open.Load(); got != 0 {
+		if got := r.conn.Open.Load(); got != 0 {
 			t.Errorf("%d connections left open", got)
 		}
 	})

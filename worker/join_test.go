@@ -7,13 +7,12 @@ import (
 	"log/slog"
 	"reflect"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/unistore-bench/unistore/core"
-	"github.com/unistore-bench/unistore/driver"
+	"github.com/unistore-bench/unistore/internal/sleepdriver"
 	"github.com/unistore-bench/unistore/store"
 	"github.com/unistore-bench/unistore/worker"
 	"github.com/unistore-bench/unistore/workload"
@@ -30,34 +29,10 @@ const (
 
 var quietLog = slog.New(slog.DiscardHandler)
 
-// joinConnector is an in-memory driver whose statements take 10 ms and
-// which counts the connections held (this file's own copy, so it does not
-// depend on worker_test.go's).
-type joinConnector struct{ open atomic.Int64 }
+// joinConnector: statements of 10 ms (virtual time in synctest).
+type joinConnector = sleepdriver.Connector
 
-func (c *joinConnector) Connect(context.Context) (driver.Conn, error) {
-	c.open.Add(1)
-	return joinConn{c}, nil
-}
-func (c *joinConnector) Close() error { return nil }
-
-type joinConn struct{ c *joinConnector }
-
-func (s joinConn) Prepare(context.Context, string) (driver.Stmt, error) { return s, nil }
-func (s joinConn) QueryColumn(context.Context, string) ([]core.Value, error) {
-	return nil, nil
-}
-func (s joinConn) Close() error { s.c.open.Add(-1); return nil }
-func (s joinConn) Exec(ctx context.Context, _ []core.Value) (int64, error) {
-	t := time.NewTimer(10 * time.Millisecond)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return 1, nil
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
-}
+func newJoinConnector() *joinConnector { return &joinConnector{D: 10 * time.Millisecond} }
 
 func joinWorkload() (core.WorkloadSpec, workload.Workload) {
 	lo, hi := int64(1), int64(100)
@@ -115,7 +90,7 @@ type joined struct {
 
 func join(st store.Store, runID string, group, attempt int) *joined {
 	_, wl := joinWorkload()
-	j := &joined{conn: &joinConnector{}, ready: make(chan struct{}), done: make(chan error, 1)}
+	j := &joined{conn: newJoinConnector(), ready: make(chan struct{}), done: make(chan error, 1)}
 	go func() {
 		j.done <- worker.Join(context.Background(), worker.JoinConfig{Store: st, RunID: runID, Group: group, Attempt: attempt,
 			Connector: j.conn, Workload: wl, Logger: quietLog, Ready: j.ready})
@@ -155,7 +130,7 @@ func TestJoinLease(t *testing.T) {
 			if d := time.Since(t0); d <= joinLease || d > joinLease+joinPoll {
 				t.Errorf("stopped after %v, want within (%v, %v]", d, joinLease, joinLease+joinPoll)
 			}
-			if n := j.conn.open.Load(); n != 0 {
+			if n := j.conn.Open.Load(); n != 0 {
 				t.Errorf("%d connections left open", n)
 			}
 			if h := heartbeatOf(t, st, "r", "worker-0"); h.Status != "STOPPED" {
@@ -229,12 +204,12 @@ func TestJoinFollows(t *testing.T) {
 
 		appendEvent(t, st, "r", store.EventSetWorkerTarget, worker.TargetPayload{Connections: 5, Groups: []int{1}})
 		time.Sleep(joinPoll)
-		if n := j.conn.open.Load(); n != 1 {
+		if n := j.conn.Open.Load(); n != 1 {
 			t.Errorf("%d connections held after SET_WORKER_TARGET for group 1 only, want 1", n)
 		}
 		appendEvent(t, st, "r", store.EventSetWorkerTarget, worker.TargetPayload{Connections: 3})
 		time.Sleep(joinPoll)
-		if n := j.conn.open.Load(); n != 3 {
+		if n := j.conn.Open.Load(); n != 3 {
 			t.Errorf("%d connections held a poll after SET_WORKER_TARGET 3, want 3", n)
 		}
 		time.Sleep(joinHeartbeat)
@@ -263,7 +238,7 @@ func TestJoinFollows(t *testing.T) {
 		} else if d := first.Sub(phaseAt); d <= 0 || d > joinPoll {
 			t.Errorf("measurement began %v after SET_PHASE, want within (0, %v]", d, joinPoll)
 		}
-		if n := j.conn.open.Load(); n != 0 {
+		if n := j.conn.Open.Load(); n != 0 {
 			t.Errorf("%d connections left open", n)
 		}
 	})
@@ -344,7 +319,7 @@ func TestJoinRefuses(t *testing.T) {
 				if after := stateOf(st, id); !reflect.DeepEqual(after, beforeOther) {
 					t.Errorf("store changed for %s:\nbefore %+v\nafter  %+v", id, beforeOther, after)
 				}
-				if n := j.conn.open.Load(); n != 0 {
+				if n := j.conn.Open.Load(); n != 0 {
 					t.Errorf("%d connections opened", n)
 				}
 			})

@@ -55,7 +55,7 @@ func started(t *testing.T, cfg worker.Config, start core.Phase) (w *worker.Worke
 //     counted: executed = 400 + 800 + 206 + 2.
 func TestSetTargetClosedLoop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		conn := &sleepConnector{d: 10 * time.Millisecond}
+		conn := &sleepConnector{D: 10 * time.Millisecond}
 		t0 := time.Now()
 		w, stop := started(t, worker.Config{Connections: 4, Seed: 1, Connector: conn, Workload: oneOp()}, core.PhaseWarmup)
 		ctx := context.Background()
@@ -64,7 +64,7 @@ func TestSetTargetClosedLoop(t *testing.T) {
 			if got := w.Connections(); got != want {
 				t.Errorf("%s: Connections() = %d, want %d", when, got, want)
 			}
-			if got := conn.open.Load(); got != int64(want) {
+			if got := conn.Open.Load(); got != int64(want) {
 				t.Errorf("%s: %d connections open, want %d", when, got, want)
 			}
 		}
@@ -95,7 +95,7 @@ func TestSetTargetClosedLoop(t *testing.T) {
 		if got := w.Connections(); got != 2 {
 			t.Errorf("stopped: Connections() = %d, want 2 (the count stays)", got)
 		}
-		if n := conn.open.Load(); n != 0 {
+		if n := conn.Open.Load(); n != 0 {
 			t.Errorf("%d connections open after Run, want 0", n)
 		}
 
@@ -108,7 +108,7 @@ func TestSetTargetClosedLoop(t *testing.T) {
 				t.Errorf("%s count %d, want %d", c.phase, got, c.want)
 			}
 		}
-		if got, want := conn.execs.Load(), int64(400+800+206+2); got != want {
+		if got, want := conn.Execs.Load(), int64(400+800+206+2); got != want {
 			t.Errorf("%d executions, want %d (recorded + 2 in flight at the stop)", got, want)
 		}
 	})
@@ -120,7 +120,7 @@ func TestSetTargetClosedLoop(t *testing.T) {
 // 5 ms and the steps fall between them.
 func TestSetTargetOpenModel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		conn := &sleepConnector{d: time.Millisecond}
+		conn := &sleepConnector{D: time.Millisecond}
 		t0 := time.Now()
 		w, stop := started(t, worker.Config{Connections: 2, Rate: 200, Seed: 1, Connector: conn, Workload: oneOp()}, core.PhaseWarmup)
 		ctx := context.Background()
@@ -153,7 +153,7 @@ func TestSetTargetOpenModel(t *testing.T) {
 				t.Errorf("%s: late %d, skipped %d; want none", c.phase, m.Open.Late, m.Open.Skipped)
 			}
 		}
-		if n := conn.open.Load(); n != 0 {
+		if n := conn.Open.Load(); n != 0 {
 			t.Errorf("%d connections open after Run, want 0", n)
 		}
 	})
@@ -163,7 +163,7 @@ func TestSetTargetOpenModel(t *testing.T) {
 // grow, each on a new connection.
 func TestSetTargetRegrow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		conn := &sleepConnector{d: 10 * time.Millisecond}
+		conn := &sleepConnector{D: 10 * time.Millisecond}
 		w, stop := started(t, worker.Config{Connections: 3, Seed: 1, Connector: conn, Workload: oneOp()}, core.PhaseMeasurement)
 		ctx := context.Background()
 		for _, n := range []int{1, 4, 4, 2, 5} {
@@ -171,7 +171,7 @@ func TestSetTargetRegrow(t *testing.T) {
 			if err := w.SetTarget(ctx, n); err != nil {
 				t.Fatal(err)
 			}
-			if got, open := w.Connections(), conn.open.Load(); got != n || open != int64(n) {
+			if got, open := w.Connections(), conn.Open.Load(); got != n || open != int64(n) {
 				t.Errorf("SetTarget(%d): Connections() = %d, %d open", n, got, open)
 			}
 		}
@@ -181,10 +181,10 @@ func TestSetTargetRegrow(t *testing.T) {
 		}
 		tot, _, _ := w.Totals()
 		inFlight := int64(5)
-		if got, executed := tot[core.PhaseMeasurement].Count(), conn.execs.Load(); got+inFlight != executed {
+		if got, executed := tot[core.PhaseMeasurement].Count(), conn.Execs.Load(); got+inFlight != executed {
 			t.Errorf("recorded %d + %d in flight, executed %d", got, inFlight, executed)
 		}
-		if n := conn.open.Load(); n != 0 {
+		if n := conn.Open.Load(); n != 0 {
 			t.Errorf("%d connections open after Run, want 0", n)
 		}
 	})
@@ -192,7 +192,7 @@ func TestSetTargetRegrow(t *testing.T) {
 
 func TestSetTargetErrors(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		conn := &sleepConnector{d: 10 * time.Millisecond}
+		conn := &sleepConnector{D: 10 * time.Millisecond}
 		ctx := context.Background()
 		w, err := worker.New(worker.Config{Connections: 2, Seed: 1, Connector: conn, Workload: oneOp()})
 		if err != nil {
@@ -225,7 +225,7 @@ func TestSetTargetErrors(t *testing.T) {
 		if err := w.SetTarget(ctx, 3); !errors.Is(err, worker.ErrNotRunning) {
 			t.Errorf("SetTarget after Run: %v, want ErrNotRunning", err)
 		}
-		if n := conn.open.Load(); n != 0 {
+		if n := conn.Open.Load(); n != 0 {
 			t.Errorf("%d connections open, want 0", n)
 		}
 	})
@@ -235,20 +235,20 @@ func TestSetTargetErrors(t *testing.T) {
 // the worker keeps its loops and nothing stays open.
 func TestSetTargetGrowFails(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		conn := &failingConnector{sleepConnector: sleepConnector{d: 10 * time.Millisecond}, okConnects: 5}
+		conn := &failingConnector{sleepConnector: sleepConnector{D: 10 * time.Millisecond}, okConnects: 5}
 		w, stop := started(t, worker.Config{Connections: 2, Seed: 1, Connector: conn, Workload: oneOp()}, core.PhaseMeasurement)
 		time.Sleep(100 * time.Millisecond)
 		if err := w.SetTarget(context.Background(), 8); !errors.Is(err, errRefused) {
 			t.Errorf("SetTarget(8): %v, want %v", err, errRefused)
 		}
-		if got, open := w.Connections(), conn.open.Load(); got != 2 || open != 2 {
+		if got, open := w.Connections(), conn.Open.Load(); got != 2 || open != 2 {
 			t.Errorf("after a failed grow: Connections() = %d, %d open; want 2, 2", got, open)
 		}
 		time.Sleep(100 * time.Millisecond)
 		if err := stop(); err != nil {
 			t.Fatal(err)
 		}
-		if n := conn.open.Load(); n != 0 {
+		if n := conn.Open.Load(); n != 0 {
 			t.Errorf("%d connections open after Run, want 0", n)
 		}
 	})

@@ -3,52 +3,19 @@ package worker_test
 import (
 	"context"
 	"math"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/unistore-bench/unistore/core"
-	"github.com/unistore-bench/unistore/driver"
+	"github.com/unistore-bench/unistore/internal/sleepdriver"
 	"github.com/unistore-bench/unistore/metrics"
 	"github.com/unistore-bench/unistore/worker"
 	"github.com/unistore-bench/unistore/workload"
 )
 
-// sleepConn is an in-memory driver whose every statement takes a fixed
-// time: the pacing and phase logic under test is the worker's, and inside
-// a synctest bubble that time is virtual. The real drivers are exercised by
-// the integration tests at the repository root.
-type sleepConnector struct {
-	d     time.Duration
-	execs atomic.Int64 // statements started
-	open  atomic.Int64 // connections open (a double Close shows as a deficit)
-}
-
-func (c *sleepConnector) Connect(context.Context) (driver.Conn, error) {
-	c.open.Add(1)
-	return sleepConn{c}, nil
-}
-func (c *sleepConnector) Close() error { return nil }
-
-type sleepConn struct{ c *sleepConnector }
-
-func (s sleepConn) Prepare(context.Context, string) (driver.Stmt, error) { return s, nil }
-func (s sleepConn) QueryColumn(context.Context, string) ([]core.Value, error) {
-	return nil, nil
-}
-func (s sleepConn) Close() error { s.c.open.Add(-1); return nil }
-func (s sleepConn) Exec(ctx context.Context, _ []core.Value) (int64, error) {
-	s.c.execs.Add(1)
-	t := time.NewTimer(s.c.d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return 1, nil
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
-}
+// sleepConnector: statements of a fixed (virtual, in synctest) time.
+type sleepConnector = sleepdriver.Connector
 
 func oneOp() workload.Workload {
 	lo, hi := int64(1), int64(100)
@@ -91,7 +58,7 @@ func run(t *testing.T, cfg worker.Config, warmup, measure time.Duration) (map[co
 // a statement ending at the cut could land on either side of it.
 func TestClosedLoopPhases(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		conn := &sleepConnector{d: 10 * time.Millisecond}
+		conn := &sleepConnector{D: 10 * time.Millisecond}
 		var intervals int
 		tot, at, end := run(t, worker.Config{Connections: 4, Seed: 1, Connector: conn, Workload: oneOp(),
 			OnInterval: func(*metrics.Snapshot) { intervals++ }}, time.Second+5*time.Millisecond, 2*time.Second)
@@ -112,7 +79,7 @@ func TestClosedLoopPhases(t *testing.T) {
 			t.Errorf("%d interval callbacks, want 5", intervals)
 		}
 		// The 4 queries in flight at the stop ran but are not counted.
-		if got := conn.execs.Load(); got != 1200+4 {
+		if got := conn.Execs.Load(); got != 1200+4 {
 			t.Errorf("%d executions, want 1204", got)
 		}
 	})
@@ -123,7 +90,7 @@ func TestClosedLoopPhases(t *testing.T) {
 // 2 ms; the phase change and the stop fall between two.
 func TestOpenModelPacing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		conn := &sleepConnector{d: time.Millisecond}
+		conn := &sleepConnector{D: time.Millisecond}
 		tot, _, _ := run(t, worker.Config{Connections: 2, Rate: 500, Seed: 1, Connector: conn, Workload: oneOp()},
 			time.Second+time.Millisecond, 4*time.Second)
 		m := tot[core.PhaseMeasurement]
@@ -144,7 +111,7 @@ func TestOpenModelPacing(t *testing.T) {
 // backlog while service time stays 10 ms, and queued starts are late.
 func TestOpenModelOverload(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		conn := &sleepConnector{d: 10 * time.Millisecond}
+		conn := &sleepConnector{D: 10 * time.Millisecond}
 		tot, _, _ := run(t, worker.Config{Connections: 1, Rate: 200, Seed: 1, Connector: conn, Workload: oneOp()},
 			2500*time.Microsecond, 2*time.Second)
 		m := tot[core.PhaseMeasurement]
