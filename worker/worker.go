@@ -463,7 +463,13 @@ func (w *Worker) Run(ctx context.Context, start core.Phase) error {
 	hbCtx, stopHeartbeats := context.WithCancel(context.Background())
 	defer stopHeartbeats()
 	if st := w.cfg.Store; st != nil {
-		w.snaps = store.NewWriter(st.WriteSnapshots, w.cfg.Writer)
+		// Snapshots are few (one row per operation and interval) and the
+		// live rollup waits for them: flush them soon after each cut.
+		snapCfg := w.cfg.Writer
+		if snapCfg.FlushInterval == 0 {
+			snapCfg.FlushInterval = min(w.cfg.Interval/4, 250*time.Millisecond)
+		}
+		w.snaps = store.NewWriter(st.WriteSnapshots, snapCfg)
 		if w.cfg.Capture.Mode != core.CaptureNone {
 			w.execs = store.NewWriter(st.WriteExecutions, w.cfg.Writer)
 		}
