@@ -25,6 +25,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$root/bench/lib.sh"
 rounds=${ROUNDS:-2}
 duration=${DURATION:-15}
 duration=${duration%s}
@@ -57,43 +58,10 @@ if [ -n "${PGBENCH_DSN:-}" ]; then
 	case $dsn in postgres://* | postgresql://*) ;; *) die "PGBENCH_DSN must be a postgres:// URL (unistore picks its driver by scheme)" ;; esac
 	echo "pgbench-compare: using the server in PGBENCH_DSN"
 else
-	pg_bin=""
-	if command -v initdb >/dev/null 2>&1; then
-		pg_bin=$(dirname "$(command -v initdb)")
-	else
-		for d in /usr/lib/postgresql/*/bin; do
-			[ -x "$d/initdb" ] && pg_bin=$d
-		done
-	fi
-	[ -n "$pg_bin" ] && [ -x "$pg_bin/pg_ctl" ] ||
-		die "initdb/pg_ctl not found: install PostgreSQL 15 or set PGBENCH_DSN"
-	pgdata=$work/pg
-	mkdir "$pgdata"
-	run_pg() { "$@"; }
-	if [ "$(id -u)" = 0 ]; then
-		chown postgres "$pgdata"
-		run_pg() { runuser -u postgres -- "$@"; }
-	fi
-	port=$((20000 + RANDOM % 20000))
-	run_pg "$pg_bin/initdb" -D "$pgdata/data" -U postgres --auth=trust --no-sync >"$pgdata/initdb.log" 2>&1 ||
-		{ cat "$pgdata/initdb.log" >&2; die "initdb failed"; }
-	cat >>"$pgdata/data/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
-port = $port
-unix_socket_directories = '$pgdata'
-max_connections = 200
-shared_buffers = 256MB
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-CONF
-	pg_cleanup() {
-		run_pg "$pg_bin/pg_ctl" -D "$pgdata/data" -m immediate stop >/dev/null 2>&1 || true
-	}
-	run_pg "$pg_bin/pg_ctl" -D "$pgdata/data" -l "$pgdata/server.log" -w -t 60 start >/dev/null ||
-		{ cat "$pgdata/server.log" >&2; die "PostgreSQL failed to start"; }
-	dsn="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
-	echo "pgbench-compare: started $("$pg_bin/postgres" --version) on 127.0.0.1:$port (fsync off, max_connections 200)"
+	pg_start_throwaway "$work/pg" 200 || die "could not start PostgreSQL: install PostgreSQL 15 or set PGBENCH_DSN"
+	pg_cleanup() { pg_stop_throwaway; }
+	dsn=$PG_DSN
+	echo "pgbench-compare: started $("$PG_BIN/postgres" --version) at $dsn (fsync off, max_connections 200)"
 fi
 
 echo "pgbench-compare: building unistore"
