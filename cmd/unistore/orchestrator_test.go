@@ -64,7 +64,7 @@ type fixture struct {
 	dir    string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	var b [4]byte
 	_, _ = rand.Read(b[:])
@@ -99,10 +99,11 @@ type tmpl struct {
 	Warmup, Duration string
 	Workers          int // 0: not in the template
 	MaxRelaunches    int
+	DefaultControl   bool // no control section: the default timings
 }
 
 // template writes a template file and returns its path.
-func (f *fixture) template(t *testing.T, o tmpl) string {
+func (f *fixture) template(t testing.TB, o tmpl) string {
 	t.Helper()
 	if o.Connections == 0 {
 		o.Connections = 2
@@ -121,6 +122,11 @@ func (f *fixture) template(t *testing.T, o tmpl) string {
 	if o.MaxRelaunches != 0 {
 		relaunch = fmt.Sprintf(", max_relaunches: %d", o.MaxRelaunches)
 	}
+	control := fmt.Sprintf("control: {poll: %s, heartbeat: %s, heartbeat_timeout: %s, lease: %s%s}\n",
+		core.Duration(testPoll), core.Duration(testHeartbeat), core.Duration(testHeartbeatTimeout), core.Duration(testLease), relaunch)
+	if o.DefaultControl {
+		control = ""
+	}
 	body := fmt.Sprintf(`name: orchestrator-e2e
 target: {dsn: %q}
 connections: %d
@@ -129,8 +135,7 @@ duration: %s
 rate: %d
 seed: 7
 capture: none
-%scontrol: {poll: %s, heartbeat: %s, heartbeat_timeout: %s, lease: %s%s}
-workload:
+%s%sworkload:
   operations:
     - name: get
       weight: 3
@@ -140,8 +145,7 @@ workload:
       weight: 1
       sql: UPDATE t SET v = v + 1 WHERE id = ?
       params: [{gen: uniform, min: 1, max: 1000}]
-`, f.target, o.Connections, o.Warmup, o.Duration, fixtureRate, extra,
-		core.Duration(testPoll), core.Duration(testHeartbeat), core.Duration(testHeartbeatTimeout), core.Duration(testLease), relaunch)
+`, f.target, o.Connections, o.Warmup, o.Duration, fixtureRate, extra, control)
 	path := filepath.Join(f.dir, fmt.Sprintf("t%d.yaml", time.Now().UnixNano()))
 	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
@@ -163,7 +167,7 @@ type proc struct {
 
 // start starts bin with args, the store in the environment, and kills it
 // when the test ends.
-func (f *fixture) start(t *testing.T, args ...string) *proc {
+func (f *fixture) start(t testing.TB, args ...string) *proc {
 	t.Helper()
 	p := &proc{cmd: exec.Command(bin, args...), more: make(chan struct{}), done: make(chan struct{})}
 	p.cmd.Env = append(os.Environ(), "UNISTORE_STORE="+f.store)
@@ -208,7 +212,7 @@ func (p *proc) stderr() string {
 }
 
 // waitLine waits for a stderr line matching re and returns it.
-func (p *proc) waitLine(t *testing.T, re *regexp.Regexp, limit time.Duration) string {
+func (p *proc) waitLine(t testing.TB, re *regexp.Regexp, limit time.Duration) string {
 	t.Helper()
 	deadline := time.After(limit)
 	for i := 0; ; {
@@ -239,7 +243,7 @@ func (p *proc) waitLine(t *testing.T, re *regexp.Regexp, limit time.Duration) st
 }
 
 // wait waits for the process to exit and returns its exit code.
-func (p *proc) wait(t *testing.T, limit time.Duration) int {
+func (p *proc) wait(t testing.TB, limit time.Duration) int {
 	t.Helper()
 	select {
 	case <-p.done:
@@ -254,7 +258,7 @@ var measuring = regexp.MustCompile(`^\s+\S+ MEASUREMENT qps`)
 
 // runID waits for the run's row and returns its id: the store holds one
 // run per fixture.
-func (f *fixture) runID(t *testing.T) string {
+func (f *fixture) runID(t testing.TB) string {
 	t.Helper()
 	var id string
 	eventually(t, 20*time.Second, "the run's row", func() bool {
@@ -268,7 +272,7 @@ func (f *fixture) runID(t *testing.T) string {
 }
 
 // eventually polls cond every 20 ms until it holds, failing after limit.
-func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) time.Duration {
+func eventually(t testing.TB, limit time.Duration, what string, cond func() bool) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for !cond() {
@@ -280,7 +284,7 @@ func eventually(t *testing.T, limit time.Duration, what string, cond func() bool
 	return time.Since(start)
 }
 
-func (f *fixture) heartbeats(t *testing.T, runID string) []store.Heartbeat {
+func (f *fixture) heartbeats(t testing.TB, runID string) []store.Heartbeat {
 	t.Helper()
 	hbs, err := f.st.ListHeartbeats(context.Background(), runID)
 	if err != nil {
@@ -289,7 +293,7 @@ func (f *fixture) heartbeats(t *testing.T, runID string) []store.Heartbeat {
 	return hbs
 }
 
-func (f *fixture) getRun(t *testing.T, runID string) store.Run {
+func (f *fixture) getRun(t testing.TB, runID string) store.Run {
 	t.Helper()
 	r, err := f.st.GetRun(context.Background(), runID)
 	if err != nil {
@@ -298,7 +302,7 @@ func (f *fixture) getRun(t *testing.T, runID string) store.Run {
 	return r
 }
 
-func (f *fixture) events(t *testing.T, runID string) []store.Event {
+func (f *fixture) events(t testing.TB, runID string) []store.Event {
 	t.Helper()
 	ev, err := f.st.EventsSince(context.Background(), runID, 0)
 	if err != nil {
@@ -307,7 +311,7 @@ func (f *fixture) events(t *testing.T, runID string) []store.Event {
 	return ev
 }
 
-func (f *fixture) snapshots(t *testing.T, runID string) []store.Snapshot {
+func (f *fixture) snapshots(t testing.TB, runID string) []store.Snapshot {
 	t.Helper()
 	rows, err := f.st.Snapshots(context.Background(), runID)
 	if err != nil {
@@ -335,7 +339,7 @@ func alive(pid int) bool {
 
 // killWorkers SIGKILLs every worker process of this fixture's store that
 // still runs on this machine: the processes `unistore run` spawned.
-func (f *fixture) killWorkers(t *testing.T) {
+func (f *fixture) killWorkers(t testing.TB) {
 	runs, err := f.st.ListRuns(context.Background(), store.RunFilter{})
 	if err != nil {
 		t.Logf("cleanup: list runs: %v", err)
@@ -369,7 +373,7 @@ type result struct {
 	Total core.OpStats `json:"total"`
 }
 
-func readResult(t *testing.T, path string) result {
+func readResult(t testing.TB, path string) result {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -650,9 +654,15 @@ func TestOrchestratorKilled(t *testing.T) {
 			t.Errorf("pid %d gone %v after the orchestrator: before its lease could lapse — killed with it?", pid, gone[pid])
 		}
 	}
-	if run := f.getRun(t, id); run.Status != core.StatusRunning {
-		t.Logf("RUN_STATUS after the orchestrator died: %s", run.Status)
+	// They stopped, not died: each flushed and wrote its STOPPED heartbeat.
+	for _, h := range f.heartbeats(t, id) {
+		if h.Status != "STOPPED" {
+			t.Errorf("%s's last heartbeat says %s", h.WorkerID, h.Status)
+		}
 	}
+	// Nobody is left to end the run: its row stays as the orchestrator
+	// left it.
+	t.Logf("RUN_STATUS after the orchestrator died: %s", f.getRun(t, id).Status)
 }
 
 // splitLauncher launches group 0 in this process and groups ≥ 1 as
@@ -680,7 +690,7 @@ func (l *splitLauncher) Launch(ctx context.Context, a orchestrator.Assignment) (
 // rowsOf is a run's control rows, as compared before and after a command
 // that must not touch them. live leaves out what a running run changes by
 // itself (updated_at, last_seen).
-func (f *fixture) rowsOf(t *testing.T, id string, live bool) string {
+func (f *fixture) rowsOf(t testing.TB, id string, live bool) string {
 	t.Helper()
 	run := f.getRun(t, id)
 	if live {
@@ -745,6 +755,16 @@ func TestWorkerByHand(t *testing.T) {
 		return false
 	})
 	eventually(t, 10*time.Second, "RUN_STATUS counts worker-1-r1 live", func() bool { return f.getRun(t, id).WorkersLive == 2 })
+	// A heartbeat's phase follows SET_PHASE within a poll and a heartbeat:
+	// wait for worker-0's, so the rows below hold still.
+	eventually(t, 10*time.Second, "every live worker heartbeats MEASUREMENT", func() bool {
+		for _, h := range f.heartbeats(t, id) {
+			if h.Status == "RUNNING" && h.Phase != core.PhaseMeasurement {
+				return false
+			}
+		}
+		return true
+	})
 
 	// Invocations that must fail before touching anything.
 	for _, c := range []struct {
@@ -825,7 +845,7 @@ func TestWorkerByHand(t *testing.T) {
 }
 
 // unistore runs the binary to its end with this fixture's store.
-func (f *fixture) unistore(t *testing.T, args ...string) (stdout, stderr string, code int) {
+func (f *fixture) unistore(t testing.TB, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var o, e bytes.Buffer
 	cmd := exec.Command(bin, args...)
