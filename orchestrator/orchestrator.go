@@ -512,8 +512,16 @@ func (d *driveState) watch(now time.Time, joinTimeout time.Duration, running boo
 		id := worker.WorkerID(gi, g.attempt)
 		var hb *store.Heartbeat
 		for i := range hbs {
-			if hbs[i].WorkerID == id {
-				hb = &hbs[i]
+			h := &hbs[i]
+			switch {
+			case h.WorkerID == id:
+				hb = h
+			case !g.owned() && h.Group == gi && !g.joined && h.Status == "RUNNING" &&
+				h.LastSeen.After(g.launchedAt) && hb == nil:
+				// A worker started by hand for this group, whatever attempt
+				// it was given: adopt it.
+				g.attempt = worker.AttemptOf(h.WorkerID)
+				id, hb = h.WorkerID, h
 			}
 		}
 		exited := false

@@ -75,8 +75,8 @@ func WorkerID(group, attempt int) string {
 	return fmt.Sprintf("worker-%d-r%d", group, attempt)
 }
 
-// attemptOf parses WorkerID's attempt (0 for anything else).
-func attemptOf(id string) int {
+// AttemptOf parses WorkerID's attempt (0 for anything else).
+func AttemptOf(id string) int {
 	if i := strings.LastIndex(id, "-r"); i >= 0 {
 		if n, err := strconv.Atoi(id[i+2:]); err == nil {
 			return n
@@ -121,7 +121,7 @@ func Join(ctx context.Context, cfg JoinConfig) error {
 	}
 	for _, h := range hbs {
 		if h.Group == cfg.Group && h.Status == heartbeatRunning && time.Since(h.LastSeen) < ctl.HeartbeatTimeout.D() &&
-			attemptOf(h.WorkerID) >= cfg.Attempt {
+			AttemptOf(h.WorkerID) >= cfg.Attempt {
 			return fmt.Errorf("%w: group %d of run %s is held by %s (pid %d on %s, seen %s ago)", ErrGroupTaken,
 				cfg.Group, run.ID, h.WorkerID, h.PID, h.Host, time.Since(h.LastSeen).Round(time.Millisecond))
 		}
@@ -252,7 +252,7 @@ func follow(ctx context.Context, st store.Store, w *Worker, run store.Run, lastS
 		case <-tick.C:
 		}
 		now := time.Now()
-		pctx, cancel := context.WithTimeout(ctx, ctl.Poll.D()*4)
+		pctx, cancel := context.WithTimeout(ctx, max(4*ctl.Poll.D(), 2*time.Second))
 		events, err := st.EventsSince(pctx, run.ID, lastSeq)
 		var cur store.Run
 		if err == nil {

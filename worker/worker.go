@@ -677,7 +677,8 @@ func (w *Worker) heartbeat(ctx context.Context) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		hctx, cancel := context.WithTimeout(ctx, every)
+		// A slow write is retried at the next tick; give it time on a busy box.
+		hctx, cancel := context.WithTimeout(ctx, max(every, 2*time.Second))
 		_ = w.cfg.Store.PutHeartbeat(hctx, w.heartbeatRow(heartbeatRunning))
 		cancel()
 		select {

@@ -199,13 +199,18 @@ type runListing struct {
 	QPS         *float64    `json:"qps,omitempty"`
 	P99         *float64    `json:"p99_ms,omitempty"`
 	RowsDropped int64       `json:"rows_dropped"`
+	// Stale marks a run that is not finished but whose orchestrator has not
+	// renewed it for longer than its lease: it died, and its workers have
+	// stopped on their own. Its status stays as the orchestrator left it.
+	Stale bool `json:"stale,omitempty"`
 }
 
 func listRuns(w io.Writer, runs []store.Run, asJSON bool) error {
 	out := make([]runListing, 0, len(runs))
 	for _, r := range runs {
 		l := runListing{RunID: r.ID, Name: r.Name, Template: r.Template, Status: r.Status, Phase: r.Phase,
-			CreatedAt: r.CreatedAt, Connections: r.Spec.Connections, Outcome: r.Outcome, RowsDropped: r.RowsDropped}
+			CreatedAt: r.CreatedAt, Connections: r.Spec.Connections, Outcome: r.Outcome, RowsDropped: r.RowsDropped,
+			Stale: !r.Status.Terminal() && time.Since(r.UpdatedAt) > r.Spec.WithDefaults().Control.Lease.D()}
 		if !r.StartedAt.IsZero() {
 			l.StartedAt = &r.StartedAt
 		}
@@ -230,7 +235,11 @@ func listRuns(w io.Writer, runs []store.Run, asJSON bool) error {
 		if l.QPS != nil {
 			qps, p99 = fmt.Sprintf("%.1f", *l.QPS), fmt.Sprintf("%.3f", *l.P99)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", l.RunID, l.Name, l.Status, l.CreatedAt.Local().Format("2006-01-02 15:04:05"),
+		status := string(l.Status)
+		if l.Stale {
+			status += " (orchestrator gone)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", l.RunID, l.Name, status, l.CreatedAt.Local().Format("2006-01-02 15:04:05"),
 			l.Connections, qps, p99)
 	}
 	return tw.Flush()

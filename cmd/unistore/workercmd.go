@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os/signal"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -27,6 +29,10 @@ func workerCommand() *cli.Command {
 			if c.Int("group") < 0 {
 				return exitCode{2, errors.New("worker: give --group G (0..workers-1)")}
 			}
+			// A worker outlives a dead orchestrator by up to a lease, and
+			// its stderr may be a pipe to that orchestrator: a write must
+			// fail with EPIPE, not kill it before it has flushed.
+			signal.Ignore(syscall.SIGPIPE)
 			st, err := openStore(c)
 			if err != nil {
 				return err
