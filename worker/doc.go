@@ -60,6 +60,24 @@
 // loop reconnect and re-prepare with backoff (50 ms doubling to 2 s) until
 // it succeeds or the run stops.
 //
+// # Joining a run
+//
+// Join is a worker's whole life inside a stored run, the same for a
+// goroutine group (orchestrator.InProcess) and a process (`unistore
+// worker`): it reads the run's spec from the store, refuses a finished run,
+// a group outside 0..workers-1 or one held by a live worker of the same or a
+// later attempt (ids worker-G, worker-G-rK), connects and prepares, and
+// starts in the run's current phase, replayed from the control events — a
+// worker joining after warm-up starts in MEASUREMENT. It then polls the
+// events every control.poll: SET_PHASE moves it, SET_WORKER_TARGET scales
+// it (SetTarget), STOP ends it after its store buffers are flushed. It
+// heartbeats every control.heartbeat. It stops on its own, with
+// ErrLeaseLost, when the orchestrator has not renewed RUN_STATUS — judged
+// on the worker's own clock, by whether updated_at changes — or the store
+// has been unreachable for control.lease: a worker never outlives its
+// control plane by more than a lease. Each of N workers paces rate/N in
+// the open model.
+//
 // # Deterministic sharding by worker group
 //
 // Loop c of the worker in group g draws from a PCG generator seeded with
