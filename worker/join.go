@@ -180,7 +180,7 @@ func Join(ctx context.Context, cfg JoinConfig) error {
 	if err != nil {
 		return err
 	}
-	w, err := New(Config{RunID: run.ID, Group: cfg.Group, Groups: spec.Workers, Connections: conns,
+	w, err := New(Config{RunID: run.ID, Group: cfg.Group, Groups: spec.Workers, Attempt: cfg.Attempt, Connections: conns,
 		Rate: spec.Rate / float64(spec.Workers), Seed: spec.Seed, Connector: conn, Workload: wl,
 		OnInterval: cfg.OnInterval, Store: st, WorkerID: id, Capture: capture, Heartbeat: ctl.Heartbeat.D(),
 		Interval: cfg.Interval, Writer: cfg.Writer, FlushTimeout: cfg.FlushTimeout})

@@ -33,8 +33,10 @@ const (
 // Config sets up a worker. Connector and Workload are required.
 type Config struct {
 	RunID string
-	// Group is this worker's group, 0 ≤ Group < Groups.
+	// Group is this worker's group, 0 ≤ Group < Groups; Attempt its launch
+	// attempt within the group (0 first).
 	Group, Groups int
+	Attempt       int
 	// Connections is the number of loops Open starts with, each holding
 	// one connection; SetTarget changes it while the worker runs.
 	Connections int
@@ -238,7 +240,7 @@ func (w *Worker) Open(ctx context.Context) (err error) {
 // recorder and channels. The generator depends only on the seed, the group
 // and the connection index.
 func (w *Worker) ready(l *loop) {
-	l.l = workload.Loop{Seed: w.cfg.Seed, Group: w.cfg.Group, Groups: w.cfg.Groups, Conn: l.idx,
+	l.l = workload.Loop{Seed: w.cfg.Seed, Group: w.cfg.Group, Groups: w.cfg.Groups, Attempt: w.cfg.Attempt, Conn: l.idx,
 		Rand: workload.NewRand(w.cfg.Seed, w.cfg.Group, l.idx)}
 	l.src = w.cfg.Workload.NewSource(l.l)
 	l.rec = metrics.NewRecorder(len(w.ops), w.cfg.Rate > 0)

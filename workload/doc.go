@@ -58,7 +58,10 @@
 //	    YCSB, some keys then share a rank's weight and some never appear).
 //	    theta defaults to 0.99 and must be > 0 and ≠ 1.
 //	{gen: sequence, start: 1, span: 1000000000000}
-//	    Integers start + g*span + k, k = 0, 1, 2, …, for worker group g.
+//	    Integers start + g*span + a*(span/16) + k, k = 0, 1, 2, …, for
+//	    worker group g at launch attempt a (0 unless the orchestrator
+//	    relaunched the group's worker): groups never collide, and neither
+//	    does a relaunched worker with its predecessors (SequenceAttempts).
 //	{gen: sample, table: pgbench_accounts, column: aid, limit: 10000}
 //	    A uniform pick among existing keys, read by Prepare.
 //	{gen: string, min_len: 8, max_len: 32}

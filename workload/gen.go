@@ -104,8 +104,24 @@ func (g *seqGen) forLoop(l Loop) loopParam {
 		g.groups[l.Group] = c
 	}
 	g.mu.Unlock()
-	return &seqLoop{base: g.start + int64(l.Group)*g.span, span: g.span, c: c}
+	// The group's shard is cut into SequenceAttempts sub-ranges, one per
+	// launch attempt, so a relaunched worker never reissues a value an
+	// earlier attempt of its group may have inserted.
+	sub := g.span / SequenceAttempts
+	if sub == 0 {
+		sub = g.span
+	}
+	att := int64(l.Attempt % SequenceAttempts)
+	if sub == g.span {
+		att = 0
+	}
+	return &seqLoop{base: g.start + int64(l.Group)*g.span + att*sub, span: sub, c: c}
 }
+
+// SequenceAttempts is how many launch attempts of one group get disjoint
+// sub-ranges of the group's sequence shard (attempt k uses sub-range
+// k mod SequenceAttempts).
+const SequenceAttempts = 16
 
 type seqLoop struct {
 	base, span int64

@@ -551,3 +551,28 @@ func BenchmarkSourceArgs(b *testing.B) {
 		})
 	}
 }
+
+// TestSequenceRelaunchDisjoint: a relaunched worker (attempt 1) of a group
+// issues values no earlier attempt of that group — nor another group —
+// issues, inside the group's shard.
+func TestSequenceRelaunchDisjoint(t *testing.T) {
+	const span = 1_600_000
+	c := one(t, core.ParamSpec{Gen: "sequence", Start: i64(1), Span: i64(span)})
+	seen := map[int64]string{}
+	for _, g := range []int{0, 1} {
+		for attempt := range 3 {
+			l := loop(1, g, 0)
+			l.Attempt = attempt
+			who := fmt.Sprintf("group %d attempt %d", g, attempt)
+			for _, v := range draw(c.NewSource(l), 1000) {
+				if lo, hi := int64(1+g*span), int64(1+(g+1)*span); v.Int < lo || v.Int >= hi {
+					t.Fatalf("%s: %d outside its group's shard [%d, %d)", who, v.Int, lo, hi)
+				}
+				if prev, dup := seen[v.Int]; dup {
+					t.Fatalf("%s reissued %d, issued by %s", who, v.Int, prev)
+				}
+				seen[v.Int] = who
+			}
+		}
+	}
+}

@@ -34,8 +34,12 @@ type Loop struct {
 	Group int
 	// Groups is the number of worker groups in the run (at least 1).
 	Groups int
-	Conn   int
-	Rand   *rand.Rand
+	// Attempt is the worker's launch attempt within its group (0 first,
+	// k for the k-th relaunch): a relaunched worker's sequences continue
+	// in a sub-range of the group's shard that no earlier attempt used.
+	Attempt int
+	Conn    int
+	Rand    *rand.Rand
 }
 
 // Source generates the parameters of one loop's operations.
