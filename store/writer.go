@@ -12,7 +12,7 @@ import (
 
 // Writer defaults.
 const (
-	DefaultWriterBuffer    = 65536
+	DefaultWriterBuffer    = 1 << 18
 	DefaultWriterBatch     = 2000
 	DefaultFlushInterval   = time.Second
 	DefaultFlushTimeout    = 30 * time.Second
