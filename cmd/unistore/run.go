@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime/pprof"
 
@@ -120,7 +121,10 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec, st store.Store
 	if stdout == nil {
 		stdout = os.Stdout
 	}
-	opts := []unistore.Option{unistore.WithStore(st), unistore.WithTemplateName(template)}
+	// Warnings (a store write that failed, a worker lost) go to stderr;
+	// the routine joins and stops of workers do not clutter it.
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	opts := []unistore.Option{unistore.WithStore(st), unistore.WithTemplateName(template), unistore.WithLogger(logger)}
 	// --workers launches worker processes (unless --in-process); without it
 	// the one worker runs in this process. Both go through the
 	// orchestrator and the control tables.
