@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
@@ -115,4 +116,96 @@ func Result(ctx context.Context, st store.Store, runID string) (*core.Result, er
 		}
 	}
 	return Rollup(run, base, rows)
+}
+
+// Interval is the rollup of one time bucket: every worker's snapshots whose
+// interval ended in [Start, End), merged exactly.
+type Interval struct {
+	Start      time.Time               `json:"start"`
+	End        time.Time               `json:"end"`
+	Phase      core.Phase              `json:"phase"`
+	Workers    int                     `json:"workers"`
+	Total      core.OpStats            `json:"total"`
+	Operations map[string]core.OpStats `json:"operations"`
+}
+
+// Intervals merges every worker's snapshots into buckets of width, aligned
+// on the run's first snapshot: a worker's row counts in
+// the bucket holding its interval's midpoint. Workers cut their intervals on
+// their own clocks, so a bucket is where their rows meet; QPS is over the
+// bucket's width. Readable while the run goes on, like Rollup.
+func Intervals(run store.Run, rows []store.Snapshot, width time.Duration) ([]Interval, error) {
+	if width <= 0 {
+		width = time.Second
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	// Aligned on the first snapshot, not on RUN_STATUS's start: workers
+	// start their interval clocks when they join, before the run is marked
+	// running, and a bucket should hold one interval of each.
+	var base time.Time
+	for _, r := range rows {
+		if base.IsZero() || r.IntervalStart.Before(base) {
+			base = r.IntervalStart
+		}
+	}
+	open := run.Spec.Rate > 0
+	type bucket struct {
+		snap    *metrics.Snapshot
+		index   map[string]int
+		workers map[string]bool
+		phase   core.Phase
+	}
+	buckets := map[int64]*bucket{}
+	var keys []int64
+	for _, r := range rows {
+		// By the interval's midpoint: a worker's ticks end a little after
+		// each boundary, so its ends would straddle buckets.
+		mid := r.IntervalStart.Add(r.IntervalEnd.Sub(r.IntervalStart) / 2)
+		k := int64(mid.Sub(base) / width)
+		b := buckets[k]
+		if b == nil {
+			b = &bucket{snap: &metrics.Snapshot{}, index: map[string]int{}, workers: map[string]bool{}}
+			buckets[k] = b
+			keys = append(keys, k)
+		}
+		i, ok := b.index[r.Operation]
+		if !ok {
+			i = len(b.snap.Names)
+			b.index[r.Operation] = i
+			b.snap.Names = append(b.snap.Names, r.Operation)
+			b.snap.Ops = append(b.snap.Ops, metrics.Op{Service: metrics.NewHistogram()})
+		}
+		op := metrics.Op{Count: r.Count, Errors: r.Errors}
+		var err error
+		if op.Service, err = metrics.Decode(r.Histogram); err != nil {
+			return nil, err
+		}
+		if open {
+			if op.Response, err = metrics.Decode(r.ResponseHistogram); err != nil {
+				return nil, err
+			}
+		}
+		if op.Failed, err = metrics.Decode(r.ErrorHistogram); err != nil {
+			return nil, err
+		}
+		if err := b.snap.Ops[i].Merge(&op); err != nil {
+			return nil, err
+		}
+		b.workers[r.WorkerID] = true
+		if b.phase == "" || r.Phase == core.PhaseMeasurement {
+			b.phase = r.Phase
+		}
+	}
+	slices.Sort(keys)
+	out := make([]Interval, 0, len(keys))
+	for _, k := range keys {
+		b := buckets[k]
+		total, ops := b.snap.Stats(width.Seconds())
+		start := base.Add(time.Duration(k) * width)
+		out = append(out, Interval{Start: start, End: start.Add(width), Phase: b.phase, Workers: len(b.workers),
+			Total: total, Operations: ops})
+	}
+	return out, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/unistore-bench/unistore"
 	"github.com/unistore-bench/unistore/core"
+	"github.com/unistore-bench/unistore/orchestrator"
 	"github.com/unistore-bench/unistore/report"
 	"github.com/unistore-bench/unistore/store"
 	"github.com/unistore-bench/unistore/workload"
@@ -101,6 +102,47 @@ func runsCommand() *cli.Command {
 						return writeJSON("-", stdout(c), res)
 					}
 					return report.Summary(stdout(c), res)
+				},
+			},
+			{
+				Name:      "intervals",
+				Usage:     "the run's rollup per time bucket: every worker's snapshots merged exactly (works while the run goes on)",
+				ArgsUsage: "RUN_ID",
+				Flags: []cli.Flag{storeFlag(), jsonFlag,
+					&cli.DurationFlag{Name: "width", Value: time.Second, Usage: "bucket width"}},
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return exitCode{2, errors.New("runs intervals: give one RUN_ID")}
+					}
+					st, err := openStore(c)
+					if err != nil {
+						return err
+					}
+					defer st.Close()
+					id := c.Args().First()
+					run, err := st.GetRun(c.Context, id)
+					if err != nil {
+						return err
+					}
+					rows, err := st.Snapshots(c.Context, id)
+					if err != nil {
+						return err
+					}
+					ivs, err := orchestrator.Intervals(run, rows, c.Duration("width"))
+					if err != nil {
+						return err
+					}
+					if c.Bool("json") {
+						return writeJSON("-", stdout(c), ivs)
+					}
+					tw := tabwriter.NewWriter(stdout(c), 0, 0, 2, ' ', tabwriter.AlignRight)
+					fmt.Fprintln(tw, "offset s\tphase\tworkers\tcount\tqps\tp50 ms\tp99 ms\tp99.9 ms\tmax ms\terrors\t")
+					for _, iv := range ivs {
+						l := iv.Total.Latency
+						fmt.Fprintf(tw, "%.1f\t%s\t%d\t%d\t%.1f\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t\n", iv.Start.Sub(ivs[0].Start).Seconds(),
+							iv.Phase, iv.Workers, iv.Total.Count, iv.Total.QPS, l.P50, l.P99, l.P999, l.Max, iv.Total.Errors)
+					}
+					return tw.Flush()
 				},
 			},
 			{
