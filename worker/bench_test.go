@@ -63,9 +63,10 @@ func benchLoop(b *testing.B, ops []core.OperationSpec, rate float64) {
 	l.src = wl.NewSource(l.l)
 	l.rec = metrics.NewRecorder(len(w.ops), rate > 0)
 	ctx := context.Background()
-	var intended time.Time
+	w.started = time.Now()
+	intended := closedLoop
 	if rate > 0 {
-		intended = time.Now()
+		intended = 0
 	}
 	b.ReportAllocs()
 	for b.Loop() {

@@ -16,14 +16,14 @@ import (
 type pacer struct {
 	rate     float64
 	t0       time.Time
-	tokens   chan time.Time
-	intended atomic.Int64 // since the last drain
+	tokens   chan time.Duration // intended start, as an offset from t0
+	intended atomic.Int64       // since the last drain
 	skipped  atomic.Int64
 }
 
 func (p *pacer) init(rate float64, t0 time.Time) {
 	backlog := int(math.Min(MaxBacklog, math.Max(1024, rate*10)))
-	p.rate, p.t0, p.tokens = rate, t0, make(chan time.Time, backlog)
+	p.rate, p.t0, p.tokens = rate, t0, make(chan time.Duration, backlog)
 }
 
 // drain returns the counts since the last drain.
@@ -45,7 +45,7 @@ func (p *pacer) run(ctx context.Context) {
 		now := time.Since(p.t0)
 		due := int64(float64(now)/period) + 1 // starts due at or before now
 		for ; n < due; n++ {
-			at := p.t0.Add(time.Duration(float64(n) * period))
+			at := time.Duration(float64(n) * period)
 			p.intended.Add(1)
 			select {
 			case p.tokens <- at:
@@ -53,7 +53,7 @@ func (p *pacer) run(ctx context.Context) {
 				p.skipped.Add(1)
 			}
 		}
-		next := p.t0.Add(time.Duration(float64(n) * period))
-		timer.Reset(max(time.Until(next), 0))
+		next := time.Duration(float64(n) * period)
+		timer.Reset(max(next-time.Since(p.t0), 0))
 	}
 }

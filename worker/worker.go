@@ -719,7 +719,7 @@ func (w *Worker) loop(ctx context.Context, l *loop) {
 	}()
 	open := w.cfg.Rate > 0
 	for {
-		var intended time.Time
+		intended := closedLoop
 		if open {
 			select {
 			case intended = <-w.pacer.tokens:
@@ -737,20 +737,25 @@ func (w *Worker) loop(ctx context.Context, l *loop) {
 	}
 }
 
-// once runs one operation: pick, generate parameters, execute, record. A
-// zero intended time means the closed loop. It returns false when the loop
-// must end.
-func (w *Worker) once(ctx context.Context, l *loop, intended time.Time) bool {
+// closedLoop is once's intended start in the closed loop.
+const closedLoop time.Duration = -1
+
+// once runs one operation: pick, generate parameters, execute, record.
+// Times are offsets from the worker's start on the monotonic clock
+// (time.Since reads only that clock, half the cost of time.Now); intended
+// is the open model's intended start, or closedLoop. It returns false when
+// the loop must end.
+func (w *Worker) once(ctx context.Context, l *loop, intended time.Duration) bool {
 	op := w.mix.Pick(l.l.Rand)
 	l.args = l.src.Args(op, l.args[:0])
-	start := time.Now()
-	if intended.IsZero() {
+	start := time.Since(w.started)
+	if intended == closedLoop {
 		intended = start
 	} else {
-		l.rec.Start(start.Sub(intended) > LateThreshold)
+		l.rec.Start(start-intended > LateThreshold)
 	}
 	rows, err := l.stmts[op].Exec(ctx, l.args)
-	end := time.Now()
+	end := time.Since(w.started)
 	if w.stopped.Load() {
 		return false // in flight at the stop: not counted
 	}
@@ -758,13 +763,13 @@ func (w *Worker) once(ctx context.Context, l *loop, intended time.Time) bool {
 	if err != nil {
 		class, code = driver.Classify(w.cfg.Connector, err)
 	}
-	phase := l.rec.Record(op, end.Sub(start), end.Sub(intended), class)
+	phase := l.rec.Record(op, end-start, end-intended, class)
 	if w.execs != nil && w.capture(l, class) {
 		e := store.Execution{RunID: w.cfg.RunID, WorkerID: w.cfg.WorkerID, Group: w.cfg.Group, Connection: l.idx,
-			Operation: w.names[op], Phase: phase, StartedAt: start, EndedAt: end,
+			Operation: w.names[op], Phase: phase, StartedAt: w.started.Add(start), EndedAt: w.started.Add(end),
 			OK: class == core.ErrNone, ErrorClass: class, SQLState: code, RowsAffected: rows}
 		if w.cfg.Rate > 0 {
-			e.IntendedAt = intended
+			e.IntendedAt = w.started.Add(intended)
 		}
 		w.execs.Offer(e)
 	}
