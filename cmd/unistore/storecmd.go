@@ -67,33 +67,20 @@ func runsCommand() *cli.Command {
 				Usage: "list runs, newest first",
 				Flags: []cli.Flag{storeFlag(), jsonFlag, &cli.IntFlag{Name: "limit", Value: 50, Usage: "at most this many runs (0: all)"},
 					&cli.StringFlag{Name: "status", Usage: "only runs with this status"}},
-				Action: func(c *cli.Context) error {
-					st, err := openStore(c)
-					if err != nil {
-						return err
-					}
-					defer st.Close()
+				Action: withStore(-1, "", func(c *cli.Context, st store.Store) error {
 					runs, err := st.ListRuns(c.Context, store.RunFilter{Status: core.Status(c.String("status")), Limit: c.Int("limit")})
 					if err != nil {
 						return err
 					}
 					return listRuns(stdout(c), runs, c.Bool("json"))
-				},
+				}),
 			},
 			{
 				Name:      "show",
 				Usage:     "show a run's summary, recomputed from its stored snapshots",
 				ArgsUsage: "RUN_ID",
 				Flags:     []cli.Flag{storeFlag(), jsonFlag},
-				Action: func(c *cli.Context) error {
-					if c.NArg() != 1 {
-						return exitCode{2, errors.New("runs show: give one RUN_ID")}
-					}
-					st, err := openStore(c)
-					if err != nil {
-						return err
-					}
-					defer st.Close()
+				Action: withStore(1, "runs show: give one RUN_ID", func(c *cli.Context, st store.Store) error {
 					res, err := unistore.ResultFromStore(c.Context, st, c.Args().First())
 					if err != nil {
 						return err
@@ -102,7 +89,7 @@ func runsCommand() *cli.Command {
 						return writeJSON("-", stdout(c), res)
 					}
 					return report.Summary(stdout(c), res)
-				},
+				}),
 			},
 			{
 				Name:      "intervals",
@@ -110,15 +97,7 @@ func runsCommand() *cli.Command {
 				ArgsUsage: "RUN_ID",
 				Flags: []cli.Flag{storeFlag(), jsonFlag,
 					&cli.DurationFlag{Name: "width", Value: time.Second, Usage: "bucket width"}},
-				Action: func(c *cli.Context) error {
-					if c.NArg() != 1 {
-						return exitCode{2, errors.New("runs intervals: give one RUN_ID")}
-					}
-					st, err := openStore(c)
-					if err != nil {
-						return err
-					}
-					defer st.Close()
+				Action: withStore(1, "runs intervals: give one RUN_ID", func(c *cli.Context, st store.Store) error {
 					id := c.Args().First()
 					run, err := st.GetRun(c.Context, id)
 					if err != nil {
@@ -143,24 +122,17 @@ func runsCommand() *cli.Command {
 							iv.Phase, iv.Workers, iv.Total.Count, iv.Total.QPS, l.P50, l.P99, l.P999, l.Max, iv.Total.Errors)
 					}
 					return tw.Flush()
-				},
+				}),
 			},
 			{
 				Name:      "compare",
 				Usage:     "per-operation deltas of QPS and percentiles between two runs",
 				ArgsUsage: "RUN_A RUN_B",
 				Flags:     []cli.Flag{storeFlag(), jsonFlag},
-				Action: func(c *cli.Context) error {
-					if c.NArg() != 2 {
-						return exitCode{2, errors.New("runs compare: give two run ids")}
-					}
-					st, err := openStore(c)
-					if err != nil {
-						return err
-					}
-					defer st.Close()
+				Action: withStore(2, "runs compare: give two run ids", func(c *cli.Context, st store.Store) error {
 					var rs [2]*core.Result
 					for i := range rs {
+						var err error
 						if rs[i], err = unistore.ResultFromStore(c.Context, st, c.Args().Get(i)); err != nil {
 							return err
 						}
@@ -169,7 +141,7 @@ func runsCommand() *cli.Command {
 						return writeJSON("-", stdout(c), map[string]*core.Result{"a": rs[0], "b": rs[1]})
 					}
 					return report.Compare(stdout(c), rs[0], rs[1])
-				},
+				}),
 			},
 			{
 				Name:      "export",
@@ -334,12 +306,7 @@ func templatesCommand() *cli.Command {
 				Name:  "list",
 				Usage: "list saved templates",
 				Flags: []cli.Flag{storeFlag(), &cli.BoolFlag{Name: "json", Usage: "machine-readable output"}},
-				Action: func(c *cli.Context) error {
-					st, err := openStore(c)
-					if err != nil {
-						return err
-					}
-					defer st.Close()
+				Action: withStore(-1, "", func(c *cli.Context, st store.Store) error {
 					ts, err := st.ListTemplates(c.Context)
 					if err != nil {
 						return err
@@ -363,47 +330,47 @@ func templatesCommand() *cli.Command {
 						fmt.Fprintf(tw, "%s\t%d\t%s\n", t.Name, t.Version, t.UpdatedAt.Local().Format("2006-01-02 15:04:05"))
 					}
 					return tw.Flush()
-				},
+				}),
 			},
 			{
 				Name:      "show",
 				Usage:     "print a saved template's YAML",
 				ArgsUsage: "NAME",
 				Flags:     []cli.Flag{storeFlag()},
-				Action: func(c *cli.Context) error {
-					if c.NArg() != 1 {
-						return exitCode{2, errors.New("templates show: give one NAME")}
-					}
-					st, err := openStore(c)
-					if err != nil {
-						return err
-					}
-					defer st.Close()
+				Action: withStore(1, "templates show: give one NAME", func(c *cli.Context, st store.Store) error {
 					t, err := st.GetTemplate(c.Context, c.Args().First())
 					if err != nil {
 						return err
 					}
 					_, err = io.WriteString(stdout(c), t.Body)
 					return err
-				},
+				}),
 			},
 			{
 				Name:      "delete",
 				Usage:     "delete a saved template",
 				ArgsUsage: "NAME",
 				Flags:     []cli.Flag{storeFlag()},
-				Action: func(c *cli.Context) error {
-					if c.NArg() != 1 {
-						return exitCode{2, errors.New("templates delete: give one NAME")}
-					}
-					st, err := openStore(c)
-					if err != nil {
-						return err
-					}
-					defer st.Close()
+				Action: withStore(1, "templates delete: give one NAME", func(c *cli.Context, st store.Store) error {
 					return st.DeleteTemplate(c.Context, c.Args().First())
-				},
+				}),
 			},
 		},
+	}
+}
+
+// withStore makes an action that checks the argument count (nargs < 0: any),
+// opens the --store store, runs f and closes the store.
+func withStore(nargs int, usage string, f func(c *cli.Context, st store.Store) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if nargs >= 0 && c.NArg() != nargs {
+			return exitCode{2, errors.New(usage)}
+		}
+		st, err := openStore(c)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		return f(c, st)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/unistore-bench/unistore/orchestrator"
+	"github.com/unistore-bench/unistore/store"
 	"github.com/unistore-bench/unistore/worker"
 )
 
@@ -55,21 +56,13 @@ func stopCommand() *cli.Command {
 		Usage:     "stop a running run: its orchestrator and workers stop it through the control tables",
 		ArgsUsage: "RUN_ID",
 		Flags:     []cli.Flag{storeFlag()},
-		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
-				return exitCode{2, errors.New("stop: give one RUN_ID")}
-			}
-			st, err := openStore(c)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		Action: withStore(1, "stop: give one RUN_ID", func(c *cli.Context, st store.Store) error {
 			if err := orchestrator.Stop(c.Context, st, c.Args().First()); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout(c), "stop requested for run %s\n", c.Args().First())
 			return nil
-		},
+		}),
 	}
 }
 
@@ -81,20 +74,12 @@ func scaleCommand() *cli.Command {
 		Flags: []cli.Flag{storeFlag(),
 			&cli.IntFlag{Name: "connections", Aliases: []string{"c"}, Required: true, Usage: "connections per worker"},
 			&cli.IntSliceFlag{Name: "group", Usage: "only these worker groups (repeatable)"}},
-		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
-				return exitCode{2, errors.New("scale: give one RUN_ID")}
-			}
-			st, err := openStore(c)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
+		Action: withStore(1, "scale: give one RUN_ID", func(c *cli.Context, st store.Store) error {
 			if err := orchestrator.Scale(c.Context, st, c.Args().First(), c.Int("connections"), c.IntSlice("group")...); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout(c), "run %s: workers move to %d connections\n", c.Args().First(), c.Int("connections"))
 			return nil
-		},
+		}),
 	}
 }
