@@ -82,7 +82,7 @@ func TestUnknownDriver(t *testing.T) {
 
 func TestQuickstartJSON(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "r.json")
-	stdout, stderr, code := unistore(t, "quickstart", "--duration", "1s", "--json", out)
+	stdout, stderr, code := unistore(t, "quickstart", "--duration", "3s", "--json", out)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
