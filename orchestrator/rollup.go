@@ -101,11 +101,7 @@ func Rollup(run store.Run, base core.Result, rows []store.Snapshot) (*core.Resul
 // finished run it is the result the run reported; for a run in progress,
 // the rollup so far.
 func Result(ctx context.Context, st store.Store, runID string) (*core.Result, error) {
-	run, err := st.GetRun(ctx, runID)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.Snapshots(ctx, runID)
+	run, rows, err := Load(ctx, st, runID)
 	if err != nil {
 		return nil, err
 	}
@@ -208,4 +204,15 @@ func Intervals(run store.Run, rows []store.Snapshot, width time.Duration) ([]Int
 			Total: total, Operations: ops})
 	}
 	return out, nil
+}
+
+// Load reads a run's RUN_STATUS row and its snapshots, what Rollup and
+// Intervals work from.
+func Load(ctx context.Context, st store.Store, runID string) (store.Run, []store.Snapshot, error) {
+	run, err := st.GetRun(ctx, runID)
+	if err != nil {
+		return run, nil, err
+	}
+	rows, err := st.Snapshots(ctx, runID)
+	return run, rows, err
 }

@@ -99,11 +99,7 @@ func runsCommand() *cli.Command {
 					&cli.DurationFlag{Name: "width", Value: time.Second, Usage: "bucket width"}},
 				Action: withStore(1, "runs intervals: give one RUN_ID", func(c *cli.Context, st store.Store) error {
 					id := c.Args().First()
-					run, err := st.GetRun(c.Context, id)
-					if err != nil {
-						return err
-					}
-					rows, err := st.Snapshots(c.Context, id)
+					run, rows, err := orchestrator.Load(c.Context, st, id)
 					if err != nil {
 						return err
 					}
@@ -164,11 +160,7 @@ func runsCommand() *cli.Command {
 					}
 					defer st.Close()
 					id := c.Args().First()
-					run, err := st.GetRun(c.Context, id)
-					if err != nil {
-						return err
-					}
-					rows, err := st.Snapshots(c.Context, id)
+					run, rows, err := orchestrator.Load(c.Context, st, id)
 					if err != nil {
 						return err
 					}
