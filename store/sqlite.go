@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/unistore-bench/unistore/sql/schema"
@@ -142,10 +143,37 @@ func applySQLite(ctx context.Context, dsn string) error {
 type sqliteBackend struct {
 	db  *sql.DB
 	dsn string
+	// stmts caches prepared statements by text: the control plane runs
+	// the same few queries every poll, and SQLite's parse was a visible
+	// part of a run's client CPU.
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+// stmt returns the cached prepared statement for q.
+func (b *sqliteBackend) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if st, ok := b.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := b.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if b.stmts == nil {
+		b.stmts = map[string]*sql.Stmt{}
+	}
+	b.stmts[q] = st
+	return st, nil
 }
 
 func (b *sqliteBackend) exec(ctx context.Context, q string, args ...any) (int64, error) {
-	res, err := b.db.ExecContext(ctx, q, args...)
+	st, err := b.stmt(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	res, err := st.ExecContext(ctx, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -157,7 +185,11 @@ type sqlRows struct{ *sql.Rows }
 func (r sqlRows) Close() { _ = r.Rows.Close() }
 
 func (b *sqliteBackend) query(ctx context.Context, q string, args ...any) (rows, error) {
-	rs, err := b.db.QueryContext(ctx, q, args...)
+	st, err := b.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +213,15 @@ func (b *sqliteBackend) errorf(err error, format string, args ...any) error {
 	return wrapf(schema.SQLite, b.dsn, err, format, args...)
 }
 
-func (b *sqliteBackend) close() error { return b.db.Close() }
+func (b *sqliteBackend) close() error {
+	b.mu.Lock()
+	for _, st := range b.stmts {
+		_ = st.Close()
+	}
+	b.stmts = nil
+	b.mu.Unlock()
+	return b.db.Close()
+}
 
 // sqliteMaxVars bounds the bound parameters of one multi-row INSERT
 // (SQLite allows 32766).
