@@ -53,12 +53,8 @@ func (Local) Run(ctx context.Context, spec Spec, opts ...Option) (*Result, error
 
 // start starts spec on svc and waits for its result.
 func start(ctx context.Context, svc *orchestrator.Service, spec Spec, o options) (*Result, error) {
-	var onProgress func(orchestrator.Progress)
-	if o.progress != nil {
-		onProgress = func(p orchestrator.Progress) { o.progress(Progress(p)) }
-	}
 	r, err := svc.Start(ctx, spec, orchestrator.Options{Template: o.template, Connector: o.connector, DriverName: o.driver,
-		Workload: o.workload, OnProgress: onProgress})
+		Workload: o.workload, OnProgress: o.progress})
 	if err != nil {
 		return nil, err
 	}

@@ -65,18 +65,9 @@ type Orchestrator interface {
 var _ Worker = (*worker.Worker)(nil)
 
 // Progress is what a run reports about once per snapshot interval: the
-// merged rollup of every worker's newest snapshots.
-type Progress struct {
-	RunID   string
-	Elapsed time.Duration
-	Phase   Phase
-	// Figures over the newest snapshots: executions, failures, rate.
-	Count, Errors int64
-	QPS           float64
-	P50, P99      float64 // milliseconds, service time
-	// Live and Lost count workers.
-	Live, Lost int
-}
+// merged rollup of every worker's newest snapshots, with live and lost
+// worker counts.
+type Progress = orchestrator.Progress
 
 // Option sets a runtime dependency of a run. What a user sets about the run
 // itself belongs in the Spec.

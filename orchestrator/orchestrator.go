@@ -794,7 +794,6 @@ type progress struct {
 	d    *driveState
 	seen map[string]time.Time // row key → interval end, pruned
 	next time.Time
-	last time.Time // newest interval end merged
 }
 
 func newProgress(d *driveState) *progress {
