@@ -34,7 +34,8 @@ func Int(v int64) Value { return Value{Kind: KindInt, Int: v} }
 func Text(s string) Value { return Value{Kind: KindText, Text: []byte(s)} }
 
 // Any returns v as a Go value for database/sql style drivers: nil, int64,
-// float64, string, bool or time.Time. It allocates for text.
+// float64, string, bool or time.Time (in UTC, as every driver binds times,
+// so stored times compare and sort alike). It allocates for text.
 func (v Value) Any() any {
 	switch v.Kind {
 	case KindInt:
@@ -46,7 +47,7 @@ func (v Value) Any() any {
 	case KindBool:
 		return v.Int != 0
 	case KindTime:
-		return v.Time
+		return v.Time.UTC()
 	}
 	return nil
 }

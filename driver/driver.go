@@ -220,3 +220,18 @@ func ClassifyGeneric(err error) core.ErrorClass {
 	}
 	return core.ErrOther
 }
+
+// AnyArgs checks that args holds the want parameters of sql and writes them
+// into dst[:0] as database/sql-style values (core.Value.Any), for drivers
+// that bind through database/sql or pgx's query path. name prefixes the
+// error ("sqlite", "postgres").
+func AnyArgs(dst []any, name, sql string, want int, args []core.Value) ([]any, error) {
+	if len(args) != want {
+		return dst[:0], fmt.Errorf("%s: %q takes %d parameters, got %d", name, sql, want, len(args))
+	}
+	dst = dst[:0]
+	for i := range args {
+		dst = append(dst, args[i].Any())
+	}
+	return dst, nil
+}

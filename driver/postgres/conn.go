@@ -259,12 +259,9 @@ func (s *pgxStmt) Exec(ctx context.Context, args []core.Value) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	if len(args) != s.nparams {
-		return 0, fmt.Errorf("postgres: %q takes %d parameters, got %d", s.sql, s.nparams, len(args))
-	}
-	s.args = s.args[:0]
-	for i := range args {
-		s.args = append(s.args, args[i].Any())
+	var err error
+	if s.args, err = driver.AnyArgs(s.args, "postgres", s.sql, s.nparams, args); err != nil {
+		return 0, err
 	}
 	rows, err := s.c.pgx.Query(ctx, s.sql, s.args...)
 	if err != nil {

@@ -166,7 +166,7 @@ func (c *conn) Prepare(ctx context.Context, sql string) (driver.Stmt, error) {
 		return nil, fmt.Errorf("sqlite: prepare %q: %w", sql, err)
 	}
 	n := core.CountPlaceholders(sql)
-	return &stmt{st: st, sql: sql, rows: returnsRows(sql), nparams: n, args: make([]any, n)}, nil
+	return &stmt{st: st, sql: sql, rows: returnsRows(sql), nparams: n, args: make([]any, 0, n)}, nil
 }
 
 // QueryColumn returns the first column of every row. Columns declared
@@ -262,16 +262,9 @@ func (s *stmt) Exec(ctx context.Context, args []core.Value) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	if len(args) != s.nparams {
-		return 0, fmt.Errorf("sqlite: %q takes %d parameters, got %d", s.sql, s.nparams, len(args))
-	}
-	for i := range args {
-		if args[i].Kind == core.KindTime {
-			// UTC, so stored times compare and sort as text.
-			s.args[i] = args[i].Time.UTC()
-			continue
-		}
-		s.args[i] = args[i].Any()
+	var err error
+	if s.args, err = driver.AnyArgs(s.args, "sqlite", s.sql, s.nparams, args); err != nil {
+		return 0, err
 	}
 	defer clear(s.args)
 	if !s.rows {
