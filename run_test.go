@@ -271,22 +271,26 @@ func TestBadInputBeforeLoad(t *testing.T) {
 	}
 	closedPort := l.Addr().String()
 	l.Close()
-	pg := ""
-	if testpg.DSN(t) != "" {
-		pg = pgTable(t, 10)
-	}
+	// Only the missing-table case needs a server (it must get as far as
+	// preparing); the others fail before any connection, so they run
+	// without PostgreSQL too.
 	for _, tc := range []struct {
-		name string
-		edit func(*unistore.Spec)
-		want string
+		name    string
+		needsPG bool
+		edit    func(*unistore.Spec)
+		want    string
 	}{
-		{"unknown driver", func(s *unistore.Spec) { s.Target.DSN = "oracle://scott:tiger@127.0.0.1/x" }, `unknown driver "oracle" (forgotten import?)`},
-		{"unreachable", func(s *unistore.Spec) { s.Target.DSN = "postgres://u:s3cret@" + closedPort + "/db?sslmode=disable" }, closedPort},
-		{"missing table", func(s *unistore.Spec) { s.Workload.Operations[0].SQL = "SELECT v FROM nope WHERE id = ?" }, `"nope"`},
-		{"bad spec", func(s *unistore.Spec) { s.Connections = -1; s.Workload.Operations[0].Params = nil }, "connections"},
+		{"unknown driver", false, func(s *unistore.Spec) { s.Target.DSN = "oracle://scott:tiger@127.0.0.1/x" }, `unknown driver "oracle" (forgotten import?)`},
+		{"unreachable", false, func(s *unistore.Spec) { s.Target.DSN = "postgres://u:s3cret@" + closedPort + "/db?sslmode=disable" }, closedPort},
+		{"missing table", true, func(s *unistore.Spec) { s.Workload.Operations[0].SQL = "SELECT v FROM nope WHERE id = ?" }, `"nope"`},
+		{"bad spec", false, func(s *unistore.Spec) { s.Connections = -1; s.Workload.Operations[0].Params = nil }, "connections"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			spec := selectSpec(pg, 10)
+			dsn := "postgres://u@" + closedPort + "/db?sslmode=disable"
+			if tc.needsPG {
+				dsn = pgTable(t, 10)
+			}
+			spec := selectSpec(dsn, 10)
 			tc.edit(&spec)
 			res, err := unistore.Run(context.Background(), spec)
 			if err == nil || res != nil {
