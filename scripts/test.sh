@@ -62,6 +62,13 @@ else
 	echo "test.sh: no PostgreSQL binaries (initdb) found: the PostgreSQL tests are SKIPPED; install postgresql to run them"
 fi
 
+# Build output and database files never belong in the repository.
+committed=$(git ls-files -z 2>/dev/null | xargs -0 -r file -N 2>/dev/null | grep -E ': .*(ELF|SQLite|Mach-O|PE32)' | cut -d: -f1 || true)
+if [ -n "$committed" ]; then
+	echo "test.sh: FAIL: binaries or database files are committed (git rm --cached them):" >&2
+	echo "$committed" >&2
+	exit 1
+fi
 echo "test.sh: go vet ./..."
 go vet ./...
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
