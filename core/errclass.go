@@ -1,7 +1,8 @@
 package core
 
 // ErrorClass groups failed queries for counting. The set is fixed, so a loop
-// counts errors in an array, never a map.
+// counts errors in an array, never a map. Classes are stored and exchanged
+// by name (String), never by number, so a class may be added anywhere.
 type ErrorClass uint8
 
 // Error classes. ErrNone means success.
@@ -13,13 +14,14 @@ const (
 	ErrConstraint               // unique, foreign key, check, not-null violation
 	ErrData                     // bad value: out of range, invalid text representation
 	ErrSyntax                   // syntax error, undefined table or column, permission
-	ErrResource                 // too many connections, out of memory, disk full, throttled
+	ErrResource                 // too many connections, out of memory, disk full
+	ErrThrottled                // the service refused the request rate (HTTP 429/503, request quota)
 	ErrOther                    // anything else
 	NumErrorClasses
 )
 
 var errorClassNames = [NumErrorClasses]string{
-	"none", "connection", "timeout", "serialization", "constraint", "data", "syntax", "resource", "other",
+	"none", "connection", "timeout", "serialization", "constraint", "data", "syntax", "resource", "throttled", "other",
 }
 
 // String returns the class's stable lowercase name, used as a JSON key and in stored rows.

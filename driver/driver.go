@@ -77,6 +77,21 @@ type Canceler interface {
 	CancelQuery() error
 }
 
+// Label names a statement's execution for drivers that tag statements on
+// the server (Snowflake query tags). It never holds a secret.
+type Label struct {
+	Run, Worker, Operation string
+	Phase                  core.Phase
+}
+
+// Labeler is implemented by connections that tag statements on the server.
+// Label returns a context, derived from ctx, under which Exec tags its
+// statement with l. The worker calls it once per operation and phase (and
+// again after a reconnect), never per query, and passes the context to Exec.
+type Labeler interface {
+	Label(ctx context.Context, l Label) context.Context
+}
+
 var (
 	mu      sync.RWMutex
 	drivers = make(map[string]Driver)
