@@ -19,6 +19,7 @@ const (
 	codeSQLCanceled      = 604    // SQL execution canceled
 	codeStatementTimeout = 630    // statement reached its statement or warehouse timeout
 	codeNotNull          = 100072 // NULL result in a non-nullable column (SQLSTATE 22000)
+	codeDuplicateKey     = 200001 // hybrid table: duplicate key value violates unique constraint (SQLSTATE 22000)
 	codeSessionExpired   = 390112 // renewed by gosnowflake; seen only if renewal failed
 )
 
@@ -35,7 +36,8 @@ var httpStatus = regexp.MustCompile(`HTTP Status: (\d{3})`)
 //	  39xxxx (login, session, token), 26xxxx (driver connect) connection
 //	000604, 000630, 57014, a cancelled or expired context     timeout
 //	40xxx                                                     serialization
-//	23xxx, 100072 (NULL into NOT NULL), "duplicate key"       constraint
+//	23xxx, 100072 (NULL into NOT NULL), 200001 and other
+//	  "duplicate key" messages (SQLSTATE 22000)               constraint
 //	22xxx (other than 100072)                                 data
 //	42xxx (compilation: syntax, missing object, privilege)    syntax
 //	53xxx, 54xxx                                              resource
@@ -92,7 +94,7 @@ func classifySnowflake(se *gosnowflake.SnowflakeError) (core.ErrorClass, string)
 	switch se.Number {
 	case codeSQLCanceled, codeStatementTimeout:
 		return core.ErrTimeout, code
-	case codeNotNull:
+	case codeNotNull, codeDuplicateKey:
 		return core.ErrConstraint, code
 	case codeSessionExpired, gosnowflake.ErrSessionGone:
 		return core.ErrConnection, code
@@ -102,6 +104,11 @@ func classifySnowflake(se *gosnowflake.SnowflakeError) (core.ErrorClass, string)
 		return core.ErrConnection, code
 	case se.Number >= 260000 && se.Number < 262000: // driver: connect, auth, post, renew
 		return core.ErrConnection, code
+	}
+	// Snowflake reports constraint violations with SQLSTATE 22000, the
+	// data-exception class: the message tells them apart.
+	if l := strings.ToLower(msg); strings.Contains(l, "duplicate key") || strings.Contains(l, "unique constraint") {
+		return core.ErrConstraint, code
 	}
 	st := se.SQLState
 	if st == "57014" {
@@ -122,9 +129,6 @@ func classifySnowflake(se *gosnowflake.SnowflakeError) (core.ErrorClass, string)
 		case "53", "54":
 			return core.ErrResource, code
 		}
-	}
-	if l := strings.ToLower(msg); strings.Contains(l, "duplicate key") || strings.Contains(l, "unique constraint") {
-		return core.ErrConstraint, code
 	}
 	return core.ErrOther, code
 }

@@ -205,7 +205,11 @@ func (s *stmt) Exec(ctx context.Context, args []core.Value) (int64, error) {
 		if err != nil {
 			return 0, err
 		}
-		return res.RowsAffected()
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, nil // DDL and other statements without a row count
+		}
+		return n, nil
 	}
 	rows, err := s.c.q.QueryContext(ctx, s.sql, s.args)
 	if err != nil {
