@@ -190,6 +190,9 @@ func qualifiedName(toks []token, i int, r resolver) (alias string, table token, 
 	case len(parts) >= 2 && r.hasSchema(identName(toks[parts[0]])):
 		alias, err = r.nsAlias("", identName(toks[parts[0]]))
 		return alias, toks[parts[1]], parts[1], err == nil, err
+	case len(parts) == 3:
+		// Neither a database nor a schema: Snowflake reads DB.SCHEMA.T.
+		return "", token{}, 0, false, &Error{Code: "002003", SQLState: "02000", Message: fmt.Sprintf("SQL compilation error:\nDatabase '%s' does not exist or not authorized.", identName(toks[parts[0]]))}
 	}
 	return "", token{}, 0, false, nil
 }
