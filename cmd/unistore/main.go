@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	_ "github.com/unistore-bench/unistore/driver/postgres"
+	_ "github.com/unistore-bench/unistore/driver/snowflake"
 	_ "github.com/unistore-bench/unistore/driver/sqlite"
 )
 
@@ -73,6 +74,7 @@ func newApp() *cli.App {
 			workerCommand(),
 			stopCommand(),
 			scaleCommand(),
+			emulateCommand(),
 		},
 	}
 }
