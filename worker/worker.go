@@ -137,10 +137,13 @@ type loop struct {
 	mu    sync.Mutex
 	conn  driver.Conn
 	stmts []driver.Stmt
-	rec   *metrics.Recorder
-	src   workload.Source
-	l     workload.Loop
-	args  []core.Value
+	// labels, for a connection that labels its statements (Snowflake
+	// query tags), are the contexts its operations run under.
+	labels *labels
+	rec    *metrics.Recorder
+	src    workload.Source
+	l      workload.Loop
+	args   []core.Value
 	// sampled accumulates the capture fraction: systematic sampling, no
 	// random draw, so capture never changes the parameter sequence.
 	sampled float64
@@ -226,7 +229,8 @@ func (w *Worker) Open(ctx context.Context) (err error) {
 		return err
 	}
 	if p, ok := w.cfg.Workload.(workload.Preparer); ok {
-		if err := p.Prepare(ctx, w.loops[0].conn); err != nil {
+		c := w.loops[0].conn
+		if err := p.Prepare(w.label(ctx, c, PhasePrepare, "sample"), c); err != nil {
 			return err
 		}
 	}
@@ -257,7 +261,7 @@ func (w *Worker) connect(ctx context.Context) (driver.Conn, []driver.Stmt, error
 	}
 	stmts := make([]driver.Stmt, len(w.ops))
 	for i, op := range w.ops {
-		s, err := c.Prepare(ctx, op.SQL)
+		s, err := c.Prepare(w.label(ctx, c, PhasePrepare, op.Name), op.SQL)
 		if err != nil {
 			c.Close()
 			return nil, nil, fmt.Errorf("operation %q: %w", op.Name, err)
@@ -718,6 +722,7 @@ func (w *Worker) loop(ctx context.Context, l *loop) {
 		}
 	}()
 	open := w.cfg.Rate > 0
+	w.labelLoop(ctx, l)
 	for {
 		intended := closedLoop
 		if open {
@@ -754,7 +759,7 @@ func (w *Worker) once(ctx context.Context, l *loop, intended time.Duration) bool
 	} else {
 		l.rec.Start(start-intended > LateThreshold)
 	}
-	rows, err := l.stmts[op].Exec(ctx, l.args)
+	rows, err := l.stmts[op].Exec(w.execContext(ctx, l, op), l.args)
 	end := time.Since(w.started)
 	if w.stopped.Load() {
 		return false // in flight at the stop: not counted
@@ -808,6 +813,7 @@ func (w *Worker) reconnect(ctx context.Context, l *loop) bool {
 			l.conn = c
 			l.mu.Unlock()
 			l.stmts = stmts
+			w.labelLoop(ctx, l)
 			w.reconnects.Add(1)
 			return true
 		}
