@@ -10,11 +10,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/driver"
 	"github.com/unistore-bench/unistore/metrics"
 	"github.com/unistore-bench/unistore/store"
-	"github.com/unistore-bench/unistore/worker"
 	"github.com/unistore-bench/unistore/workload"
 )
 
@@ -205,27 +205,29 @@ func Stop(ctx context.Context, st store.Store, runID string) error {
 	if _, err := liveRun(ctx, st, runID); err != nil {
 		return err
 	}
-	_, err := st.AppendEvent(ctx, store.Event{RunID: runID, Kind: store.EventStop})
-	return err
+	return appendCommand(ctx, st, runID, control.Stop())
 }
 
 // Scale appends SET_WORKER_TARGET: every worker of the run (or of groups,
 // if given) moves to connections connections, live.
 func Scale(ctx context.Context, st store.Store, runID string, connections int, groups ...int) error {
-	if connections < 1 {
-		return fmt.Errorf("orchestrator: scale: connections must be at least 1, got %d", connections)
+	if _, err := control.Scale(connections, 1); err != nil {
+		return err // before reading the run: a bad count is the caller's error whatever the run
 	}
 	run, err := liveRun(ctx, st, runID)
 	if err != nil {
 		return err
 	}
-	for _, g := range groups {
-		if g < 0 || g >= run.Spec.WithDefaults().Workers {
-			return fmt.Errorf("orchestrator: scale: group %d outside 0..%d", g, run.Spec.WithDefaults().Workers-1)
-		}
+	c, err := control.Scale(connections, run.Spec.WithDefaults().Workers, groups...)
+	if err != nil {
+		return err
 	}
-	payload, _ := json.Marshal(worker.TargetPayload{Connections: connections, Groups: groups})
-	_, err = st.AppendEvent(ctx, store.Event{RunID: runID, Kind: store.EventSetWorkerTarget, Payload: payload})
+	return appendCommand(ctx, st, runID, c)
+}
+
+// appendCommand appends a control command to a run's events.
+func appendCommand(ctx context.Context, st store.Store, runID string, c control.Command) error {
+	_, err := st.AppendEvent(ctx, store.Event{RunID: runID, Kind: c.Kind, Payload: c.Payload})
 	return err
 }
 
@@ -284,7 +286,7 @@ type driveState struct {
 
 func (d *driveState) launch(ctx context.Context, g int) error {
 	gr := d.groups[g]
-	a := Assignment{RunID: d.run.ID, Group: g, Attempt: gr.attempt, WorkerID: worker.WorkerID(g, gr.attempt)}
+	a := Assignment{RunID: d.run.ID, Group: g, Attempt: gr.attempt, WorkerID: control.WorkerID(g, gr.attempt)}
 	h, err := d.s.Launcher.Launch(ctx, a)
 	if err != nil {
 		return fmt.Errorf("orchestrator: launch %s: %w", a.WorkerID, err)
@@ -305,13 +307,9 @@ func (d *driveState) write(what string, f func(ctx context.Context) error) bool 
 	return true
 }
 
-func (d *driveState) event(kind store.EventKind, payload any) {
-	var raw json.RawMessage
-	if payload != nil {
-		raw, _ = json.Marshal(payload)
-	}
-	d.write(string(kind), func(ctx context.Context) error {
-		e, err := d.s.Store.AppendEvent(ctx, store.Event{RunID: d.run.ID, Kind: kind, Payload: raw})
+func (d *driveState) event(c control.Command) {
+	d.write(string(c.Kind), func(ctx context.Context) error {
+		e, err := d.s.Store.AppendEvent(ctx, store.Event{RunID: d.run.ID, Kind: c.Kind, Payload: c.Payload})
 		if err == nil {
 			d.seq = max(d.seq, e.Seq)
 		}
@@ -372,7 +370,7 @@ func (d *driveState) drive(ctx context.Context) {
 		phase = core.PhaseWarmup
 	}
 	live, status := len(d.groups), core.StatusRunning
-	d.event(store.EventStart, nil)
+	d.event(control.Start())
 	d.update(store.RunUpdate{Status: &status, Phase: &phase, StartedAt: &started, WorkersLive: &live})
 	warmupEnd := started.Add(d.spec.Warmup.D())
 	end := warmupEnd.Add(d.spec.Duration.D())
@@ -395,7 +393,7 @@ loop:
 		now := time.Now()
 		if phase == core.PhaseWarmup && !now.Before(warmupEnd) {
 			phase = core.PhaseMeasurement
-			d.event(store.EventSetPhase, worker.PhasePayload{Phase: phase})
+			d.event(control.SetPhase(phase))
 			d.update(store.RunUpdate{Phase: &phase, WarmupEndedAt: &now})
 		}
 		if !now.Before(end) {
@@ -433,7 +431,7 @@ func (d *driveState) externalStop() bool {
 		events, err := d.s.Store.EventsSince(ctx, d.run.ID, d.seq)
 		for _, e := range events {
 			d.seq = e.Seq
-			if e.Kind == store.EventStop {
+			if e.Kind == control.EventStop {
 				stop, d.stopSeen = true, true
 			}
 		}
@@ -509,18 +507,18 @@ func (d *driveState) watch(now time.Time, joinTimeout time.Duration, running boo
 		if g.dead {
 			continue
 		}
-		id := worker.WorkerID(gi, g.attempt)
+		id := control.WorkerID(gi, g.attempt)
 		var hb *store.Heartbeat
 		for i := range hbs {
 			h := &hbs[i]
 			switch {
 			case h.WorkerID == id:
 				hb = h
-			case !g.owned() && h.Group == gi && !g.joined && h.Status == "RUNNING" &&
+			case !g.owned() && h.Group == gi && !g.joined && h.Status == control.WorkerRunning &&
 				h.LastSeen.After(g.launchedAt) && hb == nil:
 				// A worker started by hand for this group, whatever attempt
 				// it was given: adopt it.
-				g.attempt = worker.AttemptOf(h.WorkerID)
+				g.attempt = control.AttemptOf(h.WorkerID)
 				id, hb = h.WorkerID, h
 			}
 		}
@@ -539,12 +537,12 @@ func (d *driveState) watch(now time.Time, joinTimeout time.Duration, running boo
 			if err := g.handle.Err(); err != nil {
 				lost += ": " + err.Error()
 			}
-			if !g.joined && !running && g.attempt == 0 && errors.Is(g.handle.Err(), worker.ErrGroupTaken) {
+			if !g.joined && !running && g.attempt == 0 && errors.Is(g.handle.Err(), control.ErrGroupTaken) {
 				return g.handle.Err()
 			}
 		case g.joined && now.Sub(silentSince(hb)) > timeout:
 			lost = "heartbeat silent for more than " + timeout.String()
-		case !g.joined && hb != nil && hb.Status == "RUNNING" && now.Sub(hb.LastSeen) <= timeout:
+		case !g.joined && hb != nil && hb.Status == control.WorkerRunning && now.Sub(hb.LastSeen) <= timeout:
 			g.joined = true
 			if g.gap > 0 {
 				d.stats.Gaps[g.gap-1].BackAt = hb.LastSeen
@@ -564,7 +562,7 @@ func (d *driveState) watch(now time.Time, joinTimeout time.Duration, running boo
 // lose declares group gi's worker lost and relaunches it if retries remain.
 func (d *driveState) lose(gi int, now time.Time, reason string) {
 	g := d.groups[gi]
-	d.log.Warn("orchestrator: worker lost", "run_id", d.run.ID, "worker_id", worker.WorkerID(gi, g.attempt), "reason", reason)
+	d.log.Warn("orchestrator: worker lost", "run_id", d.run.ID, "worker_id", control.WorkerID(gi, g.attempt), "reason", reason)
 	if g.handle != nil {
 		// Killed, not waited for: an in-process worker may take its flush
 		// timeout to end, and the run goes on meanwhile. Its counters are
@@ -596,20 +594,20 @@ func (d *driveState) lose(gi int, now time.Time, reason string) {
 
 // collect waits for h to end and returns its store counters, if it knows
 // them (in-process workers); ok is false otherwise.
-func collect(h Handle) (worker.StoreStats, bool) {
+func collect(h Handle) (core.StoreStats, bool) {
 	s, ok := h.(StoreStatser)
 	if !ok {
-		return worker.StoreStats{}, false
+		return core.StoreStats{}, false
 	}
 	<-h.Done()
 	return s.StoreStats(), true
 }
 
-func addWriterStats(a, b store.WriterStats) store.WriterStats {
-	a.Produced += b.Produced
-	a.Stored += b.Stored
-	a.Dropped += b.Dropped
-	a.Failures += b.Failures
+func addStoreStats(a, b core.StoreStats) core.StoreStats {
+	a.SnapshotsStored += b.SnapshotsStored
+	a.SnapshotsDropped += b.SnapshotsDropped
+	a.ExecutionsStored += b.ExecutionsStored
+	a.ExecutionsDropped += b.ExecutionsDropped
 	return a
 }
 
@@ -628,7 +626,7 @@ func (d *driveState) terminateAll() {
 func (d *driveState) stopAndFinish(outcome core.Status, reason string, now bool) {
 	status := core.StatusStopping
 	if !d.stopSeen {
-		d.event(store.EventStop, nil)
+		d.event(control.Stop())
 	}
 	d.update(store.RunUpdate{Status: &status})
 	grace := d.s.StopGrace
@@ -646,7 +644,7 @@ func (d *driveState) stopAndFinish(outcome core.Status, reason string, now bool)
 		}
 	}
 	var dropped int64
-	var stats worker.StoreStats
+	var stats core.StoreStats
 	inProcess := true
 	for _, g := range d.groups {
 		hs := g.retired
@@ -656,8 +654,7 @@ func (d *driveState) stopAndFinish(outcome core.Status, reason string, now bool)
 		for _, h := range hs {
 			st, ok := collect(h)
 			inProcess = inProcess && ok
-			stats.Snapshots = addWriterStats(stats.Snapshots, st.Snapshots)
-			stats.Executions = addWriterStats(stats.Executions, st.Executions)
+			stats = addStoreStats(stats, st)
 		}
 	}
 	// Each worker's last heartbeat carries its dropped-row count.
@@ -669,9 +666,8 @@ func (d *driveState) stopAndFinish(outcome core.Status, reason string, now bool)
 		return err
 	})
 	if inProcess {
-		dropped = stats.Dropped()
-		d.base.Store = &core.StoreStats{SnapshotsStored: stats.Snapshots.Stored, SnapshotsDropped: stats.Snapshots.Dropped,
-			ExecutionsStored: stats.Executions.Stored, ExecutionsDropped: stats.Executions.Dropped}
+		dropped = stats.SnapshotsDropped + stats.ExecutionsDropped
+		d.base.Store = &stats
 	}
 	d.finish(outcome, reason, dropped)
 }
@@ -719,13 +715,13 @@ func (d *driveState) allStopped() bool {
 			continue
 		default:
 		}
-		id := worker.WorkerID(gi, g.attempt)
+		id := control.WorkerID(gi, g.attempt)
 		// A worker started elsewhere that never heartbeated (nobody
 		// started it) has nothing to stop.
 		stopped := read && !g.owned()
 		for _, h := range hbs {
 			if h.WorkerID == id {
-				stopped = !g.owned() && (h.Status == "STOPPED" || time.Since(h.LastSeen) > timeout)
+				stopped = !g.owned() && (h.Status == control.WorkerStopped || time.Since(h.LastSeen) > timeout)
 			}
 		}
 		if !stopped {

@@ -9,10 +9,10 @@ import (
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/metrics"
 	"github.com/unistore-bench/unistore/store"
-	"github.com/unistore-bench/unistore/worker"
 )
 
 // Rollup computes a run's result from its workers' stored snapshots: every
@@ -92,7 +92,7 @@ func Rollup(run store.Run, base core.Result, rows []store.Snapshot) (*core.Resul
 	res.Open = nil
 	if open {
 		res.Open = &core.OpenStats{Intended: meas.Open.Intended, Started: meas.Open.Started, Late: meas.Open.Late,
-			Skipped: meas.Open.Skipped, LateThresholdMS: float64(worker.LateThreshold) / float64(time.Millisecond)}
+			Skipped: meas.Open.Skipped, LateThresholdMS: control.LateThresholdMS()}
 	}
 	return &res, nil
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
 )
 
@@ -383,7 +384,7 @@ func (s *sqlStore) EventsSince(ctx context.Context, runID string, afterSeq int64
 		if err := rs.Scan(&e.RunID, &e.Seq, &kind, jsonCol{&e.Payload}, timeCol{&e.CreatedAt}); err != nil {
 			return nil, s.b.errorf(err, "events of run %s", runID)
 		}
-		e.Kind = EventKind(kind)
+		e.Kind = control.EventKind(kind)
 		out = append(out, e)
 	}
 	if err := rs.Err(); err != nil {
@@ -409,7 +410,7 @@ func (s *sqlStore) PutHeartbeat(ctx context.Context, h Heartbeat) error {
 			worker_group = excluded.worker_group, status = excluded.status, phase = excluded.phase,
 			last_seen = excluded.last_seen, connections = excluded.connections, host = excluded.host,
 			pid = excluded.pid, rows_dropped = excluded.rows_dropped`),
-		h.RunID, h.WorkerID, int64(h.Group), h.Status, string(h.Phase), s.b.ts(utc(h.LastSeen)),
+		h.RunID, h.WorkerID, int64(h.Group), string(h.Status), string(h.Phase), s.b.ts(utc(h.LastSeen)),
 		int64(h.Connections), nullStr(h.Host), pid, h.RowsDropped)
 	if err != nil {
 		return s.b.errorf(err, "heartbeat %s/%s", h.RunID, h.WorkerID)
@@ -429,12 +430,13 @@ func (s *sqlStore) ListHeartbeats(ctx context.Context, runID string) ([]Heartbea
 	for rs.Next() {
 		var h Heartbeat
 		var group, conns, pid int64
-		var phase string
-		if err := rs.Scan(&h.RunID, &h.WorkerID, &group, &h.Status, &phase, timeCol{&h.LastSeen},
+		var status, phase string
+		if err := rs.Scan(&h.RunID, &h.WorkerID, &group, &status, &phase, timeCol{&h.LastSeen},
 			&conns, strCol{&h.Host}, intCol{&pid}, &h.RowsDropped); err != nil {
 			return nil, s.b.errorf(err, "heartbeats of run %s", runID)
 		}
 		h.Group, h.Connections, h.PID, h.Phase = int(group), int(conns), int(pid), core.Phase(phase)
+		h.Status = control.WorkerState(status)
 		out = append(out, h)
 	}
 	if err := rs.Err(); err != nil {

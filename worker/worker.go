@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/driver"
 	"github.com/unistore-bench/unistore/metrics"
@@ -23,8 +24,8 @@ import (
 const (
 	DefaultInterval = time.Second
 	// LateThreshold is how far after its intended time an open-model start
-	// may begin before it counts as late.
-	LateThreshold = time.Millisecond
+	// may begin before it counts as late (the protocol's, control.LateThreshold).
+	LateThreshold = control.LateThreshold
 	// MaxBacklog bounds the open model's queue of due starts; starts due
 	// while it is full are skipped and counted.
 	MaxBacklog = 1 << 20
@@ -181,7 +182,7 @@ func New(cfg Config) (*Worker, error) {
 		cfg.FlushTimeout = DefaultFlushTimeout
 	}
 	if cfg.WorkerID == "" {
-		cfg.WorkerID = fmt.Sprintf("worker-%d", cfg.Group)
+		cfg.WorkerID = control.WorkerID(cfg.Group, 0)
 	}
 	if cfg.Capture.Mode == "" {
 		cfg.Capture, _ = core.ParseCapture("")
@@ -634,7 +635,7 @@ func (w *Worker) closeStore() {
 		w.storeStats.Executions = w.execs.Stats()
 		w.mu.Unlock()
 	}
-	_ = w.cfg.Store.PutHeartbeat(ctx, w.heartbeatRow(heartbeatStopped))
+	_ = w.cfg.Store.PutHeartbeat(ctx, w.heartbeatRow(control.WorkerStopped))
 }
 
 // StoreStats returns the store writers' counters; final once Run returned.
@@ -655,7 +656,7 @@ func (w *Worker) StoreStats() StoreStats {
 
 var host, _ = os.Hostname()
 
-func (w *Worker) heartbeatRow(status string) store.Heartbeat {
+func (w *Worker) heartbeatRow(status control.WorkerState) store.Heartbeat {
 	var dropped int64
 	if w.snaps != nil {
 		dropped += w.snaps.Stats().Dropped
@@ -681,7 +682,7 @@ func (w *Worker) heartbeat(ctx context.Context) {
 	for {
 		// A slow write is retried at the next tick; give it time on a busy box.
 		hctx, cancel := context.WithTimeout(ctx, max(every, 2*time.Second))
-		_ = w.cfg.Store.PutHeartbeat(hctx, w.heartbeatRow(heartbeatRunning))
+		_ = w.cfg.Store.PutHeartbeat(hctx, w.heartbeatRow(control.WorkerRunning))
 		cancel()
 		select {
 		case <-ctx.Done():

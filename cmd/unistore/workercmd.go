@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/orchestrator"
 	"github.com/unistore-bench/unistore/store"
 	"github.com/unistore-bench/unistore/worker"
@@ -42,7 +43,7 @@ func workerCommand() *cli.Command {
 			log := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
 			err = worker.Join(c.Context, worker.JoinConfig{Store: st, RunID: c.String("run-id"), Group: c.Int("group"),
 				Attempt: c.Int("attempt"), Target: c.String("target"), Logger: log})
-			if errors.Is(err, worker.ErrLeaseLost) {
+			if errors.Is(err, control.ErrLeaseLost) {
 				return exitCode{3, err}
 			}
 			return err
