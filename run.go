@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/unistore-bench/unistore/orchestrator"
+	"github.com/unistore-bench/unistore/rollup"
 	"github.com/unistore-bench/unistore/store"
 )
 
@@ -67,7 +68,7 @@ func start(ctx context.Context, svc *orchestrator.Service, spec Spec, o options)
 // to the Result the run returned; for a run in progress it is the rollup
 // so far.
 func ResultFromStore(ctx context.Context, st store.Store, runID string) (*Result, error) {
-	return orchestrator.Result(ctx, st, runID)
+	return rollup.Result(ctx, st, runID)
 }
 
 // NewRunID returns a new run id (orchestrator.NewRunID).

@@ -8,6 +8,7 @@ import (
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/driver"
 	"github.com/unistore-bench/unistore/orchestrator"
+	"github.com/unistore-bench/unistore/rollup"
 	"github.com/unistore-bench/unistore/store"
 	"github.com/unistore-bench/unistore/worker"
 	"github.com/unistore-bench/unistore/workload"
@@ -67,7 +68,7 @@ var _ Worker = (*worker.Worker)(nil)
 // Progress is what a run reports about once per snapshot interval: the
 // merged rollup of every worker's newest snapshots, with live and lost
 // worker counts.
-type Progress = orchestrator.Progress
+type Progress = rollup.Progress
 
 // Option sets a runtime dependency of a run. What a user sets about the run
 // itself belongs in the Spec.

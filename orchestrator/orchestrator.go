@@ -13,7 +13,7 @@ import (
 	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/driver"
-	"github.com/unistore-bench/unistore/metrics"
+	"github.com/unistore-bench/unistore/rollup"
 	"github.com/unistore-bench/unistore/store"
 	"github.com/unistore-bench/unistore/workload"
 )
@@ -56,17 +56,8 @@ type Options struct {
 	OnProgress func(Progress)
 }
 
-// Progress is the live rollup.
-type Progress struct {
-	RunID   string
-	Elapsed time.Duration
-	Phase   core.Phase
-	// Over the newest snapshots merged from every worker.
-	Count, Errors int64
-	QPS           float64
-	P50, P99      float64 // ms
-	Live, Lost    int
-}
+// Progress is the live rollup (package rollup).
+type Progress = rollup.Progress
 
 // Run is a started run.
 type Run struct {
@@ -282,6 +273,8 @@ type driveState struct {
 	// stopSeen is set once a STOP from elsewhere (`unistore stop`) was
 	// read: the orchestrator then appends none of its own.
 	stopSeen bool
+	// heartbeats is the last read of the heartbeat rows, for progress.
+	heartbeats []store.Heartbeat
 }
 
 func (d *driveState) launch(ctx context.Context, g int) error {
@@ -491,6 +484,7 @@ func (d *driveState) watch(now time.Time, joinTimeout time.Duration, running boo
 		d.storeDown = true
 		return nil // the store is down: judge nobody on missing data
 	}
+	d.heartbeats = hbs
 	if d.storeDown || d.storeBack.IsZero() {
 		// The store is back (or first read): workers could not heartbeat
 		// while it was down, so each gets a full timeout from now.
@@ -758,7 +752,7 @@ func (d *driveState) finish(outcome core.Status, reason string, dropped int64) {
 			if err != nil {
 				return err
 			}
-			if res, err = Rollup(run, d.base, rows); err != nil {
+			if res, err = rollup.Rollup(run, d.base, rows); err != nil {
 				return err
 			}
 			summary, _ := json.Marshal(res)
@@ -785,15 +779,16 @@ func (d *driveState) finish(outcome core.Status, reason string, dropped int64) {
 	d.run.res = res
 }
 
-// progress merges the newest snapshots of every worker for the live line.
+// progress merges the newest snapshots of every worker for the live line
+// and the observers.
 type progress struct {
 	d    *driveState
-	seen map[string]time.Time // row key → interval end, pruned
+	live *rollup.Live
 	next time.Time
 }
 
 func newProgress(d *driveState) *progress {
-	return &progress{d: d, seen: map[string]time.Time{}}
+	return &progress{d: d, live: rollup.NewLive()}
 }
 
 func (p *progress) poll(now, started time.Time, phase core.Phase) {
@@ -811,48 +806,14 @@ func (p *progress) poll(now, started time.Time, phase core.Phase) {
 	}) {
 		return
 	}
-	var names []string
-	index := map[string]int{}
-	var fresh []store.Snapshot
-	for _, r := range rows {
-		key := r.WorkerID + "|" + r.IntervalStart.String() + "|" + string(r.Phase) + "|" + r.Operation
-		if _, ok := p.seen[key]; ok {
-			continue
-		}
-		p.seen[key] = r.IntervalEnd
-		fresh = append(fresh, r)
-		if _, ok := index[r.Operation]; !ok {
-			index[r.Operation] = len(names)
-			names = append(names, r.Operation)
-		}
-	}
-	for k, end := range p.seen {
-		if now.Sub(end) > 2*window {
-			delete(p.seen, k)
-		}
-	}
-	if len(fresh) == 0 {
+	pr, ok := p.live.Add(rows, now, window)
+	if !ok {
 		return
 	}
-	snap := metrics.NewSnapshot(names, false)
-	var start, end time.Time
-	for _, r := range fresh {
-		h, err := metrics.Decode(r.Histogram)
-		if err != nil {
-			continue
-		}
-		_ = snap.Ops[index[r.Operation]].Merge(&metrics.Op{Count: r.Count, Errors: r.Errors, Service: h})
-		if start.IsZero() || r.IntervalStart.Before(start) {
-			start = r.IntervalStart
-		}
-		if r.IntervalEnd.After(end) {
-			end = r.IntervalEnd
-		}
+	pr.RunID, pr.Elapsed, pr.Phase = p.d.run.ID, now.Sub(started), phase
+	pr.Live, pr.Lost = p.d.liveCount(), p.d.stats.Lost
+	if p.d.heartbeats != nil {
+		pr.Workers = rollup.Health(p.d.heartbeats, now, p.d.spec.Control.HeartbeatTimeout.D())
 	}
-	// Rate over the span the new rows cover, per worker: with several
-	// workers, their intervals overlap, so the span is one interval.
-	tot := snap.Total()
-	st := tot.Stats(end.Sub(start).Seconds())
-	f(Progress{RunID: p.d.run.ID, Elapsed: now.Sub(started), Phase: phase, Count: st.Count, Errors: st.Errors,
-		QPS: st.QPS, P50: st.Latency.P50, P99: st.Latency.P99, Live: p.d.liveCount(), Lost: p.d.stats.Lost})
+	f(pr)
 }

@@ -13,8 +13,8 @@ import (
 
 	"github.com/unistore-bench/unistore"
 	"github.com/unistore-bench/unistore/core"
-	"github.com/unistore-bench/unistore/orchestrator"
 	"github.com/unistore-bench/unistore/report"
+	"github.com/unistore-bench/unistore/rollup"
 	"github.com/unistore-bench/unistore/store"
 	"github.com/unistore-bench/unistore/workload"
 )
@@ -99,11 +99,11 @@ func runsCommand() *cli.Command {
 					&cli.DurationFlag{Name: "width", Value: time.Second, Usage: "bucket width"}},
 				Action: withStore(1, "runs intervals: give one RUN_ID", func(c *cli.Context, st store.Store) error {
 					id := c.Args().First()
-					run, rows, err := orchestrator.Load(c.Context, st, id)
+					run, rows, err := rollup.Load(c.Context, st, id)
 					if err != nil {
 						return err
 					}
-					ivs, err := orchestrator.Intervals(run, rows, c.Duration("width"))
+					ivs, err := rollup.Intervals(run, rows, c.Duration("width"))
 					if err != nil {
 						return err
 					}
@@ -160,7 +160,7 @@ func runsCommand() *cli.Command {
 					}
 					defer st.Close()
 					id := c.Args().First()
-					run, rows, err := orchestrator.Load(c.Context, st, id)
+					run, rows, err := rollup.Load(c.Context, st, id)
 					if err != nil {
 						return err
 					}
