@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/unistore-bench/unistore/store/postgres"
+	_ "github.com/unistore-bench/unistore/store/sqlite"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 

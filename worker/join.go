@@ -15,9 +15,19 @@ import (
 	"github.com/unistore-bench/unistore/workload"
 )
 
+// JoinStore is what a joining worker needs of the results store: the run
+// and its control events to follow, the heartbeats to check its group is
+// free, and Store to write its rows. store.Store satisfies it.
+type JoinStore interface {
+	Store
+	GetRun(ctx context.Context, runID string) (store.Run, error)
+	EventsSince(ctx context.Context, runID string, afterSeq int64) ([]store.Event, error)
+	ListHeartbeats(ctx context.Context, runID string) ([]store.Heartbeat, error)
+}
+
 // JoinConfig says which run and group a worker joins.
 type JoinConfig struct {
-	Store   store.Store
+	Store   JoinStore
 	RunID   string
 	Group   int
 	Attempt int // 0 for the first launch of the group, k for its k-th relaunch
@@ -183,7 +193,7 @@ func Join(ctx context.Context, cfg JoinConfig) error {
 // follow polls the control plane until the worker must stop and says why:
 // nil for a STOP event, a finished run or ctx's end; ErrLeaseLost when the
 // run was not renewed (or the store not reachable) for a lease.
-func follow(ctx context.Context, st store.Store, w *Worker, run store.Run, lastSeq int64, group int, ctl core.ControlSpec, log *slog.Logger) error {
+func follow(ctx context.Context, st JoinStore, w *Worker, run store.Run, lastSeq int64, group int, ctl core.ControlSpec, log *slog.Logger) error {
 	tick := time.NewTicker(ctl.Poll.D())
 	defer tick.Stop()
 	renewed, lastOK := time.Now(), time.Now()
