@@ -24,17 +24,6 @@ import (
 // as a multi-worker run of the CLI, with spec.Workers in-process workers;
 // without WithStore the tables live in memory for the run's length.
 func Run(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
-	return Local{}.Run(ctx, spec, opts...)
-}
-
-// Local is the in-process orchestrator: spec.Workers workers as goroutine
-// groups of this process.
-type Local struct{}
-
-var _ Orchestrator = Local{}
-
-// Run implements Orchestrator.
-func (Local) Run(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)

@@ -1,7 +1,6 @@
 package unistore
 
 import (
-	"context"
 	"log/slog"
 	"time"
 
@@ -10,7 +9,6 @@ import (
 	"github.com/unistore-bench/unistore/orchestrator"
 	"github.com/unistore-bench/unistore/rollup"
 	"github.com/unistore-bench/unistore/store"
-	"github.com/unistore-bench/unistore/worker"
 	"github.com/unistore-bench/unistore/workload"
 )
 
@@ -47,23 +45,6 @@ const (
 // template's workload section compiles to one, and Go code can implement
 // it directly (pass it with WithWorkload).
 type Workload = workload.Workload
-
-// Worker is one worker of a run: it connects and prepares (Open), then
-// drives the load in a phase until its context ends (Run), moving phases on
-// request. *worker.Worker implements it.
-type Worker interface {
-	Open(ctx context.Context) error
-	Run(ctx context.Context, start Phase) error
-	SetPhase(ctx context.Context, p Phase) bool
-}
-
-// Orchestrator runs a spec's workers through the run's phases and returns
-// the result. Run uses the in-process one.
-type Orchestrator interface {
-	Run(ctx context.Context, spec Spec, opts ...Option) (*Result, error)
-}
-
-var _ Worker = (*worker.Worker)(nil)
 
 // Progress is what a run reports about once per snapshot interval: the
 // merged rollup of every worker's newest snapshots, with live and lost
