@@ -67,12 +67,16 @@ type options struct {
 	flush     time.Duration
 	writer    store.WriterConfig
 	launcher  orchestrator.Launcher
+	observers []func(Progress)
+	writerSet bool
 }
 
 // WithLauncher launches the workers with l instead of in this process
-// (orchestrator.Subprocess for worker processes, orchestrator.External for
+// (ProcessLauncher for worker processes, orchestrator.External for
 // workers started elsewhere). Such workers find the run in the store, so
-// it must be one they can reach: give WithStore too.
+// it must be one they can reach: give WithStore too. The in-process
+// worker tuning (WithInterval, WithWriterConfig, WithFlushTimeout) does not
+// reach such workers, so giving it too is an error, not ignored.
 func WithLauncher(l orchestrator.Launcher) Option { return func(o *options) { o.launcher = l } }
 
 // WithConnector runs against c instead of opening the target through the
@@ -109,7 +113,9 @@ func WithFlushTimeout(d time.Duration) Option { return func(o *options) { o.flus
 
 // WithWriterConfig tunes the workers' store writers: buffer size, batch
 // size, retry backoff (default: store's Default* constants).
-func WithWriterConfig(c store.WriterConfig) Option { return func(o *options) { o.writer = c } }
+func WithWriterConfig(c store.WriterConfig) Option {
+	return func(o *options) { o.writer, o.writerSet = c, true }
+}
 
 // ParseTemplate reads a YAML template (a Spec) and checks its workload,
 // reporting every problem with file, line and field. filename is only used
