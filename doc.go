@@ -63,6 +63,20 @@
 // driver/sqlite); WithConnector skips the registry. A workload written in Go
 // implements Workload and is passed with WithWorkload.
 //
+// # Managing runs
+//
+// The root package is also the run-management API that the CLI (and the
+// HTTP adapter to come) call: Start returns a Handle (Wait, Stop, Scale,
+// Progress); Runs, Show, Intervals, Compare and Export read stored runs;
+// Stop, Scale and Join act on a run by id; SaveTemplate, Templates,
+// GetTemplate and DeleteTemplate manage saved templates; WithObserver
+// receives every interval's merged per-operation snapshot with per-worker
+// health. It lives here rather than in a package of its own because it is
+// what a harness embedding unistore calls too: one import, one set of
+// types (Spec, Result, Progress). The root imports no store backend and no
+// driver — OpenStore opens whatever backend the program imported — so an
+// embedder links only what it uses.
+//
 // # What is measured
 //
 // Every loop records into its own histograms without locks; a collector

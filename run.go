@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/unistore-bench/unistore/orchestrator"
+	"github.com/unistore-bench/unistore/rollup"
 	"github.com/unistore-bench/unistore/store"
 )
 
@@ -23,42 +24,11 @@ import (
 // as a multi-worker run of the CLI, with spec.Workers in-process workers;
 // without WithStore the tables live in memory for the run's length.
 func Run(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
-	return Local{}.Run(ctx, spec, opts...)
-}
-
-// Local is the in-process orchestrator: spec.Workers workers as goroutine
-// groups of this process.
-type Local struct{}
-
-var _ Orchestrator = Local{}
-
-// Run implements Orchestrator.
-func (Local) Run(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
-	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
-	st := o.store
-	if st == nil {
-		st = store.NewMemory()
-	}
-	var launcher orchestrator.Launcher = orchestrator.InProcess{Store: st, Connector: o.connector, Workload: o.workload,
-		Target: spec.Target.DSN, Logger: o.logger, Interval: o.interval, Writer: o.writer, FlushTimeout: o.flush}
-	if o.launcher != nil {
-		launcher = o.launcher
-	}
-	svc := &orchestrator.Service{Store: st, Launcher: launcher, Logger: o.logger}
-	return start(ctx, svc, spec, o)
-}
-
-// start starts spec on svc and waits for its result.
-func start(ctx context.Context, svc *orchestrator.Service, spec Spec, o options) (*Result, error) {
-	r, err := svc.Start(ctx, spec, orchestrator.Options{Template: o.template, Connector: o.connector, DriverName: o.driver,
-		Workload: o.workload, OnProgress: o.progress})
+	h, err := Start(ctx, spec, opts...)
 	if err != nil {
 		return nil, err
 	}
-	return r.Wait()
+	return h.Wait()
 }
 
 // ResultFromStore recomputes a stored run's result from its snapshots:
@@ -67,7 +37,7 @@ func start(ctx context.Context, svc *orchestrator.Service, spec Spec, o options)
 // to the Result the run returned; for a run in progress it is the rollup
 // so far.
 func ResultFromStore(ctx context.Context, st store.Store, runID string) (*Result, error) {
-	return orchestrator.Result(ctx, st, runID)
+	return rollup.Result(ctx, st, runID)
 }
 
 // NewRunID returns a new run id (orchestrator.NewRunID).

@@ -12,10 +12,14 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/unistore-bench/unistore/store/postgres"
+	_ "github.com/unistore-bench/unistore/store/sqlite"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/unistore-bench/unistore"
+	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/examples"
 	"github.com/unistore-bench/unistore/internal/testpg"
@@ -129,17 +133,17 @@ func TestStoredRunDMLOnlyRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var kinds []store.EventKind
+	var kinds []control.EventKind
 	for _, e := range events {
 		switch e.Kind {
-		case store.EventStart, store.EventSetPhase, store.EventStop:
+		case control.EventStart, control.EventSetPhase, control.EventStop:
 			kinds = append(kinds, e.Kind)
 		}
-		if e.Kind == store.EventSetPhase && !strings.Contains(string(e.Payload), string(core.PhaseMeasurement)) {
+		if e.Kind == control.EventSetPhase && !strings.Contains(string(e.Payload), string(core.PhaseMeasurement)) {
 			t.Errorf("SET_PHASE payload %s, want the MEASUREMENT phase", e.Payload)
 		}
 	}
-	if d := cmp.Diff([]store.EventKind{store.EventStart, store.EventSetPhase, store.EventStop}, kinds); d != "" {
+	if d := cmp.Diff([]control.EventKind{control.EventStart, control.EventSetPhase, control.EventStop}, kinds); d != "" {
 		t.Errorf("control events (-want +got):\n%s", d)
 	}
 

@@ -1,15 +1,14 @@
 package unistore
 
 import (
-	"context"
 	"log/slog"
 	"time"
 
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/driver"
 	"github.com/unistore-bench/unistore/orchestrator"
+	"github.com/unistore-bench/unistore/rollup"
 	"github.com/unistore-bench/unistore/store"
-	"github.com/unistore-bench/unistore/worker"
 	"github.com/unistore-bench/unistore/workload"
 )
 
@@ -47,27 +46,10 @@ const (
 // it directly (pass it with WithWorkload).
 type Workload = workload.Workload
 
-// Worker is one worker of a run: it connects and prepares (Open), then
-// drives the load in a phase until its context ends (Run), moving phases on
-// request. *worker.Worker implements it.
-type Worker interface {
-	Open(ctx context.Context) error
-	Run(ctx context.Context, start Phase) error
-	SetPhase(ctx context.Context, p Phase) bool
-}
-
-// Orchestrator runs a spec's workers through the run's phases and returns
-// the result. Run uses the in-process one.
-type Orchestrator interface {
-	Run(ctx context.Context, spec Spec, opts ...Option) (*Result, error)
-}
-
-var _ Worker = (*worker.Worker)(nil)
-
 // Progress is what a run reports about once per snapshot interval: the
 // merged rollup of every worker's newest snapshots, with live and lost
 // worker counts.
-type Progress = orchestrator.Progress
+type Progress = rollup.Progress
 
 // Option sets a runtime dependency of a run. What a user sets about the run
 // itself belongs in the Spec.
@@ -85,12 +67,16 @@ type options struct {
 	flush     time.Duration
 	writer    store.WriterConfig
 	launcher  orchestrator.Launcher
+	observers []func(Progress)
+	writerSet bool
 }
 
 // WithLauncher launches the workers with l instead of in this process
-// (orchestrator.Subprocess for worker processes, orchestrator.External for
+// (ProcessLauncher for worker processes, orchestrator.External for
 // workers started elsewhere). Such workers find the run in the store, so
-// it must be one they can reach: give WithStore too.
+// it must be one they can reach: give WithStore too. The in-process
+// worker tuning (WithInterval, WithWriterConfig, WithFlushTimeout) does not
+// reach such workers, so giving it too is an error, not ignored.
 func WithLauncher(l orchestrator.Launcher) Option { return func(o *options) { o.launcher = l } }
 
 // WithConnector runs against c instead of opening the target through the
@@ -127,7 +113,9 @@ func WithFlushTimeout(d time.Duration) Option { return func(o *options) { o.flus
 
 // WithWriterConfig tunes the workers' store writers: buffer size, batch
 // size, retry backoff (default: store's Default* constants).
-func WithWriterConfig(c store.WriterConfig) Option { return func(o *options) { o.writer = c } }
+func WithWriterConfig(c store.WriterConfig) Option {
+	return func(o *options) { o.writer, o.writerSet = c, true }
+}
 
 // ParseTemplate reads a YAML template (a Spec) and checks its workload,
 // reporting every problem with file, line and field. filename is only used

@@ -34,14 +34,19 @@
 // that dies leaves no orphan load. Workers judge renewals on their own clock
 // (did updated_at change?), so clock skew between machines does not matter.
 //
-// # Rollup
+// # Progress
 //
-// Rollup merges every worker's stored snapshots exactly — histograms merged,
-// never averaged — per phase and operation. A phase's length is the span its
-// snapshots cover, so QPS is divided by the time the workers measured. The
-// orchestrator's final result and `unistore runs show` compute the same
-// rollup from the same rows. While the run goes on, OnProgress gets the
-// merge of every worker's newest snapshots about once a second.
+// The final RUN_STATUS summary is package rollup's exact merge of every
+// worker's stored snapshots. While the run goes on, OnProgress gets
+// rollup.Live's merge of every worker's newest snapshots about once a
+// second, with the workers' health from the heartbeats the liveness check
+// read last.
+//
+// # Protocol
+//
+// The orchestrator and its workers meet in package control (event kinds and
+// payloads, worker ids, heartbeat states, join errors); only the in-process
+// launcher (inprocess.go) imports package worker.
 //
 // # Launchers
 //

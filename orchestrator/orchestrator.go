@@ -2,19 +2,17 @@ package orchestrator
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
+	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/driver"
-	"github.com/unistore-bench/unistore/metrics"
+	"github.com/unistore-bench/unistore/rollup"
 	"github.com/unistore-bench/unistore/store"
-	"github.com/unistore-bench/unistore/worker"
 	"github.com/unistore-bench/unistore/workload"
 )
 
@@ -56,17 +54,8 @@ type Options struct {
 	OnProgress func(Progress)
 }
 
-// Progress is the live rollup.
-type Progress struct {
-	RunID   string
-	Elapsed time.Duration
-	Phase   core.Phase
-	// Over the newest snapshots merged from every worker.
-	Count, Errors int64
-	QPS           float64
-	P50, P99      float64 // ms
-	Live, Lost    int
-}
+// Progress is the live rollup (package rollup).
+type Progress = rollup.Progress
 
 // Run is a started run.
 type Run struct {
@@ -193,56 +182,6 @@ func preflight(ctx context.Context, c driver.Connector, wl workload.Workload) er
 	return nil
 }
 
-// NewRunID returns a new run id: a UTC timestamp and 6 random hex digits,
-// so ids sort by creation time.
-func NewRunID() string {
-	return time.Now().UTC().Format("20060102-150405") + fmt.Sprintf("-%06x", rand.Uint32()&0xffffff)
-}
-
-// Stop appends a STOP event to a running run: its orchestrator and its
-// workers stop it. A run that does not exist or has finished is an error.
-func Stop(ctx context.Context, st store.Store, runID string) error {
-	if _, err := liveRun(ctx, st, runID); err != nil {
-		return err
-	}
-	_, err := st.AppendEvent(ctx, store.Event{RunID: runID, Kind: store.EventStop})
-	return err
-}
-
-// Scale appends SET_WORKER_TARGET: every worker of the run (or of groups,
-// if given) moves to connections connections, live.
-func Scale(ctx context.Context, st store.Store, runID string, connections int, groups ...int) error {
-	if connections < 1 {
-		return fmt.Errorf("orchestrator: scale: connections must be at least 1, got %d", connections)
-	}
-	run, err := liveRun(ctx, st, runID)
-	if err != nil {
-		return err
-	}
-	for _, g := range groups {
-		if g < 0 || g >= run.Spec.WithDefaults().Workers {
-			return fmt.Errorf("orchestrator: scale: group %d outside 0..%d", g, run.Spec.WithDefaults().Workers-1)
-		}
-	}
-	payload, _ := json.Marshal(worker.TargetPayload{Connections: connections, Groups: groups})
-	_, err = st.AppendEvent(ctx, store.Event{RunID: runID, Kind: store.EventSetWorkerTarget, Payload: payload})
-	return err
-}
-
-func liveRun(ctx context.Context, st store.Store, runID string) (store.Run, error) {
-	run, err := st.GetRun(ctx, runID)
-	if errors.Is(err, store.ErrNotFound) {
-		return run, fmt.Errorf("orchestrator: run %q does not exist", runID)
-	}
-	if err != nil {
-		return run, err
-	}
-	if run.Status.Terminal() {
-		return run, fmt.Errorf("orchestrator: run %s is already %s", runID, run.Status)
-	}
-	return run, nil
-}
-
 // group is the orchestrator's view of one worker group.
 type group struct {
 	handle     Handle
@@ -280,11 +219,13 @@ type driveState struct {
 	// stopSeen is set once a STOP from elsewhere (`unistore stop`) was
 	// read: the orchestrator then appends none of its own.
 	stopSeen bool
+	// heartbeats is the last read of the heartbeat rows, for progress.
+	heartbeats []store.Heartbeat
 }
 
 func (d *driveState) launch(ctx context.Context, g int) error {
 	gr := d.groups[g]
-	a := Assignment{RunID: d.run.ID, Group: g, Attempt: gr.attempt, WorkerID: worker.WorkerID(g, gr.attempt)}
+	a := Assignment{RunID: d.run.ID, Group: g, Attempt: gr.attempt, WorkerID: control.WorkerID(g, gr.attempt)}
 	h, err := d.s.Launcher.Launch(ctx, a)
 	if err != nil {
 		return fmt.Errorf("orchestrator: launch %s: %w", a.WorkerID, err)
@@ -305,13 +246,9 @@ func (d *driveState) write(what string, f func(ctx context.Context) error) bool 
 	return true
 }
 
-func (d *driveState) event(kind store.EventKind, payload any) {
-	var raw json.RawMessage
-	if payload != nil {
-		raw, _ = json.Marshal(payload)
-	}
-	d.write(string(kind), func(ctx context.Context) error {
-		e, err := d.s.Store.AppendEvent(ctx, store.Event{RunID: d.run.ID, Kind: kind, Payload: raw})
+func (d *driveState) event(c control.Command) {
+	d.write(string(c.Kind), func(ctx context.Context) error {
+		e, err := d.s.Store.AppendEvent(ctx, store.Event{RunID: d.run.ID, Kind: c.Kind, Payload: c.Payload})
 		if err == nil {
 			d.seq = max(d.seq, e.Seq)
 		}
@@ -372,7 +309,7 @@ func (d *driveState) drive(ctx context.Context) {
 		phase = core.PhaseWarmup
 	}
 	live, status := len(d.groups), core.StatusRunning
-	d.event(store.EventStart, nil)
+	d.event(control.Start())
 	d.update(store.RunUpdate{Status: &status, Phase: &phase, StartedAt: &started, WorkersLive: &live})
 	warmupEnd := started.Add(d.spec.Warmup.D())
 	end := warmupEnd.Add(d.spec.Duration.D())
@@ -395,7 +332,7 @@ loop:
 		now := time.Now()
 		if phase == core.PhaseWarmup && !now.Before(warmupEnd) {
 			phase = core.PhaseMeasurement
-			d.event(store.EventSetPhase, worker.PhasePayload{Phase: phase})
+			d.event(control.SetPhase(phase))
 			d.update(store.RunUpdate{Phase: &phase, WarmupEndedAt: &now})
 		}
 		if !now.Before(end) {
@@ -424,439 +361,4 @@ loop:
 		prog.poll(now, started, phase)
 	}
 	d.stopAndFinish(outcome, reason, outcome == core.StatusCancelled && ctx.Err() != nil)
-}
-
-// externalStop reports a STOP appended by someone else (`unistore stop`).
-func (d *driveState) externalStop() bool {
-	var stop bool
-	d.write("events", func(ctx context.Context) error {
-		events, err := d.s.Store.EventsSince(ctx, d.run.ID, d.seq)
-		for _, e := range events {
-			d.seq = e.Seq
-			if e.Kind == store.EventStop {
-				stop, d.stopSeen = true, true
-			}
-		}
-		return err
-	})
-	return stop
-}
-
-func (d *driveState) allJoined() bool {
-	for _, g := range d.groups {
-		if !g.joined && !g.dead {
-			return false
-		}
-	}
-	return true
-}
-
-func (d *driveState) noneLeft() bool {
-	for _, g := range d.groups {
-		if !g.dead {
-			return false
-		}
-	}
-	return true
-}
-
-func (d *driveState) liveCount() int {
-	n := 0
-	for _, g := range d.groups {
-		if g.joined && !g.dead {
-			n++
-		}
-	}
-	return n
-}
-
-// firstError says why the first group to have lost a worker lost its last
-// one (its handle is gone by then: lose retires it).
-func (d *driveState) firstError() string {
-	for gi, g := range d.groups {
-		if g.lostWhy != "" {
-			return fmt.Sprintf("group %d: %s", gi, g.lostWhy)
-		}
-	}
-	return "workers stopped"
-}
-
-// watch reads the heartbeats and declares lost the workers that exited, went
-// silent, or never joined; lost groups are relaunched, bounded.
-func (d *driveState) watch(now time.Time, joinTimeout time.Duration, running bool) error {
-	var hbs []store.Heartbeat
-	if !d.write("heartbeats", func(ctx context.Context) error {
-		var err error
-		hbs, err = d.s.Store.ListHeartbeats(ctx, d.run.ID)
-		return err
-	}) {
-		d.storeDown = true
-		return nil // the store is down: judge nobody on missing data
-	}
-	if d.storeDown || d.storeBack.IsZero() {
-		// The store is back (or first read): workers could not heartbeat
-		// while it was down, so each gets a full timeout from now.
-		d.storeDown, d.storeBack = false, now
-	}
-	timeout := d.spec.Control.HeartbeatTimeout.D()
-	silentSince := func(hb *store.Heartbeat) time.Time {
-		if hb == nil || hb.LastSeen.Before(d.storeBack) {
-			return d.storeBack
-		}
-		return hb.LastSeen
-	}
-	for gi, g := range d.groups {
-		if g.dead {
-			continue
-		}
-		id := worker.WorkerID(gi, g.attempt)
-		var hb *store.Heartbeat
-		for i := range hbs {
-			h := &hbs[i]
-			switch {
-			case h.WorkerID == id:
-				hb = h
-			case !g.owned() && h.Group == gi && !g.joined && h.Status == "RUNNING" &&
-				h.LastSeen.After(g.launchedAt) && hb == nil:
-				// A worker started by hand for this group, whatever attempt
-				// it was given: adopt it.
-				g.attempt = worker.AttemptOf(h.WorkerID)
-				id, hb = h.WorkerID, h
-			}
-		}
-		exited := false
-		if g.handle != nil {
-			select {
-			case <-g.handle.Done():
-				exited = true
-			default:
-			}
-		}
-		var lost string
-		switch {
-		case exited:
-			lost = "worker exited"
-			if err := g.handle.Err(); err != nil {
-				lost += ": " + err.Error()
-			}
-			if !g.joined && !running && g.attempt == 0 && errors.Is(g.handle.Err(), worker.ErrGroupTaken) {
-				return g.handle.Err()
-			}
-		case g.joined && now.Sub(silentSince(hb)) > timeout:
-			lost = "heartbeat silent for more than " + timeout.String()
-		case !g.joined && hb != nil && hb.Status == "RUNNING" && now.Sub(hb.LastSeen) <= timeout:
-			g.joined = true
-			if g.gap > 0 {
-				d.stats.Gaps[g.gap-1].BackAt = hb.LastSeen
-				g.gap = 0
-			}
-		case !g.joined && now.Sub(g.launchedAt) > joinTimeout:
-			lost = "did not join within " + joinTimeout.String()
-		}
-		if lost == "" {
-			continue
-		}
-		d.lose(gi, now, lost)
-	}
-	return nil
-}
-
-// lose declares group gi's worker lost and relaunches it if retries remain.
-func (d *driveState) lose(gi int, now time.Time, reason string) {
-	g := d.groups[gi]
-	d.log.Warn("orchestrator: worker lost", "run_id", d.run.ID, "worker_id", worker.WorkerID(gi, g.attempt), "reason", reason)
-	if g.handle != nil {
-		// Killed, not waited for: an in-process worker may take its flush
-		// timeout to end, and the run goes on meanwhile. Its counters are
-		// collected at the end.
-		g.handle.Kill()
-		g.retired = append(g.retired, g.handle)
-		g.handle = nil
-	}
-	d.stats.Lost++
-	g.lostWhy = reason
-	if g.gap == 0 {
-		d.stats.Gaps = append(d.stats.Gaps, core.Gap{Group: gi, LostAt: now.UTC(), Reason: reason})
-		g.gap = len(d.stats.Gaps)
-	}
-	lost := d.stats.Lost
-	d.update(store.RunUpdate{WorkersLost: &lost})
-	if g.attempt >= d.spec.Control.MaxRelaunches {
-		g.dead, g.handle = true, nil
-		return
-	}
-	g.attempt++
-	if err := d.launch(context.Background(), gi); err != nil {
-		d.log.Error("orchestrator: relaunch failed", "run_id", d.run.ID, "group", gi, "err", err)
-		g.dead, g.handle = true, nil
-		return
-	}
-	d.stats.Relaunched++
-}
-
-// collect waits for h to end and returns its store counters, if it knows
-// them (in-process workers); ok is false otherwise.
-func collect(h Handle) (worker.StoreStats, bool) {
-	s, ok := h.(StoreStatser)
-	if !ok {
-		return worker.StoreStats{}, false
-	}
-	<-h.Done()
-	return s.StoreStats(), true
-}
-
-func addWriterStats(a, b store.WriterStats) store.WriterStats {
-	a.Produced += b.Produced
-	a.Stored += b.Stored
-	a.Dropped += b.Dropped
-	a.Failures += b.Failures
-	return a
-}
-
-func (d *driveState) terminateAll() {
-	for _, g := range d.groups {
-		if g != nil && g.handle != nil {
-			g.handle.Kill()
-			<-g.handle.Done()
-		}
-	}
-}
-
-// stopAndFinish appends STOP, waits for the workers (a grace period, then
-// SIGTERM, then SIGKILL), and writes the final RUN_STATUS with the rollup.
-// now skips the grace (a cancel: stop at once).
-func (d *driveState) stopAndFinish(outcome core.Status, reason string, now bool) {
-	status := core.StatusStopping
-	if !d.stopSeen {
-		d.event(store.EventStop, nil)
-	}
-	d.update(store.RunUpdate{Status: &status})
-	grace := d.s.StopGrace
-	if grace <= 0 {
-		grace = DefaultStopGrace
-	}
-	if now {
-		d.signalAll(Handle.Terminate)
-	}
-	if !d.waitStopped(grace) {
-		d.signalAll(Handle.Terminate)
-		if !d.waitStopped(grace) {
-			d.signalAll(Handle.Kill)
-			d.waitStopped(grace)
-		}
-	}
-	var dropped int64
-	var stats worker.StoreStats
-	inProcess := true
-	for _, g := range d.groups {
-		hs := g.retired
-		if g.handle != nil {
-			hs = append(hs, g.handle)
-		}
-		for _, h := range hs {
-			st, ok := collect(h)
-			inProcess = inProcess && ok
-			stats.Snapshots = addWriterStats(stats.Snapshots, st.Snapshots)
-			stats.Executions = addWriterStats(stats.Executions, st.Executions)
-		}
-	}
-	// Each worker's last heartbeat carries its dropped-row count.
-	d.write("heartbeats", func(ctx context.Context) error {
-		hbs, err := d.s.Store.ListHeartbeats(ctx, d.run.ID)
-		for _, h := range hbs {
-			dropped += h.RowsDropped
-		}
-		return err
-	})
-	if inProcess {
-		dropped = stats.Dropped()
-		d.base.Store = &core.StoreStats{SnapshotsStored: stats.Snapshots.Stored, SnapshotsDropped: stats.Snapshots.Dropped,
-			ExecutionsStored: stats.Executions.Stored, ExecutionsDropped: stats.Executions.Dropped}
-	}
-	d.finish(outcome, reason, dropped)
-}
-
-func (d *driveState) signalAll(sig func(Handle)) {
-	for _, g := range d.groups {
-		if g.handle != nil {
-			sig(g.handle)
-		}
-	}
-}
-
-// waitStopped waits up to limit for every worker to have stopped: its
-// handle ended, or (for a worker the launcher does not own, started by
-// hand elsewhere) its heartbeat says STOPPED or has gone silent.
-func (d *driveState) waitStopped(limit time.Duration) bool {
-	deadline := time.Now().Add(limit)
-	tick := time.NewTicker(d.spec.Control.Poll.D())
-	defer tick.Stop()
-	for {
-		if d.allStopped() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		<-tick.C
-	}
-}
-
-func (d *driveState) allStopped() bool {
-	var hbs []store.Heartbeat
-	read := d.write("heartbeats", func(ctx context.Context) error {
-		var err error
-		hbs, err = d.s.Store.ListHeartbeats(ctx, d.run.ID)
-		return err
-	})
-	timeout := d.spec.Control.HeartbeatTimeout.D()
-	for gi, g := range d.groups {
-		if g.handle == nil {
-			continue
-		}
-		select {
-		case <-g.handle.Done():
-			continue
-		default:
-		}
-		id := worker.WorkerID(gi, g.attempt)
-		// A worker started elsewhere that never heartbeated (nobody
-		// started it) has nothing to stop.
-		stopped := read && !g.owned()
-		for _, h := range hbs {
-			if h.WorkerID == id {
-				stopped = !g.owned() && (h.Status == "STOPPED" || time.Since(h.LastSeen) > timeout)
-			}
-		}
-		if !stopped {
-			return false
-		}
-	}
-	return true
-}
-
-func (d *driveState) finishFailed(err error) {
-	d.finish(core.StatusFailed, err.Error(), 0)
-	close(d.run.done)
-}
-
-// finish rolls the snapshots up and writes the final RUN_STATUS, retrying
-// for a while: a store that was down may be back.
-func (d *driveState) finish(outcome core.Status, reason string, dropped int64) {
-	ended := time.Now().UTC().Truncate(time.Microsecond)
-	phase, live, lost := core.PhaseDone, 0, d.stats.Lost
-	d.base.Workers = d.stats
-	d.base.Workers.Target = d.spec.Workers
-	var res *core.Result
-	var err error
-	deadline := time.Now().Add(30 * time.Second)
-	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 2*time.Second) {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err = func() error {
-			run, err := d.s.Store.GetRun(ctx, d.run.ID)
-			if err != nil {
-				return err
-			}
-			run.Status, run.Outcome, run.EndedAt, run.RowsDropped = outcome, reason, ended, dropped
-			rows, err := d.s.Store.Snapshots(ctx, d.run.ID)
-			if err != nil {
-				return err
-			}
-			if res, err = Rollup(run, d.base, rows); err != nil {
-				return err
-			}
-			summary, _ := json.Marshal(res)
-			return d.s.Store.UpdateRun(ctx, d.run.ID, store.RunUpdate{Status: &outcome, Phase: &phase, EndedAt: &ended,
-				WorkersLive: &live, WorkersLost: &lost, Outcome: &reason, Summary: summary, RowsDropped: &dropped})
-		}()
-		cancel()
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(backoff)
-	}
-	if err != nil {
-		d.log.Error("orchestrator: could not record the run's outcome", "run_id", d.run.ID, "err", err)
-		if res == nil {
-			res = &d.base
-			res.RunID, res.Status, res.Error = d.run.ID, outcome, reason
-		}
-		d.run.err = fmt.Errorf("orchestrator: record the outcome of run %s: %w", d.run.ID, err)
-	}
-	if outcome == core.StatusFailed && d.run.err == nil {
-		d.run.err = errors.New(reason)
-	}
-	d.run.res = res
-}
-
-// progress merges the newest snapshots of every worker for the live line.
-type progress struct {
-	d    *driveState
-	seen map[string]time.Time // row key → interval end, pruned
-	next time.Time
-}
-
-func newProgress(d *driveState) *progress {
-	return &progress{d: d, seen: map[string]time.Time{}}
-}
-
-func (p *progress) poll(now, started time.Time, phase core.Phase) {
-	f := p.d.opts.OnProgress
-	if f == nil || now.Before(p.next) {
-		return
-	}
-	p.next = now.Add(time.Second)
-	window := 2 * p.d.spec.Control.HeartbeatTimeout.D()
-	var rows []store.Snapshot
-	if !p.d.write("progress", func(ctx context.Context) error {
-		var err error
-		rows, err = p.d.s.Store.SnapshotsSince(ctx, p.d.run.ID, now.Add(-window))
-		return err
-	}) {
-		return
-	}
-	var names []string
-	index := map[string]int{}
-	var fresh []store.Snapshot
-	for _, r := range rows {
-		key := r.WorkerID + "|" + r.IntervalStart.String() + "|" + string(r.Phase) + "|" + r.Operation
-		if _, ok := p.seen[key]; ok {
-			continue
-		}
-		p.seen[key] = r.IntervalEnd
-		fresh = append(fresh, r)
-		if _, ok := index[r.Operation]; !ok {
-			index[r.Operation] = len(names)
-			names = append(names, r.Operation)
-		}
-	}
-	for k, end := range p.seen {
-		if now.Sub(end) > 2*window {
-			delete(p.seen, k)
-		}
-	}
-	if len(fresh) == 0 {
-		return
-	}
-	snap := metrics.NewSnapshot(names, false)
-	var start, end time.Time
-	for _, r := range fresh {
-		h, err := metrics.Decode(r.Histogram)
-		if err != nil {
-			continue
-		}
-		_ = snap.Ops[index[r.Operation]].Merge(&metrics.Op{Count: r.Count, Errors: r.Errors, Service: h})
-		if start.IsZero() || r.IntervalStart.Before(start) {
-			start = r.IntervalStart
-		}
-		if r.IntervalEnd.After(end) {
-			end = r.IntervalEnd
-		}
-	}
-	// Rate over the span the new rows cover, per worker: with several
-	// workers, their intervals overlap, so the span is one interval.
-	tot := snap.Total()
-	st := tot.Stats(end.Sub(start).Seconds())
-	f(Progress{RunID: p.d.run.ID, Elapsed: now.Sub(started), Phase: phase, Count: st.Count, Errors: st.Errors,
-		QPS: st.QPS, P50: st.Latency.P50, P99: st.Latency.P99, Live: p.d.liveCount(), Lost: p.d.stats.Lost})
 }

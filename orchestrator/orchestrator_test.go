@@ -13,10 +13,10 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/orchestrator"
 	"github.com/unistore-bench/unistore/store"
-	"github.com/unistore-bench/unistore/worker"
 	"github.com/unistore-bench/unistore/workload"
 )
 
@@ -117,14 +117,14 @@ func TestPhases(t *testing.T) {
 		}
 
 		ev := r.events(t, run.ID)
-		var kinds []store.EventKind
+		var kinds []control.EventKind
 		for _, e := range ev {
 			kinds = append(kinds, e.Kind)
 		}
-		if len(ev) != 3 || ev[0].Kind != store.EventStart || ev[1].Kind != store.EventSetPhase || ev[2].Kind != store.EventStop {
+		if len(ev) != 3 || ev[0].Kind != control.EventStart || ev[1].Kind != control.EventSetPhase || ev[2].Kind != control.EventStop {
 			t.Fatalf("events %v, want [START SET_PHASE STOP]", kinds)
 		}
-		var p worker.PhasePayload
+		var p control.PhasePayload
 		if err := json.Unmarshal(ev[1].Payload, &p); err != nil || p.Phase != core.PhaseMeasurement {
 			t.Errorf("SET_PHASE payload %s (%v), want phase MEASUREMENT", ev[1].Payload, err)
 		}
@@ -349,7 +349,7 @@ func TestBoundedRelaunch(t *testing.T) {
 					t.Errorf("RUN_STATUS %s, outcome %q; want FAILED naming %q", row.Status, row.Outcome, errBoom)
 				}
 				// Nobody joined: no START, only the STOP that ends the run.
-				if ev := r.events(t, run.ID); len(ev) != 1 || ev[0].Kind != store.EventStop {
+				if ev := r.events(t, run.ID); len(ev) != 1 || ev[0].Kind != control.EventStop {
 					t.Errorf("events %+v, want only STOP", ev)
 				}
 			})
@@ -540,13 +540,13 @@ func TestStopScaleLive(t *testing.T) {
 		}
 		// Stop's STOP; the orchestrator appends its own as it winds down,
 		// which changes nothing for workers already stopping.
-		var kinds []store.EventKind
+		var kinds []control.EventKind
 		for _, e := range r.events(t, run.ID) {
 			kinds = append(kinds, e.Kind)
 		}
-		want := []store.EventKind{store.EventStart, store.EventSetWorkerTarget, store.EventStop}
+		want := []control.EventKind{control.EventStart, control.EventSetWorkerTarget, control.EventStop}
 		if len(kinds) < len(want) || !slices.Equal(kinds[:len(want)], want) || slices.ContainsFunc(kinds[len(want):],
-			func(k store.EventKind) bool { return k != store.EventStop }) {
+			func(k control.EventKind) bool { return k != control.EventStop }) {
 			t.Errorf("events %v, want %v and nothing but STOP after", kinds, want)
 		}
 		if got := r.conn.Open.Load(); got != 0 {
@@ -598,10 +598,10 @@ func TestStopScaleRefuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev, _ := st.EventsSince(ctx, "live", 0)
-	if len(ev) != 2 || ev[0].Kind != store.EventSetWorkerTarget || ev[1].Kind != store.EventStop {
+	if len(ev) != 2 || ev[0].Kind != control.EventSetWorkerTarget || ev[1].Kind != control.EventStop {
 		t.Fatalf("events %+v, want SET_WORKER_TARGET, STOP", ev)
 	}
-	var p worker.TargetPayload
+	var p control.TargetPayload
 	if err := json.Unmarshal(ev[0].Payload, &p); err != nil || p.Connections != 3 || !slices.Equal(p.Groups, []int{1}) {
 		t.Errorf("SET_WORKER_TARGET payload %s, want 3 connections for group 1", ev[0].Payload)
 	}

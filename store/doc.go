@@ -7,11 +7,19 @@
 // snapshots, executions, reading run status and control events since a
 // sequence), the orchestrator (creating and updating runs, appending
 // control events, listing heartbeats) and the CLI (listing and reading
-// runs, snapshots and executions; templates). Open picks the
-// implementation from the DSN's scheme:
+// runs, snapshots and executions; templates). Open picks the backend by
+// the DSN's scheme from those registered, the database/sql way:
 //
-//	sqlite://PATH                 SQLiteStore (modernc.org/sqlite, pure Go); DefaultDSN is sqlite://./unistore.db
-//	postgres://… postgresql://…   PostgresStore (pgx/v5, pgxpool)
+//	sqlite://PATH                 store/sqlite (modernc.org/sqlite, pure Go); DefaultDSN is sqlite://./unistore.db
+//	postgres://… postgresql://…   store/postgres (pgx/v5, pgxpool)
+//	snowflake://…                 store/snowflake, to come
+//
+// A backend registers itself when imported (`import _
+// "github.com/unistore-bench/unistore/store/postgres"`); an unregistered
+// scheme is ErrUnknownStore, `unknown store "x" (forgotten import?)` with
+// the registered schemes listed. This package itself links no database
+// library: an embedder links only the backends it imports, and Memory
+// needs none.
 //
 // The schema comes from package sql/schema and is applied only by
 // ApplySchema (`unistore schema apply --store DSN`). Open checks the
@@ -28,15 +36,19 @@
 //     packages and users' tools share it; consumers that want less may
 //     declare a narrower interface that Store satisfies. A new capability
 //     arrives as a new optional interface, found by type assertion.
-//   - The implementations live in this package rather than in
-//     sub-packages, so Open can choose by scheme with no registry and no
-//     forgotten blank import. Both are one generic implementation over a
-//     small backend: queries are written once, with "?" placeholders and
-//     {table} names; the backend supplies the qualified names
-//     (test_results.x, config.test_templates on PostgreSQL; bare names in
-//     the SQLite file), the placeholder style, how a time is bound, and
-//     the bulk write. Dialect differences stay inside postgres.go and
-//     sqlite.go. OpenPostgres and OpenSQLite return the concrete types.
+//   - The backends live in sub-packages that register themselves, so the
+//     packages that only use the interfaces (worker, orchestrator, the
+//     root) do not link pgx, SQLite or gosnowflake. Register panics on a
+//     nil backend, an empty or duplicate scheme; Schemes is sorted.
+//   - The SQL backends share one implementation, store/sqlstore: queries
+//     are written once, with "?" placeholders and {table} names; a
+//     sqlstore.Dialect supplies the qualified names (test_results.x,
+//     config.test_templates on PostgreSQL; bare names in the SQLite file),
+//     the placeholder style, how a time is bound, the bulk write (COPY,
+//     multi-row INSERT through sqlstore.InsertMany) and, optionally, its
+//     own upserts (HeartbeatPutter, TemplateSaver) where INSERT … ON
+//     CONFLICT does not exist (Snowflake's MERGE). Dialect differences stay
+//     inside the backend's package.
 //   - Bulk writes are atomic per call: COPY (pgx CopyFrom) on PostgreSQL,
 //     multi-row INSERTs of up to 30000 parameters in one transaction on
 //     SQLite. They are at least once, not exactly once: a batch whose

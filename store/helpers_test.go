@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/unistore-bench/unistore/store/postgres"
+	_ "github.com/unistore-bench/unistore/store/sqlite"
+
 	"github.com/unistore-bench/unistore/internal/testpg"
 	"github.com/unistore-bench/unistore/store"
 )

@@ -36,7 +36,7 @@ func NewMemory() *Memory {
 		execCount: map[string]int64{}}
 }
 
-func memNow() time.Time { return utc(time.Now()) }
+func memNow() time.Time { return UTC(time.Now()) }
 
 // CreateRun implements Store.
 func (m *Memory) CreateRun(_ context.Context, r Run) error {
@@ -64,7 +64,7 @@ func (m *Memory) UpdateRun(_ context.Context, runID string, u RunUpdate) error {
 	}
 	set := func(dst *time.Time, v *time.Time) {
 		if v != nil {
-			*dst = utc(*v)
+			*dst = UTC(*v)
 		}
 	}
 	if u.Status != nil {
@@ -159,7 +159,7 @@ func (m *Memory) PutHeartbeat(_ context.Context, h Heartbeat) error {
 	if m.heartbeats[h.RunID] == nil {
 		m.heartbeats[h.RunID] = map[string]Heartbeat{}
 	}
-	h.LastSeen = utc(h.LastSeen)
+	h.LastSeen = UTC(h.LastSeen)
 	m.heartbeats[h.RunID][h.WorkerID] = h
 	return nil
 }
@@ -181,7 +181,7 @@ func (m *Memory) WriteSnapshots(_ context.Context, rows []Snapshot) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, r := range rows {
-		r.IntervalStart, r.IntervalEnd = utc(r.IntervalStart), utc(r.IntervalEnd)
+		r.IntervalStart, r.IntervalEnd = UTC(r.IntervalStart), UTC(r.IntervalEnd)
 		m.snapshots[r.RunID] = append(m.snapshots[r.RunID], r)
 	}
 	return nil

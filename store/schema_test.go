@@ -11,10 +11,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
+	_ "modernc.org/sqlite"
+
 	"github.com/unistore-bench/unistore/internal/testpg"
 	"github.com/unistore-bench/unistore/sql/schema"
 	"github.com/unistore-bench/unistore/store"
-	_ "modernc.org/sqlite"
 )
 
 // dumpSQLite lists the catalog and the version rows of a SQLite store.
@@ -240,7 +241,10 @@ func TestOpenBadDSN(t *testing.T) {
 			t.Errorf("Open(%q): error shows the password: %v", dsn, err)
 		}
 	}
-	if _, err := store.Open(context.Background(), "snowflake://u:pw@acct/db"); err == nil || !strings.Contains(err.Error(), "not implemented") {
-		t.Errorf("snowflake: got %v, want not implemented", err)
+	// No backend registers snowflake:// yet (store/snowflake will).
+	_, err := store.Open(context.Background(), "snowflake://u:pw@acct/db")
+	if !errors.Is(err, store.ErrUnknownStore) || !strings.Contains(err.Error(), `unknown store "snowflake" (forgotten import?)`) ||
+		!strings.Contains(err.Error(), "postgres, postgresql, sqlite, sqlite3") {
+		t.Errorf("snowflake: got %v, want ErrUnknownStore listing the registered schemes", err)
 	}
 }

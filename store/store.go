@@ -6,12 +6,13 @@ import (
 	"errors"
 	"time"
 
+	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
 )
 
 // Store is the results and config store: the one interface the worker, the
-// orchestrator and the CLI use. Implementations: PostgreSQL (OpenPostgres)
-// and embedded SQLite (OpenSQLite); Open picks one by the DSN's scheme.
+// orchestrator and the CLI use. Implementations: Memory here; PostgreSQL
+// (store/postgres) and embedded SQLite (store/sqlite), opened by Open.
 // Every method is safe for concurrent use. Times go in and come out in UTC,
 // truncated to microseconds. A missing run or template is ErrNotFound.
 type Store interface {
@@ -129,23 +130,13 @@ type RunFilter struct {
 	Limit  int
 }
 
-// EventKind is the kind of a control event.
-type EventKind string
-
-// The control event kinds.
-const (
-	EventStart           EventKind = "START"
-	EventStop            EventKind = "STOP"
-	EventSetPhase        EventKind = "SET_PHASE"
-	EventSetWorkerTarget EventKind = "SET_WORKER_TARGET"
-)
-
 // Event is a RUN_CONTROL_EVENTS row. Payload is JSON or nil, e.g.
-// {"phase":"MEASUREMENT"} for SET_PHASE.
+// {"phase":"MEASUREMENT"} for SET_PHASE (package control holds the kinds
+// and payloads).
 type Event struct {
 	RunID     string
 	Seq       int64
-	Kind      EventKind
+	Kind      control.EventKind
 	Payload   json.RawMessage
 	CreatedAt time.Time
 }
@@ -155,8 +146,8 @@ type Heartbeat struct {
 	RunID    string
 	WorkerID string
 	Group    int
-	// Status is the worker's own state, e.g. RUNNING or STOPPED.
-	Status      string
+	// Status is the worker's own state (control.WorkerRunning, …).
+	Status      control.WorkerState
 	Phase       core.Phase
 	LastSeen    time.Time
 	Connections int // connections held now

@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/internal/testpg"
 	"github.com/unistore-bench/unistore/store"
@@ -183,10 +185,10 @@ func testEvents(t *testing.T, st store.Store) {
 		t.Fatal(err)
 	}
 	in := []store.Event{
-		{RunID: "ev", Kind: store.EventStart, CreatedAt: t0},
-		{RunID: "ev", Kind: store.EventSetPhase, Payload: json.RawMessage(`{"phase":"MEASUREMENT"}`), CreatedAt: t0.Add(time.Second)},
-		{RunID: "ev", Kind: store.EventSetWorkerTarget, Payload: json.RawMessage(`{"connections":32}`)},
-		{RunID: "ev", Kind: store.EventStop},
+		{RunID: "ev", Kind: control.EventStart, CreatedAt: t0},
+		{RunID: "ev", Kind: control.EventSetPhase, Payload: json.RawMessage(`{"phase":"MEASUREMENT"}`), CreatedAt: t0.Add(time.Second)},
+		{RunID: "ev", Kind: control.EventSetWorkerTarget, Payload: json.RawMessage(`{"connections":32}`)},
+		{RunID: "ev", Kind: control.EventStop},
 	}
 	var want []store.Event
 	for i, e := range in {
@@ -209,7 +211,7 @@ func testEvents(t *testing.T, st store.Store) {
 	if got, _ := st.EventsSince(ctx, "ev", 4); len(got) != 0 {
 		t.Errorf("EventsSince(last) = %v, want none", got)
 	}
-	if _, err := st.AppendEvent(ctx, store.Event{RunID: "nope", Kind: store.EventStop}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := st.AppendEvent(ctx, store.Event{RunID: "nope", Kind: control.EventStop}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("AppendEvent(missing run): got %v, want ErrNotFound", err)
 	}
 
@@ -223,7 +225,7 @@ func testEvents(t *testing.T, st store.Store) {
 	for range goroutines {
 		wg.Go(func() {
 			for range each {
-				if _, err := st.AppendEvent(ctx, store.Event{RunID: "ev2", Kind: store.EventSetWorkerTarget}); err != nil {
+				if _, err := st.AppendEvent(ctx, store.Event{RunID: "ev2", Kind: control.EventSetWorkerTarget}); err != nil {
 					errs <- err
 				}
 			}

@@ -2,14 +2,12 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/driver"
 	"github.com/unistore-bench/unistore/metrics"
@@ -17,9 +15,19 @@ import (
 	"github.com/unistore-bench/unistore/workload"
 )
 
+// JoinStore is what a joining worker needs of the results store: the run
+// and its control events to follow, the heartbeats to check its group is
+// free, and Store to write its rows. store.Store satisfies it.
+type JoinStore interface {
+	Store
+	GetRun(ctx context.Context, runID string) (store.Run, error)
+	EventsSince(ctx context.Context, runID string, afterSeq int64) ([]store.Event, error)
+	ListHeartbeats(ctx context.Context, runID string) ([]store.Heartbeat, error)
+}
+
 // JoinConfig says which run and group a worker joins.
 type JoinConfig struct {
-	Store   store.Store
+	Store   JoinStore
 	RunID   string
 	Group   int
 	Attempt int // 0 for the first launch of the group, k for its k-th relaunch
@@ -44,46 +52,13 @@ type JoinConfig struct {
 	FlushTimeout time.Duration
 }
 
-// Control event payloads.
-type (
-	// PhasePayload is SET_PHASE's payload.
-	PhasePayload struct {
-		Phase core.Phase `json:"phase"`
-	}
-	// TargetPayload is SET_WORKER_TARGET's payload: the connections each
-	// worker holds; Groups, if not empty, limits it to those groups.
-	TargetPayload struct {
-		Connections int   `json:"connections"`
-		Groups      []int `json:"groups,omitempty"`
-	}
-)
-
-// Errors of Join, matched with errors.Is.
+// Errors of Join, matched with errors.Is: the protocol's (package control).
 var (
-	ErrRunFinished = errors.New("worker: run is finished")
-	ErrGroupTaken  = errors.New("worker: group is held by a live worker")
-	ErrBadGroup    = errors.New("worker: group outside the run's groups")
-	ErrLeaseLost   = errors.New("worker: lost the control plane")
+	ErrRunFinished = control.ErrRunFinished
+	ErrGroupTaken  = control.ErrGroupTaken
+	ErrBadGroup    = control.ErrBadGroup
+	ErrLeaseLost   = control.ErrLeaseLost
 )
-
-// WorkerID returns the id of a group's worker at a launch attempt:
-// "worker-G" first, "worker-G-rK" for the K-th relaunch.
-func WorkerID(group, attempt int) string {
-	if attempt == 0 {
-		return fmt.Sprintf("worker-%d", group)
-	}
-	return fmt.Sprintf("worker-%d-r%d", group, attempt)
-}
-
-// AttemptOf parses WorkerID's attempt (0 for anything else).
-func AttemptOf(id string) int {
-	if i := strings.LastIndex(id, "-r"); i >= 0 {
-		if n, err := strconv.Atoi(id[i+2:]); err == nil {
-			return n
-		}
-	}
-	return 0
-}
 
 // Join runs one worker of a stored run until the run stops: it reads the
 // run's spec from the store, checks the group is free, connects and
@@ -114,14 +89,14 @@ func Join(ctx context.Context, cfg JoinConfig) error {
 	if cfg.Group < 0 || cfg.Group >= spec.Workers {
 		return fmt.Errorf("%w: group %d, run %s has groups 0..%d", ErrBadGroup, cfg.Group, run.ID, spec.Workers-1)
 	}
-	id := WorkerID(cfg.Group, cfg.Attempt)
+	id := control.WorkerID(cfg.Group, cfg.Attempt)
 	hbs, err := st.ListHeartbeats(ctx, run.ID)
 	if err != nil {
 		return err
 	}
 	for _, h := range hbs {
-		if h.Group == cfg.Group && h.Status == heartbeatRunning && time.Since(h.LastSeen) < ctl.HeartbeatTimeout.D() &&
-			AttemptOf(h.WorkerID) >= cfg.Attempt {
+		if h.Group == cfg.Group && h.Status == control.WorkerRunning && time.Since(h.LastSeen) < ctl.HeartbeatTimeout.D() &&
+			control.AttemptOf(h.WorkerID) >= cfg.Attempt {
 			return fmt.Errorf("%w: group %d of run %s is held by %s (pid %d on %s, seen %s ago)", ErrGroupTaken,
 				cfg.Group, run.ID, h.WorkerID, h.PID, h.Host, time.Since(h.LastSeen).Round(time.Millisecond))
 		}
@@ -141,15 +116,14 @@ func Join(ctx context.Context, cfg JoinConfig) error {
 	for _, e := range events {
 		lastSeq = e.Seq
 		switch e.Kind {
-		case store.EventStop:
+		case control.EventStop:
 			return fmt.Errorf("%w: run %s is stopping", ErrRunFinished, run.ID)
-		case store.EventSetPhase:
-			var p PhasePayload
-			if json.Unmarshal(e.Payload, &p) == nil && p.Phase != "" {
-				phase = p.Phase
+		case control.EventSetPhase:
+			if p, ok := control.PhaseOf(e.Payload); ok {
+				phase = p
 			}
-		case store.EventSetWorkerTarget:
-			if p, ok := targetFor(e.Payload, cfg.Group); ok {
+		case control.EventSetWorkerTarget:
+			if p, ok := control.TargetFor(e.Payload, cfg.Group); ok {
 				conns = p
 			}
 		}
@@ -216,31 +190,10 @@ func Join(ctx context.Context, cfg JoinConfig) error {
 	return nil
 }
 
-// targetFor reads a SET_WORKER_TARGET payload for group g.
-func targetFor(payload json.RawMessage, g int) (int, bool) {
-	var p TargetPayload
-	if json.Unmarshal(payload, &p) != nil || p.Connections < 1 {
-		return 0, false
-	}
-	if len(p.Groups) > 0 && !containsInt(p.Groups, g) {
-		return 0, false
-	}
-	return p.Connections, true
-}
-
-func containsInt(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 // follow polls the control plane until the worker must stop and says why:
 // nil for a STOP event, a finished run or ctx's end; ErrLeaseLost when the
 // run was not renewed (or the store not reachable) for a lease.
-func follow(ctx context.Context, st store.Store, w *Worker, run store.Run, lastSeq int64, group int, ctl core.ControlSpec, log *slog.Logger) error {
+func follow(ctx context.Context, st JoinStore, w *Worker, run store.Run, lastSeq int64, group int, ctl core.ControlSpec, log *slog.Logger) error {
 	tick := time.NewTicker(ctl.Poll.D())
 	defer tick.Stop()
 	renewed, lastOK := time.Now(), time.Now()
@@ -269,15 +222,14 @@ func follow(ctx context.Context, st store.Store, w *Worker, run store.Run, lastS
 		for _, e := range events {
 			lastSeq = e.Seq
 			switch e.Kind {
-			case store.EventStop:
+			case control.EventStop:
 				return nil
-			case store.EventSetPhase:
-				var p PhasePayload
-				if json.Unmarshal(e.Payload, &p) == nil && p.Phase != "" && p.Phase != w.Phase() {
-					w.SetPhase(ctx, p.Phase)
+			case control.EventSetPhase:
+				if p, ok := control.PhaseOf(e.Payload); ok && p != w.Phase() {
+					w.SetPhase(ctx, p)
 				}
-			case store.EventSetWorkerTarget:
-				if n, ok := targetFor(e.Payload, group); ok {
+			case control.EventSetWorkerTarget:
+				if n, ok := control.TargetFor(e.Payload, group); ok {
 					if err := w.SetTarget(ctx, n); err != nil {
 						log.Warn("worker: scale failed", "run_id", run.ID, "connections", n, "err", err)
 					}
@@ -296,9 +248,3 @@ func follow(ctx context.Context, st store.Store, w *Worker, run store.Run, lastS
 		}
 	}
 }
-
-// Heartbeat statuses.
-const (
-	heartbeatRunning = "RUNNING"
-	heartbeatStopped = "STOPPED"
-)

@@ -11,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/internal/sleepdriver"
 	"github.com/unistore-bench/unistore/store"
@@ -63,12 +64,12 @@ func createRun(t *testing.T, st store.Store, id string, spec core.Spec, status c
 	if err := st.CreateRun(ctx, store.Run{ID: id, Spec: spec, Status: status, WorkersTarget: spec.Workers}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.AppendEvent(ctx, store.Event{RunID: id, Kind: store.EventStart}); err != nil {
+	if _, err := st.AppendEvent(ctx, store.Event{RunID: id, Kind: control.EventStart}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func appendEvent(t *testing.T, st store.Store, id string, kind store.EventKind, payload any) time.Time {
+func appendEvent(t *testing.T, st store.Store, id string, kind control.EventKind, payload any) time.Time {
 	t.Helper()
 	var raw json.RawMessage
 	if payload != nil {
@@ -124,7 +125,7 @@ func TestJoinLease(t *testing.T) {
 			t0 := time.Now()
 			j := join(st, "r", 0, 0)
 			err := <-j.done
-			if !errors.Is(err, worker.ErrLeaseLost) {
+			if !errors.Is(err, control.ErrLeaseLost) {
 				t.Fatalf("Join: %v, want ErrLeaseLost", err)
 			}
 			if d := time.Since(t0); d <= joinLease || d > joinLease+joinPoll {
@@ -166,7 +167,7 @@ func TestJoinLease(t *testing.T) {
 				t.Fatalf("Join returned %v while the run was renewed", err)
 			default:
 			}
-			stopAt := appendEvent(t, st, "r", store.EventStop, nil)
+			stopAt := appendEvent(t, st, "r", control.EventStop, nil)
 			if err := <-j.done; err != nil {
 				t.Fatalf("Join after STOP: %v", err)
 			}
@@ -196,18 +197,18 @@ func TestJoinFollows(t *testing.T) {
 			t.Fatalf("heartbeat %s with %d connections, want WARMUP with 1", h.Phase, h.Connections)
 		}
 
-		phaseAt := appendEvent(t, st, "r", store.EventSetPhase, worker.PhasePayload{Phase: core.PhaseMeasurement})
+		phaseAt := appendEvent(t, st, "r", control.EventSetPhase, control.PhasePayload{Phase: core.PhaseMeasurement})
 		time.Sleep(joinPoll + joinHeartbeat)
 		if h := heartbeatOf(t, st, "r", "worker-0"); h.Phase != core.PhaseMeasurement {
 			t.Errorf("heartbeat phase %s a poll and a heartbeat after SET_PHASE, want MEASUREMENT", h.Phase)
 		}
 
-		appendEvent(t, st, "r", store.EventSetWorkerTarget, worker.TargetPayload{Connections: 5, Groups: []int{1}})
+		appendEvent(t, st, "r", control.EventSetWorkerTarget, control.TargetPayload{Connections: 5, Groups: []int{1}})
 		time.Sleep(joinPoll)
 		if n := j.conn.Open.Load(); n != 1 {
 			t.Errorf("%d connections held after SET_WORKER_TARGET for group 1 only, want 1", n)
 		}
-		appendEvent(t, st, "r", store.EventSetWorkerTarget, worker.TargetPayload{Connections: 3})
+		appendEvent(t, st, "r", control.EventSetWorkerTarget, control.TargetPayload{Connections: 3})
 		time.Sleep(joinPoll)
 		if n := j.conn.Open.Load(); n != 3 {
 			t.Errorf("%d connections held a poll after SET_WORKER_TARGET 3, want 3", n)
@@ -217,7 +218,7 @@ func TestJoinFollows(t *testing.T) {
 			t.Errorf("heartbeat shows %d connections, want 3", h.Connections)
 		}
 
-		appendEvent(t, st, "r", store.EventStop, nil)
+		appendEvent(t, st, "r", control.EventStop, nil)
 		if err := <-j.done; err != nil {
 			t.Fatalf("Join: %v", err)
 		}
@@ -279,22 +280,22 @@ func TestJoinRefuses(t *testing.T) {
 		msg     string
 	}{
 		{name: "unknown run", status: core.StatusRunning, runID: "no-such-run", msg: `run "no-such-run" does not exist`},
-		{name: "completed run", status: core.StatusCompleted, is: worker.ErrRunFinished, msg: "run r is COMPLETED"},
-		{name: "failed run", status: core.StatusFailed, is: worker.ErrRunFinished, msg: "run r is FAILED"},
-		{name: "stopping run", status: core.StatusRunning, stop: true, is: worker.ErrRunFinished, msg: "run r is stopping"},
-		{name: "group below", status: core.StatusRunning, group: -1, is: worker.ErrBadGroup, msg: "group -1, run r has groups 0..1"},
-		{name: "group above", status: core.StatusRunning, group: 2, is: worker.ErrBadGroup, msg: "group 2, run r has groups 0..1"},
-		{name: "group taken", status: core.StatusRunning, holder: "worker-1", group: 1, is: worker.ErrGroupTaken,
+		{name: "completed run", status: core.StatusCompleted, is: control.ErrRunFinished, msg: "run r is COMPLETED"},
+		{name: "failed run", status: core.StatusFailed, is: control.ErrRunFinished, msg: "run r is FAILED"},
+		{name: "stopping run", status: core.StatusRunning, stop: true, is: control.ErrRunFinished, msg: "run r is stopping"},
+		{name: "group below", status: core.StatusRunning, group: -1, is: control.ErrBadGroup, msg: "group -1, run r has groups 0..1"},
+		{name: "group above", status: core.StatusRunning, group: 2, is: control.ErrBadGroup, msg: "group 2, run r has groups 0..1"},
+		{name: "group taken", status: core.StatusRunning, holder: "worker-1", group: 1, is: control.ErrGroupTaken,
 			msg: "group 1 of run r is held by worker-1"},
 		{name: "group taken by a relaunch", status: core.StatusRunning, holder: "worker-1-r2", group: 1, attempt: 1,
-			is: worker.ErrGroupTaken, msg: "group 1 of run r is held by worker-1-r2"},
+			is: control.ErrGroupTaken, msg: "group 1 of run r is held by worker-1-r2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				st := store.NewMemory()
 				createRun(t, st, "r", joinSpec(2, 0, joinLease), tc.status)
 				if tc.stop {
-					appendEvent(t, st, "r", store.EventStop, nil)
+					appendEvent(t, st, "r", control.EventStop, nil)
 				}
 				if tc.holder != "" {
 					time.Sleep(time.Second)
@@ -344,7 +345,7 @@ func TestJoinRefuses(t *testing.T) {
 			if h := heartbeatOf(t, st, "r", "worker-1-r1"); h.Status != "RUNNING" || h.Group != 1 {
 				t.Errorf("worker-1-r1 heartbeat %+v, want RUNNING in group 1", h)
 			}
-			appendEvent(t, st, "r", store.EventStop, nil)
+			appendEvent(t, st, "r", control.EventStop, nil)
 			if err := <-j.done; err != nil {
 				t.Fatalf("Join: %v", err)
 			}

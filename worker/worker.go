@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -12,6 +11,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/driver"
 	"github.com/unistore-bench/unistore/metrics"
@@ -23,8 +23,8 @@ import (
 const (
 	DefaultInterval = time.Second
 	// LateThreshold is how far after its intended time an open-model start
-	// may begin before it counts as late.
-	LateThreshold = time.Millisecond
+	// may begin before it counts as late (the protocol's, control.LateThreshold).
+	LateThreshold = control.LateThreshold
 	// MaxBacklog bounds the open model's queue of due starts; starts due
 	// while it is full are skipped and counted.
 	MaxBacklog = 1 << 20
@@ -69,16 +69,6 @@ type Config struct {
 	Heartbeat time.Duration
 }
 
-// Store is what a worker writes to the results store.
-type Store interface {
-	WriteSnapshots(ctx context.Context, rows []store.Snapshot) error
-	WriteExecutions(ctx context.Context, rows []store.Execution) error
-	PutHeartbeat(ctx context.Context, h store.Heartbeat) error
-}
-
-// DefaultFlushTimeout is Config.FlushTimeout's default.
-const DefaultFlushTimeout = 15 * time.Second
-
 // ErrNotRunning is matched by the error of SetTarget on a worker whose Run
 // has not started its loops yet or has begun to stop them.
 var ErrNotRunning = errors.New("worker: not running")
@@ -120,39 +110,6 @@ type Worker struct {
 	storeStats StoreStats
 }
 
-// StoreStats counts the rows a worker produced for the store, stored and
-// dropped (Stored + Dropped = Produced once Run has returned).
-type StoreStats struct {
-	Snapshots, Executions store.WriterStats
-}
-
-// Dropped is the total of rows dropped.
-func (s StoreStats) Dropped() int64 { return s.Snapshots.Dropped + s.Executions.Dropped }
-
-type loop struct {
-	idx int
-	// mu guards conn against interrupt, closeConns and the collector; the
-	// loop itself reads conn without it (only the loop writes it while it
-	// runs).
-	mu    sync.Mutex
-	conn  driver.Conn
-	stmts []driver.Stmt
-	// labels, for a connection that labels its statements (Snowflake
-	// query tags), are the contexts its operations run under.
-	labels *labels
-	rec    *metrics.Recorder
-	src    workload.Source
-	l      workload.Loop
-	args   []core.Value
-	// sampled accumulates the capture fraction: systematic sampling, no
-	// random draw, so capture never changes the parameter sequence.
-	sampled float64
-
-	// quit is closed to retire the loop: it finishes the operation it is
-	// in and exits. exited is closed when the loop goroutine has ended.
-	quit, exited chan struct{}
-}
-
 // New checks cfg and returns a worker that has not connected yet.
 func New(cfg Config) (*Worker, error) {
 	var errs core.FieldErrors
@@ -184,7 +141,7 @@ func New(cfg Config) (*Worker, error) {
 		cfg.FlushTimeout = DefaultFlushTimeout
 	}
 	if cfg.WorkerID == "" {
-		cfg.WorkerID = fmt.Sprintf("worker-%d", cfg.Group)
+		cfg.WorkerID = control.WorkerID(cfg.Group, 0)
 	}
 	if cfg.Capture.Mode == "" {
 		cfg.Capture, _ = core.ParseCapture("")
@@ -285,140 +242,6 @@ func (w *Worker) allLoops() []*loop {
 	w.loopsMu.Lock()
 	defer w.loopsMu.Unlock()
 	return append(slices.Clip(w.loops), w.retired...)
-}
-
-// closeConn closes the loop's connection if it is open.
-func (l *loop) closeConn() {
-	l.mu.Lock()
-	c := l.conn
-	l.conn = nil
-	l.mu.Unlock()
-	if c != nil {
-		c.Close()
-	}
-}
-
-// retiring reports whether SetTarget asked the loop to exit.
-func (l *loop) retiring() bool {
-	select {
-	case <-l.quit:
-		return true
-	default:
-		return false
-	}
-}
-
-// Connections returns the number of active loops (one connection each):
-// Config.Connections until SetTarget changes it. Loops still finishing
-// their last operation after a shrink are not counted.
-func (w *Worker) Connections() int {
-	w.loopsMu.Lock()
-	defer w.loopsMu.Unlock()
-	return len(w.loops)
-}
-
-// SetTarget changes the number of loops of a running worker to n without
-// stopping it or dropping a query in flight.
-//
-// To grow, it connects and prepares the new connections (on the caller's
-// goroutine, at most 16 at a time) and starts one loop on each, with the
-// next connection indexes; if one fails, it closes those it opened and
-// returns the error, and the worker keeps its loops. To shrink, it asks
-// the loops of the highest indexes to exit: each finishes the operation it
-// is in (recorded as usual), closes its connection and exits, and
-// SetTarget returns once all have exited. What they recorded is drained
-// into the next interval. A loop added at an index used before gets a
-// fresh connection and a fresh generator from the same seed, so it
-// replays that index's parameter sequence from its start.
-//
-// It returns an error, changing nothing, if n < 1 or the worker is not
-// running (ErrNotRunning: before Run started its loops, or once Run is
-// stopping). Calls are serialized. ctx bounds the wait for an earlier
-// call, the connecting and the wait for retiring loops; if it ends during
-// that wait, the count is already n and the loops still exit on their own.
-func (w *Worker) SetTarget(ctx context.Context, n int) error {
-	if n < 1 {
-		return fmt.Errorf("worker: target of %d connections: must be at least 1", n)
-	}
-	select {
-	case w.scale <- struct{}{}:
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
-	defer func() { <-w.scale }()
-
-	w.loopsMu.Lock()
-	if !w.running {
-		w.loopsMu.Unlock()
-		return ErrNotRunning
-	}
-	cur := len(w.loops)
-	if n >= cur {
-		w.loopsMu.Unlock()
-		if n == cur {
-			return nil
-		}
-		return w.grow(ctx, cur, n)
-	}
-	gone := slices.Clone(w.loops[n:])
-	clear(w.loops[n:])
-	w.loops = w.loops[:n]
-	w.retired = append(w.retired, gone...)
-	for _, l := range gone {
-		close(l.quit)
-	}
-	w.loopsMu.Unlock()
-	for _, l := range gone {
-		select {
-		case <-l.exited:
-		case <-ctx.Done():
-			return fmt.Errorf("worker: shrink to %d connections: %w", n, context.Cause(ctx))
-		}
-	}
-	return nil
-}
-
-// grow connects loops from..to-1 and starts them in Run's group.
-func (w *Worker) grow(ctx context.Context, from, to int) error {
-	added := make([]*loop, to-from)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(16)
-	for i := range added {
-		g.Go(func() error {
-			c, stmts, err := w.connect(gctx)
-			if err != nil {
-				return err
-			}
-			added[i] = &loop{idx: from + i, conn: c, stmts: stmts}
-			return nil
-		})
-	}
-	err := g.Wait()
-	if err == nil {
-		for _, l := range added {
-			w.ready(l)
-		}
-		w.loopsMu.Lock()
-		if w.running {
-			w.loops = append(w.loops, added...)
-			ctx := w.liveCtx
-			for _, l := range added {
-				w.live.Go(func() error { w.loop(ctx, l); return nil })
-			}
-		} else {
-			err = ErrNotRunning
-		}
-		w.loopsMu.Unlock()
-	}
-	if err != nil {
-		for _, l := range added {
-			if l != nil {
-				l.closeConn()
-			}
-		}
-		return fmt.Errorf("worker: grow to %d connections: %w", to, err)
-	}
-	return nil
 }
 
 // Phase returns the phase the worker is in.
@@ -590,250 +413,6 @@ func isClosed(c <-chan struct{}) bool {
 		return false
 	}
 }
-
-// storeSnapshot offers one row per operation that ran in the interval; the
-// worker's open-model counts ride on the first row (or on an otherwise
-// empty row of the first operation, so they are never lost).
-func (w *Worker) storeSnapshot(s *metrics.Snapshot) {
-	openCounts := s.Open != (metrics.OpenCounts{})
-	for i := range s.Ops {
-		o := &s.Ops[i]
-		if o.Count == 0 && !openCounts {
-			continue
-		}
-		row := store.Snapshot{RunID: w.cfg.RunID, WorkerID: w.cfg.WorkerID, Group: w.cfg.Group,
-			IntervalStart: s.Start, IntervalEnd: s.End, Phase: s.Phase, Operation: s.Names[i],
-			Count: o.Count, Errors: o.Errors}
-		// Histograms of this package's range always encode.
-		row.Histogram, _ = metrics.Encode(o.Service)
-		if o.Response != nil && o.Response.TotalCount() > 0 {
-			row.ResponseHistogram, _ = metrics.Encode(o.Response)
-		}
-		if o.Failed != nil && o.Failed.TotalCount() > 0 {
-			row.ErrorHistogram, _ = metrics.Encode(o.Failed)
-		}
-		if openCounts {
-			row.OpenIntended, row.OpenStarted, row.OpenLate, row.OpenSkipped = s.Open.Intended, s.Open.Started, s.Open.Late, s.Open.Skipped
-			openCounts = false
-		}
-		w.snaps.Offer(row)
-	}
-}
-
-// closeStore flushes the store writers, bounded by FlushTimeout, and a
-// last heartbeat.
-func (w *Worker) closeStore() {
-	if w.cfg.Store == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.FlushTimeout)
-	defer cancel()
-	_ = w.snaps.Close(ctx)
-	w.mu.Lock()
-	w.storeStats.Snapshots = w.snaps.Stats()
-	w.mu.Unlock()
-	if w.execs != nil {
-		_ = w.execs.Close(ctx)
-		w.mu.Lock()
-		w.storeStats.Executions = w.execs.Stats()
-		w.mu.Unlock()
-	}
-	_ = w.cfg.Store.PutHeartbeat(ctx, w.heartbeatRow(heartbeatStopped))
-}
-
-// StoreStats returns the store writers' counters; final once Run returned.
-func (w *Worker) StoreStats() StoreStats {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	s := w.storeStats
-	if w.ended.IsZero() {
-		if w.snaps != nil {
-			s.Snapshots = w.snaps.Stats()
-		}
-		if w.execs != nil {
-			s.Executions = w.execs.Stats()
-		}
-	}
-	return s
-}
-
-var host, _ = os.Hostname()
-
-func (w *Worker) heartbeatRow(status string) store.Heartbeat {
-	var dropped int64
-	if w.snaps != nil {
-		dropped += w.snaps.Stats().Dropped
-	}
-	if w.execs != nil {
-		dropped += w.execs.Stats().Dropped
-	}
-	return store.Heartbeat{RunID: w.cfg.RunID, WorkerID: w.cfg.WorkerID, Group: w.cfg.Group, Status: status,
-		Phase: w.Phase(), LastSeen: time.Now(), Connections: w.Connections(), Host: host, PID: os.Getpid(),
-		RowsDropped: dropped}
-}
-
-// heartbeat writes the worker's heartbeat row every interval until ctx
-// ends. A failed write is retried at the next tick: liveness is the
-// orchestrator's judgement, made from the row's age.
-func (w *Worker) heartbeat(ctx context.Context) {
-	every := w.cfg.Heartbeat
-	if every <= 0 {
-		every = w.cfg.Interval
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		// A slow write is retried at the next tick; give it time on a busy box.
-		hctx, cancel := context.WithTimeout(ctx, max(every, 2*time.Second))
-		_ = w.cfg.Store.PutHeartbeat(hctx, w.heartbeatRow(heartbeatRunning))
-		cancel()
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// interrupt cancels the queries in flight (of retiring loops too), for
-// drivers whose Exec does not watch the context. It holds each loop's mu
-// while cancelling, so the connection is not closed under it.
-func (w *Worker) interrupt() {
-	var wg sync.WaitGroup
-	for _, l := range w.allLoops() {
-		wg.Go(func() {
-			l.mu.Lock()
-			defer l.mu.Unlock()
-			if c, ok := l.conn.(driver.Canceler); ok {
-				_ = c.CancelQuery()
-			}
-		})
-	}
-	wg.Wait()
-}
-
-// loop runs operations until the run stops or SetTarget retires it; a
-// retired loop closes its connection before it reports its exit.
-func (w *Worker) loop(ctx context.Context, l *loop) {
-	defer close(l.exited)
-	defer func() {
-		if l.retiring() {
-			l.closeConn()
-		}
-	}()
-	open := w.cfg.Rate > 0
-	w.labelLoop(ctx, l)
-	for {
-		intended := closedLoop
-		if open {
-			select {
-			case intended = <-w.pacer.tokens:
-			case <-ctx.Done():
-				return
-			case <-l.quit:
-				return
-			}
-		} else if w.stopped.Load() || l.retiring() {
-			return
-		}
-		if !w.once(ctx, l, intended) {
-			return
-		}
-	}
-}
-
-// closedLoop is once's intended start in the closed loop.
-const closedLoop time.Duration = -1
-
-// once runs one operation: pick, generate parameters, execute, record.
-// Times are offsets from the worker's start on the monotonic clock
-// (time.Since reads only that clock, half the cost of time.Now); intended
-// is the open model's intended start, or closedLoop. It returns false when
-// the loop must end.
-func (w *Worker) once(ctx context.Context, l *loop, intended time.Duration) bool {
-	op := w.mix.Pick(l.l.Rand)
-	l.args = l.src.Args(op, l.args[:0])
-	start := time.Since(w.started)
-	if intended == closedLoop {
-		intended = start
-	} else {
-		l.rec.Start(start-intended > LateThreshold)
-	}
-	rows, err := l.stmts[op].Exec(w.execContext(ctx, l, op), l.args)
-	end := time.Since(w.started)
-	if w.stopped.Load() {
-		return false // in flight at the stop: not counted
-	}
-	class, code := core.ErrNone, ""
-	if err != nil {
-		class, code = driver.Classify(w.cfg.Connector, err)
-	}
-	phase := l.rec.Record(op, end-start, end-intended, class)
-	if w.execs != nil && w.capture(l, class) {
-		e := store.Execution{RunID: w.cfg.RunID, WorkerID: w.cfg.WorkerID, Group: w.cfg.Group, Connection: l.idx,
-			Operation: w.names[op], Phase: phase, StartedAt: w.started.Add(start), EndedAt: w.started.Add(end),
-			OK: class == core.ErrNone, ErrorClass: class, SQLState: code, RowsAffected: rows}
-		if w.cfg.Rate > 0 {
-			e.IntendedAt = w.started.Add(intended)
-		}
-		w.execs.Offer(e)
-	}
-	if class == core.ErrConnection {
-		return w.reconnect(ctx, l)
-	}
-	return true
-}
-
-// capture decides whether an execution is stored.
-func (w *Worker) capture(l *loop, class core.ErrorClass) bool {
-	switch w.cfg.Capture.Mode {
-	case core.CaptureAll:
-		return true
-	case core.CaptureErrors:
-		return class != core.ErrNone
-	case core.CaptureSample:
-		l.sampled += w.cfg.Capture.Fraction
-		if l.sampled >= 1 {
-			l.sampled--
-			return true
-		}
-	}
-	return false
-}
-
-// reconnect replaces a loop's broken connection, retrying with backoff
-// until it succeeds or the run stops or the loop is retired (false).
-func (w *Worker) reconnect(ctx context.Context, l *loop) bool {
-	l.closeConn()
-	backoff := 50 * time.Millisecond
-	for !l.retiring() {
-		c, stmts, err := w.connect(ctx)
-		if err == nil {
-			l.mu.Lock()
-			l.conn = c
-			l.mu.Unlock()
-			l.stmts = stmts
-			w.labelLoop(ctx, l)
-			w.reconnects.Add(1)
-			return true
-		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return false
-		case <-l.quit:
-			t.Stop()
-			return false
-		case <-t.C:
-		}
-		backoff = min(2*backoff, 2*time.Second)
-	}
-	return false
-}
-
-// Reconnects returns how many times loops replaced a broken connection.
-func (w *Worker) Reconnects() int64 { return w.reconnects.Load() }
 
 // Totals returns the merged snapshot of each phase seen and when each phase
 // began; after Run returns they are final.

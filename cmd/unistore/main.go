@@ -13,9 +13,11 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	_ "github.com/unistore-bench/unistore/driver/postgres"
+	_ "github.com/unistore-bench/unistore/driver/postgres" // target drivers
 	_ "github.com/unistore-bench/unistore/driver/snowflake"
 	_ "github.com/unistore-bench/unistore/driver/sqlite"
+	_ "github.com/unistore-bench/unistore/store/postgres" // results store backends
+	_ "github.com/unistore-bench/unistore/store/sqlite"
 )
 
 // exitCode carries a specific exit status out of an action.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/unistore-bench/unistore/store"
+	"github.com/unistore-bench/unistore/control"
 )
 
 // BenchmarkControlPlane measures what the control plane costs the results
@@ -59,7 +59,7 @@ func BenchmarkControlPlane(b *testing.B) {
 
 		var stopAt time.Time
 		for _, e := range f.events(b, id) {
-			if e.Kind == store.EventStop {
+			if e.Kind == control.EventStop {
 				stopAt = e.CreatedAt
 			}
 		}

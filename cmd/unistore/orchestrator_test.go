@@ -36,6 +36,7 @@ import (
 
 	"crypto/rand"
 
+	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/internal/testpg"
 	"github.com/unistore-bench/unistore/metrics"
@@ -514,15 +515,15 @@ func TestStopReachesWorkers(t *testing.T) {
 		t.Errorf("run exited %d after an external stop, want 130 (cancelled)", code)
 	}
 	var stopAt time.Time
-	var kinds []store.EventKind
+	var kinds []control.EventKind
 	for _, e := range f.events(t, id) {
 		kinds = append(kinds, e.Kind)
-		if e.Kind == store.EventStop {
+		if e.Kind == control.EventStop {
 			stopAt = e.CreatedAt
 		}
 	}
 	// One STOP: the orchestrator does not append its own after a user's.
-	if want := []store.EventKind{store.EventStart, store.EventSetPhase, store.EventStop}; !slices.Equal(kinds, want) {
+	if want := []control.EventKind{control.EventStart, control.EventSetPhase, control.EventStop}; !slices.Equal(kinds, want) {
 		t.Errorf("events %v, want %v", kinds, want)
 	}
 	if stopAt.IsZero() {
@@ -870,7 +871,7 @@ func (f *fixture) unistore(t testing.TB, args ...string) (stdout, stderr string,
 // control events, the same RUN_STATUS columns and the same snapshot shape.
 func TestOneWorkerSamePath(t *testing.T) {
 	type shape struct {
-		Kinds      []store.EventKind
+		Kinds      []control.EventKind
 		Status     core.Status
 		Phase      core.Phase
 		Set        []string // the RUN_STATUS columns set
@@ -934,7 +935,7 @@ func TestOneWorkerSamePath(t *testing.T) {
 		return s
 	}
 	one, three := shapeOf(1), shapeOf(3)
-	want := []store.EventKind{store.EventStart, store.EventSetPhase, store.EventStop}
+	want := []control.EventKind{control.EventStart, control.EventSetPhase, control.EventStop}
 	if !slices.Equal(one.Kinds, want) {
 		t.Errorf("--workers 1: events %v, want %v", one.Kinds, want)
 	}
@@ -976,11 +977,11 @@ func TestStopBeforeJoin(t *testing.T) {
 	if err != nil || res.Status != core.StatusCancelled {
 		t.Errorf("run: %v, status %s; want CANCELLED", err, res.Status)
 	}
-	var kinds []store.EventKind
+	var kinds []control.EventKind
 	for _, e := range f.events(t, run.ID) {
 		kinds = append(kinds, e.Kind)
 	}
-	if !slices.Equal(kinds, []store.EventKind{store.EventStop}) {
+	if !slices.Equal(kinds, []control.EventKind{control.EventStop}) {
 		t.Errorf("events %v, want one STOP", kinds)
 	}
 }

@@ -8,10 +8,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/unistore-bench/unistore"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/examples"
-	"github.com/unistore-bench/unistore/store"
-	"github.com/unistore-bench/unistore/workload"
 )
 
 func quickstartCommand() *cli.Command {
@@ -41,7 +40,7 @@ func quickstartCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			t, err := workload.Parse("examples/quickstart.yaml", data)
+			t, err := unistore.ReadTemplate("examples/quickstart.yaml", data)
 			if err != nil {
 				return err
 			}
@@ -55,7 +54,7 @@ func quickstartCommand() *cli.Command {
 			// quickstart is a set-up command: it applies the results-store
 			// schema (rerunnable, a no-op when current) so the first run
 			// needs nothing else. `unistore run` never runs DDL.
-			if err := store.ApplySchema(c.Context, c.String("store")); err != nil {
+			if err := unistore.ApplySchema(c.Context, c.String("store")); err != nil {
 				return err
 			}
 			st, err := openStore(c)

@@ -14,10 +14,7 @@ import (
 
 	"github.com/unistore-bench/unistore"
 	"github.com/unistore-bench/unistore/core"
-	"github.com/unistore-bench/unistore/orchestrator"
 	"github.com/unistore-bench/unistore/report"
-	"github.com/unistore-bench/unistore/store"
-	"github.com/unistore-bench/unistore/workload"
 )
 
 // runFlags override a template's settings; their defaults are the
@@ -55,18 +52,14 @@ func runCommand() *cli.Command {
 				return err
 			}
 			defer st.Close()
-			var t *workload.Template
+			var t *unistore.Template
 			switch name := c.String("template"); {
 			case name != "" && c.NArg() == 0:
-				saved, err := st.GetTemplate(c.Context, name)
-				if err != nil {
-					return exitCode{2, fmt.Errorf("run: template %q: %w", name, err)}
-				}
-				if t, err = workload.Parse("template "+name, []byte(saved.Body)); err != nil {
+				if t, err = unistore.LoadSavedTemplate(c.Context, st, name); err != nil {
 					return exitCode{2, err}
 				}
 			case name == "" && c.NArg() == 1:
-				if t, err = workload.LoadFile(c.Args().First()); err != nil {
+				if t, err = unistore.LoadTemplate(c.Args().First()); err != nil {
 					return exitCode{2, err}
 				}
 			default:
@@ -112,7 +105,7 @@ func applyFlags(c *cli.Context, spec core.Spec) core.Spec {
 }
 
 // execute runs spec, printing progress to stderr and the summary to stdout.
-func execute(ctx context.Context, c *cli.Context, spec core.Spec, st store.Store, template string) error {
+func execute(ctx context.Context, c *cli.Context, spec core.Spec, st unistore.Store, template string) error {
 	stderr := c.App.ErrWriter
 	if stderr == nil {
 		stderr = os.Stderr
@@ -129,7 +122,7 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec, st store.Store
 	// the one worker runs in this process. Both go through the
 	// orchestrator and the control tables.
 	if c.IsSet("workers") && !c.Bool("in-process") {
-		opts = append(opts, unistore.WithLauncher(orchestrator.Subprocess{Store: c.String("store"), Target: spec.Target.DSN, Log: stderr}))
+		opts = append(opts, unistore.WithLauncher(unistore.ProcessLauncher("", c.String("store"), spec.Target.DSN, stderr)))
 	}
 	if !c.Bool("quiet") {
 		opts = append(opts, unistore.WithProgress(func(p unistore.Progress) {

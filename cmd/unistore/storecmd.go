@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,21 +12,18 @@ import (
 
 	"github.com/unistore-bench/unistore"
 	"github.com/unistore-bench/unistore/core"
-	"github.com/unistore-bench/unistore/orchestrator"
 	"github.com/unistore-bench/unistore/report"
-	"github.com/unistore-bench/unistore/store"
-	"github.com/unistore-bench/unistore/workload"
 )
 
 func storeFlag() cli.Flag {
-	return &cli.StringFlag{Name: "store", Value: store.DefaultDSN, EnvVars: []string{"UNISTORE_STORE"},
+	return &cli.StringFlag{Name: "store", Value: unistore.DefaultStoreDSN, EnvVars: []string{"UNISTORE_STORE"},
 		Usage: "results store DSN: sqlite://PATH or postgres://USER@HOST/DB"}
 }
 
 // openStore opens the --store store; a missing or outdated schema is an
 // error that says to run `unistore schema apply`.
-func openStore(c *cli.Context) (store.Store, error) {
-	return store.Open(c.Context, c.String("store"))
+func openStore(c *cli.Context) (unistore.Store, error) {
+	return unistore.OpenStore(c.Context, c.String("store"))
 }
 
 func stdout(c *cli.Context) io.Writer {
@@ -46,7 +42,7 @@ func schemaCommand() *cli.Command {
 			Usage: "create or upgrade the results store's tables (rerunnable; the only command that runs DDL)",
 			Flags: []cli.Flag{storeFlag()},
 			Action: func(c *cli.Context) error {
-				if err := store.ApplySchema(c.Context, c.String("store")); err != nil {
+				if err := unistore.ApplySchema(c.Context, c.String("store")); err != nil {
 					return err
 				}
 				fmt.Fprintf(stdout(c), "schema applied to %s\n", core.RedactDSN(c.String("store")))
@@ -67,8 +63,8 @@ func runsCommand() *cli.Command {
 				Usage: "list runs, newest first",
 				Flags: []cli.Flag{storeFlag(), jsonFlag, &cli.IntFlag{Name: "limit", Value: 50, Usage: "at most this many runs (0: all)"},
 					&cli.StringFlag{Name: "status", Usage: "only runs with this status"}},
-				Action: withStore(-1, "", func(c *cli.Context, st store.Store) error {
-					runs, err := st.ListRuns(c.Context, store.RunFilter{Status: core.Status(c.String("status")), Limit: c.Int("limit")})
+				Action: withStore(-1, "", func(c *cli.Context, st unistore.Store) error {
+					runs, err := unistore.Runs(c.Context, st, unistore.RunFilter{Status: core.Status(c.String("status")), Limit: c.Int("limit")})
 					if err != nil {
 						return err
 					}
@@ -80,8 +76,8 @@ func runsCommand() *cli.Command {
 				Usage:     "show a run's summary, recomputed from its stored snapshots",
 				ArgsUsage: "RUN_ID",
 				Flags:     []cli.Flag{storeFlag(), jsonFlag},
-				Action: withStore(1, "runs show: give one RUN_ID", func(c *cli.Context, st store.Store) error {
-					res, err := unistore.ResultFromStore(c.Context, st, c.Args().First())
+				Action: withStore(1, "runs show: give one RUN_ID", func(c *cli.Context, st unistore.Store) error {
+					res, err := unistore.Show(c.Context, st, c.Args().First())
 					if err != nil {
 						return err
 					}
@@ -97,13 +93,8 @@ func runsCommand() *cli.Command {
 				ArgsUsage: "RUN_ID",
 				Flags: []cli.Flag{storeFlag(), jsonFlag,
 					&cli.DurationFlag{Name: "width", Value: time.Second, Usage: "bucket width"}},
-				Action: withStore(1, "runs intervals: give one RUN_ID", func(c *cli.Context, st store.Store) error {
-					id := c.Args().First()
-					run, rows, err := orchestrator.Load(c.Context, st, id)
-					if err != nil {
-						return err
-					}
-					ivs, err := orchestrator.Intervals(run, rows, c.Duration("width"))
+				Action: withStore(1, "runs intervals: give one RUN_ID", func(c *cli.Context, st unistore.Store) error {
+					ivs, err := unistore.Intervals(c.Context, st, c.Args().First(), c.Duration("width"))
 					if err != nil {
 						return err
 					}
@@ -125,13 +116,11 @@ func runsCommand() *cli.Command {
 				Usage:     "per-operation deltas of QPS and percentiles between two runs",
 				ArgsUsage: "RUN_A RUN_B",
 				Flags:     []cli.Flag{storeFlag(), jsonFlag},
-				Action: withStore(2, "runs compare: give two run ids", func(c *cli.Context, st store.Store) error {
+				Action: withStore(2, "runs compare: give two run ids", func(c *cli.Context, st unistore.Store) error {
 					var rs [2]*core.Result
-					for i := range rs {
-						var err error
-						if rs[i], err = unistore.ResultFromStore(c.Context, st, c.Args().Get(i)); err != nil {
-							return err
-						}
+					var err error
+					if rs[0], rs[1], err = unistore.Compare(c.Context, st, c.Args().Get(0), c.Args().Get(1)); err != nil {
+						return err
 					}
 					if c.Bool("json") {
 						return writeJSON("-", stdout(c), map[string]*core.Result{"a": rs[0], "b": rs[1]})
@@ -159,11 +148,6 @@ func runsCommand() *cli.Command {
 						return err
 					}
 					defer st.Close()
-					id := c.Args().First()
-					run, rows, err := orchestrator.Load(c.Context, st, id)
-					if err != nil {
-						return err
-					}
 					w := stdout(c)
 					if path := c.String("output"); path != "" {
 						f, err := os.Create(path)
@@ -173,64 +157,14 @@ func runsCommand() *cli.Command {
 						defer f.Close()
 						w = f
 					}
-					switch format {
-					case "hdr":
-						return report.ExportHDR(w, run, rows)
-					case "csv":
-						return report.ExportCSV(w, rows)
-					}
-					res, err := unistore.ResultFromStore(c.Context, st, id)
-					if err != nil {
-						return err
-					}
-					return report.ExportJSON(w, res, rows)
+					return unistore.Export(c.Context, st, c.Args().First(), format, w)
 				},
 			},
 		},
 	}
 }
 
-// runListing is one entry of `runs list --json`.
-type runListing struct {
-	RunID       string      `json:"run_id"`
-	Name        string      `json:"name"`
-	Template    string      `json:"template,omitempty"`
-	Status      core.Status `json:"status"`
-	Phase       core.Phase  `json:"phase,omitempty"`
-	CreatedAt   time.Time   `json:"created_at"`
-	StartedAt   *time.Time  `json:"started_at,omitempty"`
-	EndedAt     *time.Time  `json:"ended_at,omitempty"`
-	Connections int         `json:"connections"`
-	Outcome     string      `json:"outcome,omitempty"`
-	QPS         *float64    `json:"qps,omitempty"`
-	P99         *float64    `json:"p99_ms,omitempty"`
-	RowsDropped int64       `json:"rows_dropped"`
-	// Stale marks a run that is not finished but whose orchestrator has not
-	// renewed it for longer than its lease: it died, and its workers have
-	// stopped on their own. Its status stays as the orchestrator left it.
-	Stale bool `json:"stale,omitempty"`
-}
-
-func listRuns(w io.Writer, runs []store.Run, asJSON bool) error {
-	out := make([]runListing, 0, len(runs))
-	for _, r := range runs {
-		l := runListing{RunID: r.ID, Name: r.Name, Template: r.Template, Status: r.Status, Phase: r.Phase,
-			CreatedAt: r.CreatedAt, Connections: r.Spec.Connections, Outcome: r.Outcome, RowsDropped: r.RowsDropped,
-			Stale: !r.Status.Terminal() && time.Since(r.UpdatedAt) > r.Spec.WithDefaults().Control.Lease.D()}
-		if !r.StartedAt.IsZero() {
-			l.StartedAt = &r.StartedAt
-		}
-		if !r.EndedAt.IsZero() {
-			l.EndedAt = &r.EndedAt
-		}
-		if len(r.Summary) > 0 {
-			var s core.Result
-			if json.Unmarshal(r.Summary, &s) == nil {
-				l.QPS, l.P99 = &s.Total.QPS, &s.Total.Latency.P99
-			}
-		}
-		out = append(out, l)
-	}
+func listRuns(w io.Writer, out []unistore.RunInfo, asJSON bool) error {
 	if asJSON {
 		return writeJSON("-", w, out)
 	}
@@ -270,15 +204,11 @@ func templatesCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					t, err := workload.Parse(path, body)
+					t, err := unistore.ReadTemplate(path, body)
 					if err != nil {
 						return exitCode{2, err}
 					}
-					name := c.String("name")
-					if name == "" {
-						name = t.Spec.Name
-					}
-					if name == "" {
+					if c.String("name") == "" && t.Spec.Name == "" {
 						return exitCode{2, fmt.Errorf("templates save: %s has no name: give --name", path)}
 					}
 					st, err := openStore(c)
@@ -286,7 +216,7 @@ func templatesCommand() *cli.Command {
 						return err
 					}
 					defer st.Close()
-					saved, err := st.SaveTemplate(c.Context, store.Template{Name: name, Body: string(body)})
+					saved, err := unistore.SaveTemplate(c.Context, st, path, c.String("name"), body)
 					if err != nil {
 						return err
 					}
@@ -298,8 +228,8 @@ func templatesCommand() *cli.Command {
 				Name:  "list",
 				Usage: "list saved templates",
 				Flags: []cli.Flag{storeFlag(), &cli.BoolFlag{Name: "json", Usage: "machine-readable output"}},
-				Action: withStore(-1, "", func(c *cli.Context, st store.Store) error {
-					ts, err := st.ListTemplates(c.Context)
+				Action: withStore(-1, "", func(c *cli.Context, st unistore.Store) error {
+					ts, err := unistore.Templates(c.Context, st)
 					if err != nil {
 						return err
 					}
@@ -329,8 +259,8 @@ func templatesCommand() *cli.Command {
 				Usage:     "print a saved template's YAML",
 				ArgsUsage: "NAME",
 				Flags:     []cli.Flag{storeFlag()},
-				Action: withStore(1, "templates show: give one NAME", func(c *cli.Context, st store.Store) error {
-					t, err := st.GetTemplate(c.Context, c.Args().First())
+				Action: withStore(1, "templates show: give one NAME", func(c *cli.Context, st unistore.Store) error {
+					t, err := unistore.GetTemplate(c.Context, st, c.Args().First())
 					if err != nil {
 						return err
 					}
@@ -343,8 +273,8 @@ func templatesCommand() *cli.Command {
 				Usage:     "delete a saved template",
 				ArgsUsage: "NAME",
 				Flags:     []cli.Flag{storeFlag()},
-				Action: withStore(1, "templates delete: give one NAME", func(c *cli.Context, st store.Store) error {
-					return st.DeleteTemplate(c.Context, c.Args().First())
+				Action: withStore(1, "templates delete: give one NAME", func(c *cli.Context, st unistore.Store) error {
+					return unistore.DeleteTemplate(c.Context, st, c.Args().First())
 				}),
 			},
 		},
@@ -353,7 +283,7 @@ func templatesCommand() *cli.Command {
 
 // withStore makes an action that checks the argument count (nargs < 0: any),
 // opens the --store store, runs f and closes the store.
-func withStore(nargs int, usage string, f func(c *cli.Context, st store.Store) error) cli.ActionFunc {
+func withStore(nargs int, usage string, f func(c *cli.Context, st unistore.Store) error) cli.ActionFunc {
 	return func(c *cli.Context) error {
 		if nargs >= 0 && c.NArg() != nargs {
 			return exitCode{2, errors.New(usage)}

@@ -9,9 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/unistore-bench/unistore/orchestrator"
-	"github.com/unistore-bench/unistore/store"
-	"github.com/unistore-bench/unistore/worker"
+	"github.com/unistore-bench/unistore"
 )
 
 func workerCommand() *cli.Command {
@@ -40,9 +38,8 @@ func workerCommand() *cli.Command {
 			}
 			defer st.Close()
 			log := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
-			err = worker.Join(c.Context, worker.JoinConfig{Store: st, RunID: c.String("run-id"), Group: c.Int("group"),
-				Attempt: c.Int("attempt"), Target: c.String("target"), Logger: log})
-			if errors.Is(err, worker.ErrLeaseLost) {
+			err = unistore.Join(c.Context, st, c.String("run-id"), c.Int("group"), c.Int("attempt"), c.String("target"), log)
+			if errors.Is(err, unistore.ErrLeaseLost) {
 				return exitCode{3, err}
 			}
 			return err
@@ -56,8 +53,8 @@ func stopCommand() *cli.Command {
 		Usage:     "stop a running run: its orchestrator and workers stop it through the control tables",
 		ArgsUsage: "RUN_ID",
 		Flags:     []cli.Flag{storeFlag()},
-		Action: withStore(1, "stop: give one RUN_ID", func(c *cli.Context, st store.Store) error {
-			if err := orchestrator.Stop(c.Context, st, c.Args().First()); err != nil {
+		Action: withStore(1, "stop: give one RUN_ID", func(c *cli.Context, st unistore.Store) error {
+			if err := unistore.Stop(c.Context, st, c.Args().First()); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout(c), "stop requested for run %s\n", c.Args().First())
@@ -74,8 +71,8 @@ func scaleCommand() *cli.Command {
 		Flags: []cli.Flag{storeFlag(),
 			&cli.IntFlag{Name: "connections", Aliases: []string{"c"}, Required: true, Usage: "connections per worker"},
 			&cli.IntSliceFlag{Name: "group", Usage: "only these worker groups (repeatable)"}},
-		Action: withStore(1, "scale: give one RUN_ID", func(c *cli.Context, st store.Store) error {
-			if err := orchestrator.Scale(c.Context, st, c.Args().First(), c.Int("connections"), c.IntSlice("group")...); err != nil {
+		Action: withStore(1, "scale: give one RUN_ID", func(c *cli.Context, st unistore.Store) error {
+			if err := unistore.Scale(c.Context, st, c.Args().First(), c.Int("connections"), c.IntSlice("group")...); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout(c), "run %s: workers move to %d connections\n", c.Args().First(), c.Int("connections"))

@@ -1,4 +1,4 @@
-package store
+package sqlstore
 
 import (
 	"context"
@@ -9,72 +9,121 @@ import (
 	"sync"
 	"time"
 
+	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
+	"github.com/unistore-bench/unistore/store"
 )
 
-// sqlStore is the Store over a SQL backend. Queries are written once, with
-// "?" placeholders and {table} names; the backend's dialect decides the
-// qualified table names, the placeholder style, how a time is bound, and
-// how the bulk writes go (COPY or multi-row INSERT).
-type sqlStore struct {
-	b       backend
+// Store is store.Store over a SQL database. Queries are written once, with
+// "?" placeholders and {table} names; the Dialect decides the qualified
+// table names, the placeholder style, how a time is bound, how the bulk
+// writes go (COPY, multi-row INSERT, multi-row binds) and, optionally, the
+// upserts.
+type Store struct {
+	d       Dialect
 	tables  *strings.Replacer
-	dollar  bool // rewrite "?" to "$n"
+	ph      func(n int) string // nil: keep "?"
+	noLimit string
 	queries sync.Map
 }
 
-// backend is what a dialect supplies.
-type backend interface {
-	exec(ctx context.Context, q string, args ...any) (int64, error)
-	query(ctx context.Context, q string, args ...any) (rows, error)
-	// ts binds a time: nil for the zero time.
-	ts(t time.Time) any
-	isUniqueViolation(err error) bool
-	writeSnapshots(ctx context.Context, rows []Snapshot) error
-	writeExecutions(ctx context.Context, rows []Execution) error
-	// errorf wraps err with the store's name and redacted DSN.
-	errorf(err error, format string, args ...any) error
-	close() error
+var _ store.Store = (*Store)(nil)
+
+// Dialect is what a SQL backend supplies. A dialect may also implement
+// HeartbeatPutter and TemplateSaver, for databases without INSERT … ON
+// CONFLICT (Snowflake's MERGE).
+type Dialect interface {
+	// Exec runs a statement and returns the rows it affected.
+	Exec(ctx context.Context, q string, args ...any) (int64, error)
+	// Query runs a query.
+	Query(ctx context.Context, q string, args ...any) (Rows, error)
+	// Time binds a time (already UTC and truncated): nil for the zero time.
+	Time(t time.Time) any
+	// IsUniqueViolation reports a primary-key or unique violation.
+	IsUniqueViolation(err error) bool
+	// WriteSnapshots and WriteExecutions are the bulk path: all rows or
+	// none. SnapshotColumns/SnapshotValues (and the Execution ones) give
+	// the columns and values; InsertMany is a multi-row INSERT.
+	WriteSnapshots(ctx context.Context, rows []store.Snapshot) error
+	WriteExecutions(ctx context.Context, rows []store.Execution) error
+	// Errorf wraps err with the store's name and redacted DSN (see Errorf).
+	Errorf(err error, format string, args ...any) error
+	Close() error
 }
 
-type rows interface {
+// HeartbeatPutter is an optional Dialect capability: its own upsert of a
+// heartbeat row, instead of INSERT … ON CONFLICT (run_id, worker_id) DO
+// UPDATE.
+type HeartbeatPutter interface {
+	PutHeartbeat(ctx context.Context, s *Store, h store.Heartbeat) error
+}
+
+// TemplateSaver is an optional Dialect capability: its own upsert of a
+// template (version bumped), instead of INSERT … ON CONFLICT … RETURNING.
+type TemplateSaver interface {
+	SaveTemplate(ctx context.Context, s *Store, t store.Template) (store.Template, error)
+}
+
+// Rows is a query's result, as pgx.Rows and *sql.Rows have it.
+type Rows interface {
 	Next() bool
 	Scan(dest ...any) error
 	Err() error
 	Close()
 }
 
-var tableNames = []string{
+// Config says how a dialect names tables and writes placeholders.
+type Config struct {
+	// ResultsPrefix qualifies the results tables ("test_results."),
+	// ConfigPrefix the config tables ("config."); empty for bare names.
+	ResultsPrefix, ConfigPrefix string
+	// Placeholder returns the n-th (1-based) placeholder, e.g. "$1"; nil
+	// keeps "?".
+	Placeholder func(n int) string
+	// NoLimit is what goes before OFFSET when a query has none: SQLite
+	// needs " LIMIT -1"; empty for dialects that take OFFSET alone.
+	NoLimit string
+}
+
+// Tables are the store's table names, unqualified.
+var Tables = []string{
 	"run_status", "run_control_events", "worker_heartbeats",
 	"worker_metrics_snapshots", "query_executions", "schema_version", "test_templates",
 }
 
-func newSQLStore(b backend, resultsPrefix, configPrefix string, dollar bool) *sqlStore {
+// New returns the Store over d.
+func New(d Dialect, cfg Config) *Store {
 	var pairs []string
-	for _, t := range tableNames {
-		p := resultsPrefix
+	for _, t := range Tables {
+		p := cfg.ResultsPrefix
 		if t == "test_templates" {
-			p = configPrefix
+			p = cfg.ConfigPrefix
 		}
 		pairs = append(pairs, "{"+t+"}", p+t)
 	}
-	return &sqlStore{b: b, tables: strings.NewReplacer(pairs...), dollar: dollar}
+	return &Store{d: d, tables: strings.NewReplacer(pairs...), ph: cfg.Placeholder, noLimit: cfg.NoLimit}
 }
 
-// q returns the dialect's text of query q, cached.
-func (s *sqlStore) q(q string) string {
+// Q returns the dialect's text of query q — {table} names qualified, "?"
+// placeholders rewritten — cached: for a dialect's own statements.
+func (s *Store) Q(q string) string {
 	if v, ok := s.queries.Load(q); ok {
 		return v.(string)
 	}
 	out := s.tables.Replace(q)
-	if s.dollar {
-		out = core.RewritePlaceholders(out, func(i int) string { return fmt.Sprintf("$%d", i) })
+	if s.ph != nil {
+		out = core.RewritePlaceholders(out, s.ph)
 	}
 	s.queries.Store(q, out)
 	return out
 }
 
-func (s *sqlStore) Close() error { return s.b.close() }
+// Dialect returns the store's dialect, for callers that need more than
+// store.Store (tests, tools).
+func (s *Store) Dialect() Dialect { return s.d }
+
+// Close closes the dialect's connections.
+func (s *Store) Close() error { return s.d.Close() }
 
 // now is the store's clock: UTC, microseconds.
 func now() time.Time { return utc(time.Now()) }
@@ -186,7 +235,7 @@ const runColumns = `run_id, name, template, spec, status, phase, created_at, upd
 	started_at, warmup_ended_at, ended_at, workers_target, workers_live, workers_lost,
 	outcome, summary, rows_dropped`
 
-func (s *sqlStore) CreateRun(ctx context.Context, r Run) error {
+func (s *Store) CreateRun(ctx context.Context, r store.Run) error {
 	if r.ID == "" {
 		return errors.New("store: create run: empty run id")
 	}
@@ -197,24 +246,24 @@ func (s *sqlStore) CreateRun(ctx context.Context, r Run) error {
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = now()
 	}
-	b := s.b
-	_, err = b.exec(ctx, s.q(`INSERT INTO {run_status} (`+runColumns+`)
+	b := s.d
+	_, err = b.Exec(ctx, s.Q(`INSERT INTO {run_status} (`+runColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		r.ID, r.Name, nullStr(r.Template), string(spec), string(r.Status), string(r.Phase),
-		b.ts(utc(r.CreatedAt)), b.ts(now()), b.ts(utc(r.StartedAt)), b.ts(utc(r.WarmupEndedAt)), b.ts(utc(r.EndedAt)),
+		b.Time(utc(r.CreatedAt)), b.Time(now()), b.Time(utc(r.StartedAt)), b.Time(utc(r.WarmupEndedAt)), b.Time(utc(r.EndedAt)),
 		int64(r.WorkersTarget), int64(r.WorkersLive), int64(r.WorkersLost),
 		nullStr(r.Outcome), nullJSON(r.Summary), r.RowsDropped)
-	if b.isUniqueViolation(err) {
-		return fmt.Errorf("store: create run %s: %w", r.ID, ErrExists)
+	if b.IsUniqueViolation(err) {
+		return fmt.Errorf("store: create run %s: %w", r.ID, store.ErrExists)
 	}
 	if err != nil {
-		return b.errorf(err, "create run %s", r.ID)
+		return b.Errorf(err, "create run %s", r.ID)
 	}
 	return nil
 }
 
-func (s *sqlStore) UpdateRun(ctx context.Context, runID string, u RunUpdate) error {
-	b := s.b
+func (s *Store) UpdateRun(ctx context.Context, runID string, u store.RunUpdate) error {
+	b := s.d
 	var set []string
 	var args []any
 	add := func(col string, v any) {
@@ -228,13 +277,13 @@ func (s *sqlStore) UpdateRun(ctx context.Context, runID string, u RunUpdate) err
 		add("phase", string(*u.Phase))
 	}
 	if u.StartedAt != nil {
-		add("started_at", b.ts(utc(*u.StartedAt)))
+		add("started_at", b.Time(utc(*u.StartedAt)))
 	}
 	if u.WarmupEndedAt != nil {
-		add("warmup_ended_at", b.ts(utc(*u.WarmupEndedAt)))
+		add("warmup_ended_at", b.Time(utc(*u.WarmupEndedAt)))
 	}
 	if u.EndedAt != nil {
-		add("ended_at", b.ts(utc(*u.EndedAt)))
+		add("ended_at", b.Time(utc(*u.EndedAt)))
 	}
 	if u.WorkersTarget != nil {
 		add("workers_target", int64(*u.WorkersTarget))
@@ -254,30 +303,30 @@ func (s *sqlStore) UpdateRun(ctx context.Context, runID string, u RunUpdate) err
 	if u.RowsDropped != nil {
 		add("rows_dropped", *u.RowsDropped)
 	}
-	add("updated_at", b.ts(now()))
+	add("updated_at", b.Time(now()))
 	args = append(args, runID)
-	n, err := b.exec(ctx, s.q(`UPDATE {run_status} SET `+strings.Join(set, ", ")+` WHERE run_id = ?`), args...)
+	n, err := b.Exec(ctx, s.Q(`UPDATE {run_status} SET `+strings.Join(set, ", ")+` WHERE run_id = ?`), args...)
 	if err != nil {
-		return b.errorf(err, "update run %s", runID)
+		return b.Errorf(err, "update run %s", runID)
 	}
 	if n == 0 {
-		return fmt.Errorf("store: update run %s: %w", runID, ErrNotFound)
+		return fmt.Errorf("store: update run %s: %w", runID, store.ErrNotFound)
 	}
 	return nil
 }
 
-func (s *sqlStore) GetRun(ctx context.Context, runID string) (Run, error) {
+func (s *Store) GetRun(ctx context.Context, runID string) (store.Run, error) {
 	runs, err := s.listRuns(ctx, `SELECT `+runColumns+` FROM {run_status} WHERE run_id = ?`, runID)
 	if err != nil {
-		return Run{}, s.b.errorf(err, "get run %s", runID)
+		return store.Run{}, s.d.Errorf(err, "get run %s", runID)
 	}
 	if len(runs) == 0 {
-		return Run{}, fmt.Errorf("store: run %s: %w", runID, ErrNotFound)
+		return store.Run{}, fmt.Errorf("store: run %s: %w", runID, store.ErrNotFound)
 	}
 	return runs[0], nil
 }
 
-func (s *sqlStore) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
+func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, error) {
 	q := `SELECT ` + runColumns + ` FROM {run_status}`
 	var args []any
 	if f.Status != "" {
@@ -290,20 +339,20 @@ func (s *sqlStore) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
 	}
 	runs, err := s.listRuns(ctx, q, args...)
 	if err != nil {
-		return nil, s.b.errorf(err, "list runs")
+		return nil, s.d.Errorf(err, "list runs")
 	}
 	return runs, nil
 }
 
-func (s *sqlStore) listRuns(ctx context.Context, q string, args ...any) ([]Run, error) {
-	rs, err := s.b.query(ctx, s.q(q), args...)
+func (s *Store) listRuns(ctx context.Context, q string, args ...any) ([]store.Run, error) {
+	rs, err := s.d.Query(ctx, s.Q(q), args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rs.Close()
-	var out []Run
+	var out []store.Run
 	for rs.Next() {
-		var r Run
+		var r store.Run
 		var spec, summary json.RawMessage
 		var status, phase string
 		var target, live, lost int64
@@ -331,7 +380,7 @@ func (s *sqlStore) listRuns(ctx context.Context, q string, args ...any) ([]Run, 
 // the same sequence number.
 const appendRetries = 10
 
-func (s *sqlStore) AppendEvent(ctx context.Context, e Event) (Event, error) {
+func (s *Store) AppendEvent(ctx context.Context, e store.Event) (store.Event, error) {
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = now()
 	}
@@ -339,12 +388,12 @@ func (s *sqlStore) AppendEvent(ctx context.Context, e Event) (Event, error) {
 	// The sequence is MAX+1 computed in the insert itself: no sequence
 	// object (and no USAGE grant), no read-then-write race beyond the
 	// primary key, which turns a concurrent duplicate into a retry.
-	q := s.q(`INSERT INTO {run_control_events} (run_id, seq, kind, payload, created_at)
+	q := s.Q(`INSERT INTO {run_control_events} (run_id, seq, kind, payload, created_at)
 		SELECT r.run_id, COALESCE((SELECT MAX(e.seq) FROM {run_control_events} e WHERE e.run_id = r.run_id), 0) + 1, ?, ?, ?
 		FROM {run_status} r WHERE r.run_id = ?
 		RETURNING seq`)
 	for attempt := 0; ; attempt++ {
-		rs, err := s.b.query(ctx, q, string(e.Kind), nullJSON(e.Payload), s.b.ts(e.CreatedAt), e.RunID)
+		rs, err := s.d.Query(ctx, q, string(e.Kind), nullJSON(e.Payload), s.d.Time(e.CreatedAt), e.RunID)
 		found := false
 		if err == nil {
 			for rs.Next() {
@@ -358,43 +407,46 @@ func (s *sqlStore) AppendEvent(ctx context.Context, e Event) (Event, error) {
 		}
 		switch {
 		case err == nil && !found:
-			return Event{}, fmt.Errorf("store: append event to run %s: %w", e.RunID, ErrNotFound)
+			return store.Event{}, fmt.Errorf("store: append event to run %s: %w", e.RunID, store.ErrNotFound)
 		case err == nil:
 			return e, nil
-		case s.b.isUniqueViolation(err) && attempt < appendRetries:
+		case s.d.IsUniqueViolation(err) && attempt < appendRetries:
 			continue
 		default:
-			return Event{}, s.b.errorf(err, "append event to run %s", e.RunID)
+			return store.Event{}, s.d.Errorf(err, "append event to run %s", e.RunID)
 		}
 	}
 }
 
-func (s *sqlStore) EventsSince(ctx context.Context, runID string, afterSeq int64) ([]Event, error) {
-	rs, err := s.b.query(ctx, s.q(`SELECT run_id, seq, kind, payload, created_at FROM {run_control_events}
+func (s *Store) EventsSince(ctx context.Context, runID string, afterSeq int64) ([]store.Event, error) {
+	rs, err := s.d.Query(ctx, s.Q(`SELECT run_id, seq, kind, payload, created_at FROM {run_control_events}
 		WHERE run_id = ? AND seq > ? ORDER BY seq`), runID, afterSeq)
 	if err != nil {
-		return nil, s.b.errorf(err, "events of run %s", runID)
+		return nil, s.d.Errorf(err, "events of run %s", runID)
 	}
 	defer rs.Close()
-	var out []Event
+	var out []store.Event
 	for rs.Next() {
-		var e Event
+		var e store.Event
 		var kind string
 		if err := rs.Scan(&e.RunID, &e.Seq, &kind, jsonCol{&e.Payload}, timeCol{&e.CreatedAt}); err != nil {
-			return nil, s.b.errorf(err, "events of run %s", runID)
+			return nil, s.d.Errorf(err, "events of run %s", runID)
 		}
-		e.Kind = EventKind(kind)
+		e.Kind = control.EventKind(kind)
 		out = append(out, e)
 	}
 	if err := rs.Err(); err != nil {
-		return nil, s.b.errorf(err, "events of run %s", runID)
+		return nil, s.d.Errorf(err, "events of run %s", runID)
 	}
 	return out, nil
 }
 
 // ---- heartbeats
 
-func (s *sqlStore) PutHeartbeat(ctx context.Context, h Heartbeat) error {
+func (s *Store) PutHeartbeat(ctx context.Context, h store.Heartbeat) error {
+	if p, ok := s.d.(HeartbeatPutter); ok {
+		return p.PutHeartbeat(ctx, s, h)
+	}
 	if h.LastSeen.IsZero() {
 		h.LastSeen = now()
 	}
@@ -402,62 +454,64 @@ func (s *sqlStore) PutHeartbeat(ctx context.Context, h Heartbeat) error {
 	if h.PID != 0 {
 		pid = int64(h.PID)
 	}
-	_, err := s.b.exec(ctx, s.q(`INSERT INTO {worker_heartbeats}
+	_, err := s.d.Exec(ctx, s.Q(`INSERT INTO {worker_heartbeats}
 		(run_id, worker_id, worker_group, status, phase, last_seen, connections, host, pid, rows_dropped)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (run_id, worker_id) DO UPDATE SET
 			worker_group = excluded.worker_group, status = excluded.status, phase = excluded.phase,
 			last_seen = excluded.last_seen, connections = excluded.connections, host = excluded.host,
 			pid = excluded.pid, rows_dropped = excluded.rows_dropped`),
-		h.RunID, h.WorkerID, int64(h.Group), h.Status, string(h.Phase), s.b.ts(utc(h.LastSeen)),
+		h.RunID, h.WorkerID, int64(h.Group), string(h.Status), string(h.Phase), s.d.Time(utc(h.LastSeen)),
 		int64(h.Connections), nullStr(h.Host), pid, h.RowsDropped)
 	if err != nil {
-		return s.b.errorf(err, "heartbeat %s/%s", h.RunID, h.WorkerID)
+		return s.d.Errorf(err, "heartbeat %s/%s", h.RunID, h.WorkerID)
 	}
 	return nil
 }
 
-func (s *sqlStore) ListHeartbeats(ctx context.Context, runID string) ([]Heartbeat, error) {
-	rs, err := s.b.query(ctx, s.q(`SELECT run_id, worker_id, worker_group, status, phase, last_seen,
+func (s *Store) ListHeartbeats(ctx context.Context, runID string) ([]store.Heartbeat, error) {
+	rs, err := s.d.Query(ctx, s.Q(`SELECT run_id, worker_id, worker_group, status, phase, last_seen,
 		connections, host, pid, rows_dropped FROM {worker_heartbeats}
 		WHERE run_id = ? ORDER BY worker_group, worker_id`), runID)
 	if err != nil {
-		return nil, s.b.errorf(err, "heartbeats of run %s", runID)
+		return nil, s.d.Errorf(err, "heartbeats of run %s", runID)
 	}
 	defer rs.Close()
-	var out []Heartbeat
+	var out []store.Heartbeat
 	for rs.Next() {
-		var h Heartbeat
+		var h store.Heartbeat
 		var group, conns, pid int64
-		var phase string
-		if err := rs.Scan(&h.RunID, &h.WorkerID, &group, &h.Status, &phase, timeCol{&h.LastSeen},
+		var status, phase string
+		if err := rs.Scan(&h.RunID, &h.WorkerID, &group, &status, &phase, timeCol{&h.LastSeen},
 			&conns, strCol{&h.Host}, intCol{&pid}, &h.RowsDropped); err != nil {
-			return nil, s.b.errorf(err, "heartbeats of run %s", runID)
+			return nil, s.d.Errorf(err, "heartbeats of run %s", runID)
 		}
 		h.Group, h.Connections, h.PID, h.Phase = int(group), int(conns), int(pid), core.Phase(phase)
+		h.Status = control.WorkerState(status)
 		out = append(out, h)
 	}
 	if err := rs.Err(); err != nil {
-		return nil, s.b.errorf(err, "heartbeats of run %s", runID)
+		return nil, s.d.Errorf(err, "heartbeats of run %s", runID)
 	}
 	return out, nil
 }
 
 // ---- snapshots and executions
 
-// snapshotColumns and executionColumns are the bulk tables' columns in the
-// order snapshotValues and executionValues produce them.
+// SnapshotColumns and ExecutionColumns are the bulk tables' columns in the
+// order SnapshotValues and ExecutionValues produce them.
 var (
-	snapshotColumns = []string{"run_id", "worker_id", "worker_group", "interval_start", "interval_end",
+	SnapshotColumns = []string{"run_id", "worker_id", "worker_group", "interval_start", "interval_end",
 		"phase", "operation", "op_count", "error_count", "errors_by_class",
 		"histogram", "response_histogram", "error_histogram",
 		"open_intended", "open_started", "open_late", "open_skipped"}
-	executionColumns = []string{"run_id", "worker_id", "worker_group", "connection_id", "operation",
+	ExecutionColumns = []string{"run_id", "worker_id", "worker_group", "connection_id", "operation",
 		"phase", "intended_at", "started_at", "ended_at", "ok", "error_class", "sqlstate", "rows_affected"}
 )
 
-// snapshotValues appends the row's values, binding times with ts.
-func snapshotValues(dst []any, r *Snapshot, ts func(time.Time) any) []any {
+// SnapshotValues appends the row's values in SnapshotColumns order,
+// binding times with ts (a Dialect's Time).
+func SnapshotValues(dst []any, r *store.Snapshot, ts func(time.Time) any) []any {
 	var byClass any
 	if m := r.Errors.Map(); m != nil {
 		b, _ := json.Marshal(m) // a map[string]int64 always marshals
@@ -469,7 +523,8 @@ func snapshotValues(dst []any, r *Snapshot, ts func(time.Time) any) []any {
 		r.OpenIntended, r.OpenStarted, r.OpenLate, r.OpenSkipped)
 }
 
-func executionValues(dst []any, r *Execution, ts func(time.Time) any) []any {
+// ExecutionValues appends the row's values in ExecutionColumns order.
+func ExecutionValues(dst []any, r *store.Execution, ts func(time.Time) any) []any {
 	var class any
 	if r.ErrorClass != core.ErrNone {
 		class = r.ErrorClass.String()
@@ -479,50 +534,50 @@ func executionValues(dst []any, r *Execution, ts func(time.Time) any) []any {
 		r.OK, class, nullStr(r.SQLState), r.RowsAffected)
 }
 
-func (s *sqlStore) WriteSnapshots(ctx context.Context, rows []Snapshot) error {
+func (s *Store) WriteSnapshots(ctx context.Context, rows []store.Snapshot) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	if err := s.b.writeSnapshots(ctx, rows); err != nil {
-		return s.b.errorf(err, "write %d snapshots", len(rows))
+	if err := s.d.WriteSnapshots(ctx, rows); err != nil {
+		return s.d.Errorf(err, "write %d snapshots", len(rows))
 	}
 	return nil
 }
 
-func (s *sqlStore) WriteExecutions(ctx context.Context, rows []Execution) error {
+func (s *Store) WriteExecutions(ctx context.Context, rows []store.Execution) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	if err := s.b.writeExecutions(ctx, rows); err != nil {
-		return s.b.errorf(err, "write %d executions", len(rows))
+	if err := s.d.WriteExecutions(ctx, rows); err != nil {
+		return s.d.Errorf(err, "write %d executions", len(rows))
 	}
 	return nil
 }
 
-func (s *sqlStore) Snapshots(ctx context.Context, runID string) ([]Snapshot, error) {
+func (s *Store) Snapshots(ctx context.Context, runID string) ([]store.Snapshot, error) {
 	return s.SnapshotsSince(ctx, runID, time.Time{})
 }
 
-func (s *sqlStore) SnapshotsSince(ctx context.Context, runID string, since time.Time) ([]Snapshot, error) {
+func (s *Store) SnapshotsSince(ctx context.Context, runID string, since time.Time) ([]store.Snapshot, error) {
 	if since.IsZero() {
 		since = time.Unix(0, 0)
 	}
-	rs, err := s.b.query(ctx, s.q(`SELECT `+strings.Join(snapshotColumns, ", ")+` FROM {worker_metrics_snapshots}
-		WHERE run_id = ? AND interval_end > ? ORDER BY interval_start, worker_id, phase, operation`), runID, s.b.ts(utc(since)))
+	rs, err := s.d.Query(ctx, s.Q(`SELECT `+strings.Join(SnapshotColumns, ", ")+` FROM {worker_metrics_snapshots}
+		WHERE run_id = ? AND interval_end > ? ORDER BY interval_start, worker_id, phase, operation`), runID, s.d.Time(utc(since)))
 	if err != nil {
-		return nil, s.b.errorf(err, "snapshots of run %s", runID)
+		return nil, s.d.Errorf(err, "snapshots of run %s", runID)
 	}
 	defer rs.Close()
-	var out []Snapshot
+	var out []store.Snapshot
 	for rs.Next() {
-		var r Snapshot
+		var r store.Snapshot
 		var group, errTotal int64
 		var phase, byClass string
 		if err := rs.Scan(&r.RunID, &r.WorkerID, &group, timeCol{&r.IntervalStart}, timeCol{&r.IntervalEnd},
 			&phase, &r.Operation, &r.Count, &errTotal, strCol{&byClass},
 			&r.Histogram, strCol{&r.ResponseHistogram}, strCol{&r.ErrorHistogram},
 			&r.OpenIntended, &r.OpenStarted, &r.OpenLate, &r.OpenSkipped); err != nil {
-			return nil, s.b.errorf(err, "snapshots of run %s", runID)
+			return nil, s.d.Errorf(err, "snapshots of run %s", runID)
 		}
 		r.Group, r.Phase = int(group), core.Phase(phase)
 		if byClass != "" {
@@ -537,31 +592,31 @@ func (s *sqlStore) SnapshotsSince(ctx context.Context, runID string, since time.
 		out = append(out, r)
 	}
 	if err := rs.Err(); err != nil {
-		return nil, s.b.errorf(err, "snapshots of run %s", runID)
+		return nil, s.d.Errorf(err, "snapshots of run %s", runID)
 	}
 	return out, nil
 }
 
-func (s *sqlStore) CountExecutions(ctx context.Context, runID string) (int64, error) {
-	rs, err := s.b.query(ctx, s.q(`SELECT COUNT(*) FROM {query_executions} WHERE run_id = ?`), runID)
+func (s *Store) CountExecutions(ctx context.Context, runID string) (int64, error) {
+	rs, err := s.d.Query(ctx, s.Q(`SELECT COUNT(*) FROM {query_executions} WHERE run_id = ?`), runID)
 	if err != nil {
-		return 0, s.b.errorf(err, "count executions of run %s", runID)
+		return 0, s.d.Errorf(err, "count executions of run %s", runID)
 	}
 	defer rs.Close()
 	var n int64
 	for rs.Next() {
 		if err := rs.Scan(&n); err != nil {
-			return 0, s.b.errorf(err, "count executions of run %s", runID)
+			return 0, s.d.Errorf(err, "count executions of run %s", runID)
 		}
 	}
 	if err := rs.Err(); err != nil {
-		return 0, s.b.errorf(err, "count executions of run %s", runID)
+		return 0, s.d.Errorf(err, "count executions of run %s", runID)
 	}
 	return n, nil
 }
 
-func (s *sqlStore) Executions(ctx context.Context, f ExecutionFilter) ([]Execution, error) {
-	q := `SELECT ` + strings.Join(executionColumns, ", ") + ` FROM {query_executions} WHERE run_id = ?`
+func (s *Store) Executions(ctx context.Context, f store.ExecutionFilter) ([]store.Execution, error) {
+	q := `SELECT ` + strings.Join(ExecutionColumns, ", ") + ` FROM {query_executions} WHERE run_id = ?`
 	args := []any{f.RunID}
 	if f.WorkerID != "" {
 		q += ` AND worker_id = ?`
@@ -573,27 +628,24 @@ func (s *sqlStore) Executions(ctx context.Context, f ExecutionFilter) ([]Executi
 	}
 	if f.Offset > 0 {
 		if f.Limit <= 0 {
-			q += ` LIMIT -1`
-			if s.dollar {
-				q = strings.TrimSuffix(q, ` LIMIT -1`) // PostgreSQL: OFFSET alone
-			}
+			q += s.noLimit
 		}
 		q += fmt.Sprintf(` OFFSET %d`, f.Offset)
 	}
-	rs, err := s.b.query(ctx, s.q(q), args...)
+	rs, err := s.d.Query(ctx, s.Q(q), args...)
 	if err != nil {
-		return nil, s.b.errorf(err, "executions of run %s", f.RunID)
+		return nil, s.d.Errorf(err, "executions of run %s", f.RunID)
 	}
 	defer rs.Close()
-	var out []Execution
+	var out []store.Execution
 	for rs.Next() {
-		var r Execution
+		var r store.Execution
 		var group, conn int64
 		var phase, class string
 		if err := rs.Scan(&r.RunID, &r.WorkerID, &group, &conn, &r.Operation, &phase,
 			timeCol{&r.IntendedAt}, timeCol{&r.StartedAt}, timeCol{&r.EndedAt},
 			&r.OK, strCol{&class}, strCol{&r.SQLState}, &r.RowsAffected); err != nil {
-			return nil, s.b.errorf(err, "executions of run %s", f.RunID)
+			return nil, s.d.Errorf(err, "executions of run %s", f.RunID)
 		}
 		r.Group, r.Connection, r.Phase = int(group), int(conn), core.Phase(phase)
 		if class != "" {
@@ -602,82 +654,85 @@ func (s *sqlStore) Executions(ctx context.Context, f ExecutionFilter) ([]Executi
 		out = append(out, r)
 	}
 	if err := rs.Err(); err != nil {
-		return nil, s.b.errorf(err, "executions of run %s", f.RunID)
+		return nil, s.d.Errorf(err, "executions of run %s", f.RunID)
 	}
 	return out, nil
 }
 
 // ---- templates
 
-func (s *sqlStore) SaveTemplate(ctx context.Context, t Template) (Template, error) {
+func (s *Store) SaveTemplate(ctx context.Context, t store.Template) (store.Template, error) {
 	if t.Name == "" {
-		return Template{}, errors.New("store: save template: empty name")
+		return store.Template{}, errors.New("store: save template: empty name")
+	}
+	if ts, ok := s.d.(TemplateSaver); ok {
+		return ts.SaveTemplate(ctx, s, t)
 	}
 	ts := now()
-	rs, err := s.b.query(ctx, s.q(`INSERT INTO {test_templates} (name, version, body, created_at, updated_at)
+	rs, err := s.d.Query(ctx, s.Q(`INSERT INTO {test_templates} (name, version, body, created_at, updated_at)
 		VALUES (?, 1, ?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET version = {test_templates}.version + 1,
 			body = excluded.body, updated_at = excluded.updated_at
 		RETURNING name, version, body, created_at, updated_at`),
-		t.Name, t.Body, s.b.ts(ts), s.b.ts(ts))
+		t.Name, t.Body, s.d.Time(ts), s.d.Time(ts))
 	if err != nil {
-		return Template{}, s.b.errorf(err, "save template %q", t.Name)
+		return store.Template{}, s.d.Errorf(err, "save template %q", t.Name)
 	}
 	out, err := scanTemplates(rs)
 	if err == nil && len(out) != 1 {
 		err = fmt.Errorf("insert returned %d rows", len(out))
 	}
 	if err != nil {
-		return Template{}, s.b.errorf(err, "save template %q", t.Name)
+		return store.Template{}, s.d.Errorf(err, "save template %q", t.Name)
 	}
 	return out[0], nil
 }
 
-func (s *sqlStore) GetTemplate(ctx context.Context, name string) (Template, error) {
-	rs, err := s.b.query(ctx, s.q(`SELECT name, version, body, created_at, updated_at
+func (s *Store) GetTemplate(ctx context.Context, name string) (store.Template, error) {
+	rs, err := s.d.Query(ctx, s.Q(`SELECT name, version, body, created_at, updated_at
 		FROM {test_templates} WHERE name = ?`), name)
 	if err != nil {
-		return Template{}, s.b.errorf(err, "get template %q", name)
+		return store.Template{}, s.d.Errorf(err, "get template %q", name)
 	}
 	out, err := scanTemplates(rs)
 	if err != nil {
-		return Template{}, s.b.errorf(err, "get template %q", name)
+		return store.Template{}, s.d.Errorf(err, "get template %q", name)
 	}
 	if len(out) == 0 {
-		return Template{}, fmt.Errorf("store: template %q: %w", name, ErrNotFound)
+		return store.Template{}, fmt.Errorf("store: template %q: %w", name, store.ErrNotFound)
 	}
 	return out[0], nil
 }
 
-func (s *sqlStore) ListTemplates(ctx context.Context) ([]Template, error) {
-	rs, err := s.b.query(ctx, s.q(`SELECT name, version, body, created_at, updated_at
+func (s *Store) ListTemplates(ctx context.Context) ([]store.Template, error) {
+	rs, err := s.d.Query(ctx, s.Q(`SELECT name, version, body, created_at, updated_at
 		FROM {test_templates} ORDER BY name`))
 	if err != nil {
-		return nil, s.b.errorf(err, "list templates")
+		return nil, s.d.Errorf(err, "list templates")
 	}
 	out, err := scanTemplates(rs)
 	if err != nil {
-		return nil, s.b.errorf(err, "list templates")
+		return nil, s.d.Errorf(err, "list templates")
 	}
 	return out, nil
 }
 
-func (s *sqlStore) DeleteTemplate(ctx context.Context, name string) error {
-	n, err := s.b.exec(ctx, s.q(`DELETE FROM {test_templates} WHERE name = ?`), name)
+func (s *Store) DeleteTemplate(ctx context.Context, name string) error {
+	n, err := s.d.Exec(ctx, s.Q(`DELETE FROM {test_templates} WHERE name = ?`), name)
 	if err != nil {
-		return s.b.errorf(err, "delete template %q", name)
+		return s.d.Errorf(err, "delete template %q", name)
 	}
 	if n == 0 {
-		return fmt.Errorf("store: template %q: %w", name, ErrNotFound)
+		return fmt.Errorf("store: template %q: %w", name, store.ErrNotFound)
 	}
 	return nil
 }
 
-func scanTemplates(rs rows) ([]Template, error) {
+func scanTemplates(rs Rows) ([]store.Template, error) {
 	defer rs.Close()
-	var out []Template
+	var out []store.Template
 	for rs.Next() {
-		var t Template
+		var t store.Template
 		var v int64
 		if err := rs.Scan(&t.Name, &v, &t.Body, timeCol{&t.CreatedAt}, timeCol{&t.UpdatedAt}); err != nil {
 			return nil, err

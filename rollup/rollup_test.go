@@ -1,4 +1,4 @@
-package orchestrator_test
+package rollup_test
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/metrics"
-	"github.com/unistore-bench/unistore/orchestrator"
+	"github.com/unistore-bench/unistore/rollup"
 	"github.com/unistore-bench/unistore/store"
 )
 
@@ -41,7 +41,7 @@ func TestIntervalsMergeWorkers(t *testing.T) {
 			total += n
 		}
 	}
-	ivs, err := orchestrator.Intervals(store.Run{}, rows, time.Second)
+	ivs, err := rollup.Intervals(store.Run{}, rows, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

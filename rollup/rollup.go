@@ -1,4 +1,4 @@
-package orchestrator
+package rollup
 
 import (
 	"context"
@@ -9,10 +9,10 @@ import (
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/metrics"
 	"github.com/unistore-bench/unistore/store"
-	"github.com/unistore-bench/unistore/worker"
 )
 
 // Rollup computes a run's result from its workers' stored snapshots: every
@@ -55,15 +55,9 @@ func Rollup(run store.Run, base core.Result, rows []store.Snapshot) (*core.Resul
 			tot = metrics.NewSnapshot(names, open)
 			totals[r.Phase] = tot
 		}
-		op := metrics.Op{Count: r.Count, Errors: r.Errors}
-		for _, h := range []struct {
-			dst  **hdr.Histogram
-			text string
-		}{{&op.Service, r.Histogram}, {&op.Response, r.ResponseHistogram}, {&op.Failed, r.ErrorHistogram}} {
-			var err error
-			if *h.dst, err = metrics.Decode(h.text); err != nil {
-				return nil, fmt.Errorf("orchestrator: run %s: snapshot of %s at %s: %w", run.ID, r.WorkerID, r.IntervalStart, err)
-			}
+		op, err := Decode(r)
+		if err != nil {
+			return nil, fmt.Errorf("rollup: run %s: %w", run.ID, err)
 		}
 		if err := tot.Ops[index[r.Operation]].Merge(&op); err != nil {
 			return nil, err
@@ -92,7 +86,7 @@ func Rollup(run store.Run, base core.Result, rows []store.Snapshot) (*core.Resul
 	res.Open = nil
 	if open {
 		res.Open = &core.OpenStats{Intended: meas.Open.Intended, Started: meas.Open.Started, Late: meas.Open.Late,
-			Skipped: meas.Open.Skipped, LateThresholdMS: float64(worker.LateThreshold) / float64(time.Millisecond)}
+			Skipped: meas.Open.Skipped, LateThresholdMS: control.LateThresholdMS()}
 	}
 	return &res, nil
 }
@@ -100,7 +94,7 @@ func Rollup(run store.Run, base core.Result, rows []store.Snapshot) (*core.Resul
 // Result reads a run and its snapshots from st and rolls them up. For a
 // finished run it is the result the run reported; for a run in progress,
 // the rollup so far.
-func Result(ctx context.Context, st store.Store, runID string) (*core.Result, error) {
+func Result(ctx context.Context, st Reader, runID string) (*core.Result, error) {
 	run, rows, err := Load(ctx, st, runID)
 	if err != nil {
 		return nil, err
@@ -108,7 +102,7 @@ func Result(ctx context.Context, st store.Store, runID string) (*core.Result, er
 	var base core.Result
 	if len(run.Summary) > 0 {
 		if err := json.Unmarshal(run.Summary, &base); err != nil {
-			return nil, fmt.Errorf("orchestrator: run %s: bad stored summary: %w", runID, err)
+			return nil, fmt.Errorf("rollup: run %s: bad stored summary: %w", runID, err)
 		}
 	}
 	return Rollup(run, base, rows)
@@ -146,7 +140,6 @@ func Intervals(run store.Run, rows []store.Snapshot, width time.Duration) ([]Int
 			base = r.IntervalStart
 		}
 	}
-	open := run.Spec.Rate > 0
 	type bucket struct {
 		snap    *metrics.Snapshot
 		index   map[string]int
@@ -173,18 +166,9 @@ func Intervals(run store.Run, rows []store.Snapshot, width time.Duration) ([]Int
 			b.snap.Names = append(b.snap.Names, r.Operation)
 			b.snap.Ops = append(b.snap.Ops, metrics.Op{Service: metrics.NewHistogram()})
 		}
-		op := metrics.Op{Count: r.Count, Errors: r.Errors}
-		var err error
-		if op.Service, err = metrics.Decode(r.Histogram); err != nil {
-			return nil, err
-		}
-		if open {
-			if op.Response, err = metrics.Decode(r.ResponseHistogram); err != nil {
-				return nil, err
-			}
-		}
-		if op.Failed, err = metrics.Decode(r.ErrorHistogram); err != nil {
-			return nil, err
+		op, err := Decode(r)
+		if err != nil {
+			return nil, fmt.Errorf("rollup: run %s: %w", run.ID, err)
 		}
 		if err := b.snap.Ops[i].Merge(&op); err != nil {
 			return nil, err
@@ -208,11 +192,35 @@ func Intervals(run store.Run, rows []store.Snapshot, width time.Duration) ([]Int
 
 // Load reads a run's RUN_STATUS row and its snapshots, what Rollup and
 // Intervals work from.
-func Load(ctx context.Context, st store.Store, runID string) (store.Run, []store.Snapshot, error) {
+func Load(ctx context.Context, st Reader, runID string) (store.Run, []store.Snapshot, error) {
 	run, err := st.GetRun(ctx, runID)
 	if err != nil {
 		return run, nil, err
 	}
 	rows, err := st.Snapshots(ctx, runID)
 	return run, rows, err
+}
+
+// Reader is what the read side needs of a store.
+type Reader interface {
+	GetRun(ctx context.Context, runID string) (store.Run, error)
+	Snapshots(ctx context.Context, runID string) ([]store.Snapshot, error)
+}
+
+// Decode turns one stored snapshot row into the metrics it holds: its
+// counts and its three histograms (service, response, failed; an empty
+// one is nil). It is the one decoder of stored snapshots: Rollup,
+// Intervals and Live all merge what it returns.
+func Decode(r store.Snapshot) (metrics.Op, error) {
+	op := metrics.Op{Count: r.Count, Errors: r.Errors}
+	for _, h := range []struct {
+		dst  **hdr.Histogram
+		text string
+	}{{&op.Service, r.Histogram}, {&op.Response, r.ResponseHistogram}, {&op.Failed, r.ErrorHistogram}} {
+		var err error
+		if *h.dst, err = metrics.Decode(h.text); err != nil {
+			return metrics.Op{}, fmt.Errorf("snapshot of %s at %s: %w", r.WorkerID, r.IntervalStart, err)
+		}
+	}
+	return op, nil
 }

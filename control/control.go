@@ -1,0 +1,156 @@
+package control
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/unistore-bench/unistore/core"
+)
+
+// EventKind is the kind of a control event (RUN_CONTROL_EVENTS.KIND).
+type EventKind string
+
+// The control event kinds.
+const (
+	// EventStart marks the run RUNNING: every worker has joined.
+	EventStart EventKind = "START"
+	// EventStop asks every worker to stop; appended by the orchestrator at
+	// the end of the run, or by anyone (Stop) to end it early.
+	EventStop EventKind = "STOP"
+	// EventSetPhase moves the workers to a phase (PhasePayload).
+	EventSetPhase EventKind = "SET_PHASE"
+	// EventSetWorkerTarget changes the connections of running workers
+	// (TargetPayload).
+	EventSetWorkerTarget EventKind = "SET_WORKER_TARGET"
+)
+
+// Control event payloads, stored as JSON.
+type (
+	// PhasePayload is SET_PHASE's payload.
+	PhasePayload struct {
+		Phase core.Phase `json:"phase"`
+	}
+	// TargetPayload is SET_WORKER_TARGET's payload: the connections each
+	// worker holds; Groups, if not empty, limits it to those groups.
+	TargetPayload struct {
+		Connections int   `json:"connections"`
+		Groups      []int `json:"groups,omitempty"`
+	}
+)
+
+// Command is a control event before it is appended: its kind and payload.
+type Command struct {
+	Kind    EventKind
+	Payload json.RawMessage // nil for none
+}
+
+// Start is the START event.
+func Start() Command { return Command{Kind: EventStart} }
+
+// Stop is the STOP event.
+func Stop() Command { return Command{Kind: EventStop} }
+
+// SetPhase is the SET_PHASE event moving the workers to p.
+func SetPhase(p core.Phase) Command {
+	raw, _ := json.Marshal(PhasePayload{Phase: p})
+	return Command{Kind: EventSetPhase, Payload: raw}
+}
+
+// Scale is the SET_WORKER_TARGET event moving every worker of a run of
+// workers groups (or only those of groups, if given) to connections
+// connections. connections < 1 or a group outside 0..workers-1 is an
+// error.
+func Scale(connections, workers int, groups ...int) (Command, error) {
+	if connections < 1 {
+		return Command{}, fmt.Errorf("control: scale: connections must be at least 1, got %d", connections)
+	}
+	for _, g := range groups {
+		if g < 0 || g >= workers {
+			return Command{}, fmt.Errorf("control: scale: group %d outside 0..%d", g, workers-1)
+		}
+	}
+	raw, _ := json.Marshal(TargetPayload{Connections: connections, Groups: groups})
+	return Command{Kind: EventSetWorkerTarget, Payload: raw}, nil
+}
+
+// PhaseOf reads a SET_PHASE payload; ok is false if it holds no phase.
+func PhaseOf(payload json.RawMessage) (core.Phase, bool) {
+	var p PhasePayload
+	if json.Unmarshal(payload, &p) != nil || p.Phase == "" {
+		return "", false
+	}
+	return p.Phase, true
+}
+
+// TargetFor reads a SET_WORKER_TARGET payload for group g: the connections
+// g's worker moves to, or ok false if the event is not for g (or is bad).
+func TargetFor(payload json.RawMessage, g int) (connections int, ok bool) {
+	var p TargetPayload
+	if json.Unmarshal(payload, &p) != nil || p.Connections < 1 {
+		return 0, false
+	}
+	if len(p.Groups) > 0 && !containsInt(p.Groups, g) {
+		return 0, false
+	}
+	return p.Connections, true
+}
+
+func containsInt(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// WorkerState is a worker's own state in its heartbeat row
+// (WORKER_HEARTBEATS.STATUS).
+type WorkerState string
+
+// Worker states.
+const (
+	// WorkerRunning is written on every heartbeat while the worker runs.
+	WorkerRunning WorkerState = "RUNNING"
+	// WorkerStopped is the last heartbeat of a worker that stopped and
+	// flushed its store rows.
+	WorkerStopped WorkerState = "STOPPED"
+)
+
+// WorkerID returns the id of a group's worker at a launch attempt:
+// "worker-G" first, "worker-G-rK" for the K-th relaunch.
+func WorkerID(group, attempt int) string {
+	if attempt == 0 {
+		return "worker-" + strconv.Itoa(group)
+	}
+	return "worker-" + strconv.Itoa(group) + "-r" + strconv.Itoa(attempt)
+}
+
+// AttemptOf parses WorkerID's attempt (0 for anything else).
+func AttemptOf(id string) int {
+	if i := strings.LastIndex(id, "-r"); i >= 0 {
+		if n, err := strconv.Atoi(id[i+2:]); err == nil {
+			return n
+		}
+	}
+	return 0
+}
+
+// Errors a worker refuses to join (or stops) with, matched with errors.Is.
+var (
+	ErrRunFinished = errors.New("worker: run is finished")
+	ErrGroupTaken  = errors.New("worker: group is held by a live worker")
+	ErrBadGroup    = errors.New("worker: group outside the run's groups")
+	ErrLeaseLost   = errors.New("worker: lost the control plane")
+)
+
+// LateThreshold is how far after its intended time an open-model start may
+// begin before it counts as late: workers count by it, results report it.
+const LateThreshold = time.Millisecond
+
+// LateThresholdMS is LateThreshold in milliseconds, as results report it.
+func LateThresholdMS() float64 { return float64(LateThreshold) / float64(time.Millisecond) }

@@ -1,0 +1,356 @@
+package unistore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/unistore-bench/unistore/control"
+	"github.com/unistore-bench/unistore/orchestrator"
+	"github.com/unistore-bench/unistore/report"
+	"github.com/unistore-bench/unistore/rollup"
+	"github.com/unistore-bench/unistore/store"
+	"github.com/unistore-bench/unistore/worker"
+	"github.com/unistore-bench/unistore/workload"
+)
+
+// The run-management API: what the CLI and the HTTP adapter call, and what
+// a user's harness calls the same way. Every function takes the results
+// store it works on; open one with store.Open (importing its backend).
+
+// Types of the run-management API.
+type (
+	// Template is a parsed YAML template: its Spec, and where each field
+	// was in the file (Locate places validation errors).
+	Template = workload.Template
+	// StoredTemplate is a saved template's row.
+	StoredTemplate = store.Template
+	// RunFilter selects runs for Runs: by status, at most Limit (0: all).
+	RunFilter = store.RunFilter
+	// Interval is one time bucket of a run's rollup (Intervals).
+	Interval = rollup.Interval
+	// WorkerHealth is one worker as its newest heartbeat shows it.
+	WorkerHealth = rollup.WorkerHealth
+	// Launcher starts a run's workers (WithLauncher).
+	Launcher = orchestrator.Launcher
+)
+
+// ErrLeaseLost is matched by Join's error when the worker stopped because
+// the run's orchestrator stopped renewing it (or the store was gone) for a
+// lease.
+var ErrLeaseLost = control.ErrLeaseLost
+
+// LoadTemplate reads and checks a YAML template file.
+func LoadTemplate(path string) (*Template, error) { return workload.LoadFile(path) }
+
+// ReadTemplate parses and checks a YAML template; filename is only used
+// in messages.
+func ReadTemplate(filename string, data []byte) (*Template, error) {
+	return workload.Parse(filename, data)
+}
+
+// Handle is a started run (Start).
+type Handle struct {
+	r  *orchestrator.Run
+	st store.Store
+
+	mu   sync.Mutex
+	last Progress
+}
+
+// ID returns the run id.
+func (h *Handle) ID() string { return h.r.ID }
+
+// Wait blocks until the run has ended and returns its result; the error
+// is non-nil only if the run failed.
+func (h *Handle) Wait() (*Result, error) { return h.r.Wait() }
+
+// Done is closed when the run has ended.
+func (h *Handle) Done() <-chan struct{} { return h.r.Done() }
+
+// Stop asks the run to stop now; its result then has StatusCancelled.
+func (h *Handle) Stop() { h.r.Stop() }
+
+// Scale moves every worker of the run (or of groups, if given) to
+// connections connections, live.
+func (h *Handle) Scale(ctx context.Context, connections int, groups ...int) error {
+	return orchestrator.Scale(ctx, h.st, h.r.ID, connections, groups...)
+}
+
+// Progress returns the newest live rollup (zero before the first one).
+func (h *Handle) Progress() Progress {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.last
+}
+
+// Start validates spec, checks the target (one connection, every statement
+// prepared) and starts the run, returning once its workers are launched.
+// The run goes on in the background until its duration ends, Handle.Stop
+// or ctx is cancelled; its goroutines have ended when Handle.Done is
+// closed. Run is Start then Wait.
+func Start(ctx context.Context, spec Spec, opts ...Option) (*Handle, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	st := o.store
+	if st == nil {
+		st = store.NewMemory()
+	}
+	var launcher orchestrator.Launcher = orchestrator.InProcess{Store: st, Connector: o.connector, Workload: o.workload,
+		Target: spec.Target.DSN, Logger: o.logger, Interval: o.interval, Writer: o.writer, FlushTimeout: o.flush}
+	if o.launcher != nil {
+		launcher = o.launcher
+	}
+	h := &Handle{st: st}
+	observers := o.observers
+	if o.progress != nil {
+		observers = append([]func(Progress){o.progress}, observers...)
+	}
+	svc := &orchestrator.Service{Store: st, Launcher: launcher, Logger: o.logger}
+	r, err := svc.Start(ctx, spec, orchestrator.Options{Template: o.template, Connector: o.connector, DriverName: o.driver,
+		Workload: o.workload, OnProgress: func(p Progress) {
+			h.mu.Lock()
+			h.last = p
+			h.mu.Unlock()
+			for _, f := range observers {
+				f(p)
+			}
+		}})
+	if err != nil {
+		return nil, err
+	}
+	h.r = r
+	return h, nil
+}
+
+// check reports options that would otherwise vanish: the worker tuning
+// options act on in-process workers only.
+func (o *options) check() error {
+	if o.launcher == nil {
+		return nil
+	}
+	if _, in := o.launcher.(orchestrator.InProcess); in {
+		return nil
+	}
+	var bad []string
+	if o.interval != 0 {
+		bad = append(bad, "WithInterval")
+	}
+	if o.flush != 0 {
+		bad = append(bad, "WithFlushTimeout")
+	}
+	if o.writerSet {
+		bad = append(bad, "WithWriterConfig")
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("unistore: %v tune in-process workers and would be ignored with WithLauncher(%T): set them on the workers' side", bad, o.launcher)
+	}
+	return nil
+}
+
+// WithObserver calls f with every interval's live rollup of the run —
+// merged per-operation snapshot and per-worker health — from the run's
+// goroutine; f must not block. Any number may be given: the hook for live
+// streams and metrics endpoints.
+func WithObserver(f func(Progress)) Option {
+	return func(o *options) { o.observers = append(o.observers, f) }
+}
+
+// ProcessLauncher launches each worker as a process of binary (default:
+// this executable) running `worker --run-id … --group …`; the store and
+// target DSNs travel in the environment. Worker output goes to log, each
+// line prefixed by the worker id.
+func ProcessLauncher(binary, storeDSN, target string, log io.Writer) Launcher {
+	return orchestrator.Subprocess{Binary: binary, Store: storeDSN, Target: target, Log: log}
+}
+
+// Stop asks a running run to stop: its orchestrator and workers, wherever
+// they are, stop it through the control tables.
+func Stop(ctx context.Context, st store.Store, runID string) error {
+	return orchestrator.Stop(ctx, st, runID)
+}
+
+// Scale moves every worker of a running run (or of groups) to connections
+// connections, live.
+func Scale(ctx context.Context, st store.Store, runID string, connections int, groups ...int) error {
+	return orchestrator.Scale(ctx, st, runID, connections, groups...)
+}
+
+// Join runs one worker of a stored run — group group, launch attempt
+// attempt — until the run stops: what `unistore worker` does. target
+// overrides the stored (redacted) target DSN.
+func Join(ctx context.Context, st store.Store, runID string, group, attempt int, target string, log *slog.Logger) error {
+	return worker.Join(ctx, worker.JoinConfig{Store: st, RunID: runID, Group: group, Attempt: attempt, Target: target, Logger: log})
+}
+
+// RunInfo is one run as Runs lists it.
+type RunInfo struct {
+	RunID       string     `json:"run_id"`
+	Name        string     `json:"name"`
+	Template    string     `json:"template,omitempty"`
+	Status      Status     `json:"status"`
+	Phase       Phase      `json:"phase,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	StartedAt   *time.Time `json:"started_at,omitempty"`
+	EndedAt     *time.Time `json:"ended_at,omitempty"`
+	Connections int        `json:"connections"`
+	Outcome     string     `json:"outcome,omitempty"`
+	QPS         *float64   `json:"qps,omitempty"`
+	P99         *float64   `json:"p99_ms,omitempty"`
+	RowsDropped int64      `json:"rows_dropped"`
+	// Stale marks a run that is not finished but whose orchestrator has not
+	// renewed it for longer than its lease: it died, and its workers have
+	// stopped on their own. Its status stays as the orchestrator left it.
+	Stale bool `json:"stale,omitempty"`
+}
+
+// Runs lists the stored runs, newest first.
+func Runs(ctx context.Context, st store.Store, f RunFilter) ([]RunInfo, error) {
+	runs, err := st.ListRuns(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RunInfo, 0, len(runs))
+	for _, r := range runs {
+		l := RunInfo{RunID: r.ID, Name: r.Name, Template: r.Template, Status: r.Status, Phase: r.Phase,
+			CreatedAt: r.CreatedAt, Connections: r.Spec.Connections, Outcome: r.Outcome, RowsDropped: r.RowsDropped,
+			Stale: !r.Status.Terminal() && time.Since(r.UpdatedAt) > r.Spec.WithDefaults().Control.Lease.D()}
+		if !r.StartedAt.IsZero() {
+			l.StartedAt = &r.StartedAt
+		}
+		if !r.EndedAt.IsZero() {
+			l.EndedAt = &r.EndedAt
+		}
+		if len(r.Summary) > 0 {
+			var s Result
+			if json.Unmarshal(r.Summary, &s) == nil {
+				l.QPS, l.P99 = &s.Total.QPS, &s.Total.Latency.P99
+			}
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// Show recomputes a stored run's result from its snapshots (see
+// ResultFromStore).
+func Show(ctx context.Context, st store.Store, runID string) (*Result, error) {
+	return rollup.Result(ctx, st, runID)
+}
+
+// Intervals is a run's rollup per time bucket of width: every worker's
+// snapshots merged exactly. It works while the run goes on.
+func Intervals(ctx context.Context, st store.Store, runID string, width time.Duration) ([]Interval, error) {
+	run, rows, err := rollup.Load(ctx, st, runID)
+	if err != nil {
+		return nil, err
+	}
+	return rollup.Intervals(run, rows, width)
+}
+
+// Compare returns the results of runs a and b, for report.Compare.
+func Compare(ctx context.Context, st store.Store, a, b string) (*Result, *Result, error) {
+	ra, err := Show(ctx, st, a)
+	if err != nil {
+		return nil, nil, err
+	}
+	rb, err := Show(ctx, st, b)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ra, rb, nil
+}
+
+// ErrFormat is matched by Export's error for an unknown format.
+var ErrFormat = errors.New("unistore: unknown export format")
+
+// ExportFormats are Export's formats.
+var ExportFormats = []string{"hdr", "csv", "json"}
+
+// Export writes a run's interval snapshots to w: "hdr" (an HdrHistogram
+// interval log), "csv", or "json" (the result with its snapshots).
+func Export(ctx context.Context, st store.Store, runID, format string, w io.Writer) error {
+	if format != "hdr" && format != "csv" && format != "json" {
+		return fmt.Errorf("%w %q: want hdr, csv or json", ErrFormat, format)
+	}
+	run, rows, err := rollup.Load(ctx, st, runID)
+	if err != nil {
+		return err
+	}
+	switch format {
+	case "hdr":
+		return report.ExportHDR(w, run, rows)
+	case "csv":
+		return report.ExportCSV(w, rows)
+	}
+	res, err := Show(ctx, st, runID)
+	if err != nil {
+		return err
+	}
+	return report.ExportJSON(w, res, rows)
+}
+
+// SaveTemplate checks body as a template and saves it under name (the
+// template's own name if empty), bumping its version.
+func SaveTemplate(ctx context.Context, st store.Store, filename, name string, body []byte) (StoredTemplate, error) {
+	t, err := ReadTemplate(filename, body)
+	if err != nil {
+		return StoredTemplate{}, err
+	}
+	if name == "" {
+		name = t.Spec.Name
+	}
+	if name == "" {
+		return StoredTemplate{}, fmt.Errorf("unistore: %s has no name: give one", filename)
+	}
+	return st.SaveTemplate(ctx, store.Template{Name: name, Body: string(body)})
+}
+
+// Templates lists the saved templates by name.
+func Templates(ctx context.Context, st store.Store) ([]StoredTemplate, error) {
+	return st.ListTemplates(ctx)
+}
+
+// GetTemplate returns a saved template's row.
+func GetTemplate(ctx context.Context, st store.Store, name string) (StoredTemplate, error) {
+	return st.GetTemplate(ctx, name)
+}
+
+// LoadSavedTemplate parses a saved template.
+func LoadSavedTemplate(ctx context.Context, st store.Store, name string) (*Template, error) {
+	saved, err := st.GetTemplate(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("unistore: template %q: %w", name, err)
+	}
+	return ReadTemplate("template "+name, []byte(saved.Body))
+}
+
+// DeleteTemplate deletes a saved template.
+func DeleteTemplate(ctx context.Context, st store.Store, name string) error {
+	return st.DeleteTemplate(ctx, name)
+}
+
+// Store is the results store the run-management API works on.
+type Store = store.Store
+
+// DefaultStoreDSN is the default results store: an SQLite file in the
+// working directory (its backend, store/sqlite, must be imported).
+const DefaultStoreDSN = store.DefaultDSN
+
+// OpenStore opens the results store dsn names through the backend
+// registered for its scheme (store.Open): import the backend, e.g.
+// `_ "github.com/unistore-bench/unistore/store/postgres"`.
+func OpenStore(ctx context.Context, dsn string) (Store, error) { return store.Open(ctx, dsn) }
+
+// ApplySchema creates or upgrades the results store's schema (store.ApplySchema).
+func ApplySchema(ctx context.Context, dsn string) error { return store.ApplySchema(ctx, dsn) }
