@@ -62,6 +62,21 @@ type Describer interface {
 	Settings() map[string]string
 }
 
+// Plan is the load a run intends, for connectors that warn about it.
+type Plan struct {
+	Workers     int     // worker groups
+	Connections int     // connections per worker
+	Rate        float64 // open-model arrivals per second per worker; 0 = closed loop
+}
+
+// Advisor is implemented by connectors that know their target's limits
+// (Snowflake's hybrid-table request quota, say). Advise returns warnings
+// about plan — none when it looks fine — without connecting. The run logs
+// them before load and goes on: a warning is advice, not a refusal.
+type Advisor interface {
+	Advise(p Plan) []string
+}
+
 // Classifier is implemented by drivers (or connectors) that know their
 // database's errors. Classify returns the error's class and, when there is
 // one, its SQLSTATE or vendor code.

@@ -125,6 +125,11 @@ func (s *Service) Start(ctx context.Context, spec core.Spec, o Options) (*Run, e
 	if err := preflight(ctx, conn, wl); err != nil {
 		return nil, fmt.Errorf("unistore: before load: %w", err)
 	}
+	if a, ok := conn.(driver.Advisor); ok {
+		for _, w := range a.Advise(driver.Plan{Workers: spec.Workers, Connections: spec.Connections, Rate: spec.Rate}) {
+			s.logger().Warn(w)
+		}
+	}
 	base := core.Result{Driver: drvName, Target: core.RedactDSN(spec.Target.DSN)}
 	if d, ok := conn.(driver.Describer); ok {
 		base.TargetSettings = d.Settings()

@@ -389,3 +389,21 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+// TestAdvise: the connector's advice is QuotaWarning's, as a list.
+func TestAdvise(t *testing.T) {
+	c, err := snowflake.NewConnector("u:p@127.0.0.1:1/DB/S?account=a&protocol=http")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, ok := any(c).(driver.Advisor)
+	if !ok {
+		t.Fatal("the Snowflake connector is not a driver.Advisor")
+	}
+	if got := a.Advise(driver.Plan{Workers: 1, Connections: 4}); len(got) != 0 {
+		t.Errorf("4 connections: %q, want no warning", got)
+	}
+	if got := a.Advise(driver.Plan{Workers: 3, Rate: 3000}); len(got) != 1 || !strings.Contains(got[0], "9000 ops/s") {
+		t.Errorf("3 workers at 3000/s: %q, want one warning naming 9000 ops/s", got)
+	}
+}

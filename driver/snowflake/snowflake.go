@@ -81,6 +81,7 @@ type Connector struct {
 var (
 	_ driver.Connector  = (*Connector)(nil)
 	_ driver.Describer  = (*Connector)(nil)
+	_ driver.Advisor    = (*Connector)(nil)
 	_ driver.Classifier = (*Connector)(nil)
 )
 
@@ -118,6 +119,14 @@ func (c *Connector) Classify(err error) (core.ErrorClass, string) { return Class
 // Close implements driver.Connector. A Connector shares nothing between its
 // sessions, so Close does nothing and may be called any number of times.
 func (c *Connector) Close() error { return nil }
+
+// Advise implements driver.Advisor with QuotaWarning.
+func (c *Connector) Advise(p driver.Plan) []string {
+	if w := QuotaWarning(p.Rate, p.Workers, p.Connections); w != "" {
+		return []string{w}
+	}
+	return nil
+}
 
 // Connect logs in one Snowflake session. Each call builds its own
 // gosnowflake connector from a copy of the configuration with its own
