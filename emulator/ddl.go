@@ -17,7 +17,12 @@ func (s *Server) ddl(ctx context.Context, ss *session, st []token) (*result, err
 		orReplace, i = true, 3
 	}
 	isCreate := st[0].is("CREATE")
+	temporary := false
 	for i < len(st) && isCreate && tableModifiers[st[i].up()] {
+		switch st[i].up() {
+		case "TEMPORARY", "TEMP", "VOLATILE":
+			temporary = true
+		}
 		i++
 	}
 	if i >= len(st) {
@@ -32,7 +37,7 @@ func (s *Server) ddl(ctx context.Context, ss *session, st []token) (*result, err
 	case obj == "WAREHOUSE" || obj == "ROLE" || obj == "USER" || obj == "STAGE" || obj == "FILE":
 		return statusResult(stmtDDL, "Statement executed successfully."), nil
 	case obj == "TABLE" && isCreate:
-		return s.createTable(ctx, ss, st, i+1, orReplace)
+		return s.createTable(ctx, ss, st, i+1, orReplace, temporary)
 	}
 	if orReplace && (obj == "VIEW" || obj == "INDEX") {
 		// CREATE OR REPLACE VIEW v … → DROP VIEW IF EXISTS v; CREATE VIEW v …
@@ -224,7 +229,12 @@ func splitTop(st []token) [][]token {
 // (columns, constraints, INDEX name (cols)) [table options]. INDEX clauses
 // become CREATE INDEX statements; table options (CLUSTER BY, COMMENT,
 // DATA_RETENTION_TIME_IN_DAYS …) are dropped.
-func (s *Server) createTable(ctx context.Context, ss *session, st []token, i int, orReplace bool) (*result, error) {
+//
+// A TEMPORARY (or VOLATILE) table with an unqualified name goes to the
+// session's SQLite connection's temp schema: like Snowflake's, it is seen
+// only by its session, shadows a permanent table of the same name, and
+// ends with the session.
+func (s *Server) createTable(ctx context.Context, ss *session, st []token, i int, orReplace, temporary bool) (*result, error) {
 	ifNotExists := false
 	if i+2 < len(st) && st[i].is("IF") && st[i+1].is("NOT") && st[i+2].is("EXISTS") {
 		ifNotExists, i = true, i+3
@@ -235,6 +245,9 @@ func (s *Server) createTable(ctx context.Context, ss *session, st []token, i int
 	alias, table, next, err := resolveTable(ss, st, i)
 	if err != nil {
 		return nil, err
+	}
+	if temporary && alias == "main" {
+		alias = "temp"
 	}
 	qname := identQuote(alias) + "." + identQuote(identName(table))
 	tname := identName(table)

@@ -95,7 +95,9 @@
 // A small tokenizer (literals, quoted identifiers, $$…$$, comments) lets
 // the emulator rewrite what our schema and examples use, outside literals:
 // CREATE [OR REPLACE] [HYBRID|TRANSIENT|TEMPORARY] TABLE [IF NOT EXISTS]
-// with INDEX name (cols) turned into CREATE INDEX (named TABLE$INDEX) and
+// (a TEMPORARY table, unqualified, lives in its session's SQLite temp
+// schema: seen by that session only, gone with it) with INDEX name (cols)
+// turned into CREATE INDEX (named TABLE$INDEX) and
 // table options dropped; CREATE TABLE … AS SELECT; column types kept as
 // declared so the rowtype follows them (NUMBER(p,s), VARCHAR(n), INT,
 // FLOAT, BOOLEAN, TIMESTAMP_*, DATE, TIME, BINARY), except STRING →

@@ -26,11 +26,6 @@ type Target struct {
 	Exec func(t *testing.T, sql string)
 	// Types are the column types the round-trip check creates.
 	Types Types
-	// Skip names checks (as in the subtest names, "IndependentConnections")
-	// the target cannot pass, each with the reason; they are reported as
-	// skipped. It is for a test endpoint's known, named gap, never for a
-	// driver's bug.
-	Skip map[string]string
 }
 
 // Run runs every conformance check against the target open returns. open
@@ -61,9 +56,6 @@ func Run(t *testing.T, open func(t *testing.T) Target) {
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
-			if reason, ok := tg.Skip[c.name]; ok {
-				t.Skip(reason)
-			}
 			c.fn(t, tg)
 		})
 	}
