@@ -28,6 +28,15 @@ type Progress struct {
 	// Workers is every worker's health from its newest heartbeat, by
 	// group then worker id; nil when the heartbeats could not be read.
 	Workers []WorkerHealth
+	// Total is the merge of every operation over the same rows, with every
+	// percentile (P50 and P99 above are its Latency.P50 and .P99).
+	Total core.OpStats
+	// WorkerQPS is each worker's rate over the same rows, by worker id.
+	WorkerQPS map[string]float64
+	// Snapshot holds the merged histograms themselves, per operation, for
+	// adapters that export distributions (Prometheus). It is shared by
+	// every observer: read it, never change it.
+	Snapshot *metrics.Snapshot
 }
 
 // WorkerHealth is one worker as its heartbeat row shows it.
@@ -67,8 +76,8 @@ func NewLive() *Live { return &Live{seen: map[string]time.Time{}} }
 
 // Add merges the rows not seen before (rows polled over a window of
 // window ending at now; keys older than twice that are forgotten) and
-// returns their merge in p (Count, Errors, QPS, P50, P99, Start, End,
-// Operations); ok is false when no row was new. A row whose histogram does
+// returns their merge in p (Count, Errors, QPS, P50, P99, Total, Start,
+// End, Operations, WorkerQPS, Snapshot); ok is false when no row was new. A row whose histogram does
 // not decode is left out.
 func (l *Live) Add(rows []store.Snapshot, now time.Time, window time.Duration) (p Progress, ok bool) {
 	var names []string
@@ -95,11 +104,13 @@ func (l *Live) Add(rows []store.Snapshot, now time.Time, window time.Duration) (
 		return p, false
 	}
 	snap := metrics.NewSnapshot(names, false)
+	perWorker := map[string]int64{}
 	for _, r := range fresh {
 		op, err := Decode(r)
 		if err != nil {
 			continue
 		}
+		perWorker[r.WorkerID] += r.Count
 		_ = snap.Ops[index[r.Operation]].Merge(&op)
 		if p.Start.IsZero() || r.IntervalStart.Before(p.Start) {
 			p.Start = r.IntervalStart
@@ -113,6 +124,15 @@ func (l *Live) Add(rows []store.Snapshot, now time.Time, window time.Duration) (
 	seconds := p.End.Sub(p.Start).Seconds()
 	tot, ops := snap.Stats(seconds)
 	p.Count, p.Errors, p.QPS, p.P50, p.P99 = tot.Count, tot.Errors, tot.QPS, tot.Latency.P50, tot.Latency.P99
-	p.Operations = ops
+	p.Operations, p.Total, p.Snapshot = ops, tot, snap
+	snap.Start, snap.End = p.Start, p.End
+	p.WorkerQPS = make(map[string]float64, len(perWorker))
+	for id, n := range perWorker {
+		if seconds > 0 {
+			p.WorkerQPS[id] = float64(n) / seconds
+		} else {
+			p.WorkerQPS[id] = 0
+		}
+	}
 	return p, true
 }

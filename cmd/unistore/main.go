@@ -77,6 +77,7 @@ func newApp() *cli.App {
 			stopCommand(),
 			scaleCommand(),
 			emulateCommand(),
+			serveCommand(),
 		},
 	}
 }

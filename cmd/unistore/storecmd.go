@@ -117,15 +117,14 @@ func runsCommand() *cli.Command {
 				ArgsUsage: "RUN_A RUN_B",
 				Flags:     []cli.Flag{storeFlag(), jsonFlag},
 				Action: withStore(2, "runs compare: give two run ids", func(c *cli.Context, st unistore.Store) error {
-					var rs [2]*core.Result
-					var err error
-					if rs[0], rs[1], err = unistore.Compare(c.Context, st, c.Args().Get(0), c.Args().Get(1)); err != nil {
+					rs, err := unistore.CompareRuns(c.Context, st, c.Args().Get(0), c.Args().Get(1))
+					if err != nil {
 						return err
 					}
 					if c.Bool("json") {
-						return writeJSON("-", stdout(c), map[string]*core.Result{"a": rs[0], "b": rs[1]})
+						return writeJSON("-", stdout(c), rs)
 					}
-					return report.Compare(stdout(c), rs[0], rs[1])
+					return report.Compare(stdout(c), rs["a"], rs["b"])
 				}),
 			},
 			{
@@ -229,22 +228,12 @@ func templatesCommand() *cli.Command {
 				Usage: "list saved templates",
 				Flags: []cli.Flag{storeFlag(), &cli.BoolFlag{Name: "json", Usage: "machine-readable output"}},
 				Action: withStore(-1, "", func(c *cli.Context, st unistore.Store) error {
-					ts, err := unistore.Templates(c.Context, st)
+					ts, err := unistore.TemplateList(c.Context, st)
 					if err != nil {
 						return err
 					}
 					if c.Bool("json") {
-						type entry struct {
-							Name      string    `json:"name"`
-							Version   int       `json:"version"`
-							CreatedAt time.Time `json:"created_at"`
-							UpdatedAt time.Time `json:"updated_at"`
-						}
-						out := make([]entry, 0, len(ts))
-						for _, t := range ts {
-							out = append(out, entry{t.Name, t.Version, t.CreatedAt, t.UpdatedAt})
-						}
-						return writeJSON("-", stdout(c), out)
+						return writeJSON("-", stdout(c), ts)
 					}
 					tw := tabwriter.NewWriter(stdout(c), 0, 0, 2, ' ', 0)
 					fmt.Fprintln(tw, "NAME\tVERSION\tUPDATED")

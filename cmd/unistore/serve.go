@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/unistore-bench/unistore"
+	"github.com/unistore-bench/unistore/core"
+	"github.com/unistore-bench/unistore/httpapi"
+)
+
+// shutdownGrace bounds how long serve waits, on SIGTERM, for its runs to
+// stop and store their results.
+const shutdownGrace = 60 * time.Second
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "the controller: HTTP API, live WebSocket stream, Prometheus /metrics and the web UI, with the orchestrator embedded",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", Usage: "`HOST:PORT` to listen on; a non-loopback address needs --token-file"},
+			storeFlag(),
+			&cli.StringFlag{Name: "token-file", Usage: "require the token in `FILE` on /api/* and /metrics (Authorization: Bearer TOKEN)"},
+			&cli.BoolFlag{Name: "in-process", Usage: "run workers as goroutines of this process instead of worker processes"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 0 {
+				return exitCode{2, errors.New("serve: takes no arguments")}
+			}
+			token, err := readToken(c.String("token-file"))
+			if err != nil {
+				return exitCode{2, err}
+			}
+			addr := c.String("listen")
+			if err := httpapi.CheckListen(addr, token != ""); err != nil {
+				return exitCode{2, err}
+			}
+			st, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			stderr := c.App.ErrWriter
+			if stderr == nil {
+				stderr = os.Stderr
+			}
+			logger := slog.New(slog.NewTextHandler(stderr, nil))
+			storeDSN := c.String("store")
+			cfg := httpapi.Config{Store: st, Token: token, Logger: logger}
+			if !c.Bool("in-process") {
+				cfg.RunOptions = func(spec unistore.Spec) []unistore.Option {
+					return []unistore.Option{unistore.WithLauncher(unistore.ProcessLauncher("", storeDSN, spec.Target.DSN, stderr))}
+				}
+			}
+			srv, err := httpapi.New(cfg)
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return exitCode{1, fmt.Errorf("serve: %w", err)}
+			}
+			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			served := make(chan error, 1)
+			go func() { served <- hs.Serve(ln) }()
+			fmt.Fprintf(stdout(c), "unistore: serving http://%s/ (store %s, workers %s, token %s)\n", ln.Addr(),
+				core.RedactDSN(storeDSN), map[bool]string{true: "in-process", false: "as processes"}[c.Bool("in-process")],
+				map[bool]string{true: "required", false: "none: loopback only"}[token != ""])
+			select {
+			case err := <-served:
+				return fmt.Errorf("serve: %w", err)
+			case <-c.Context.Done():
+			}
+			// SIGTERM or Ctrl-C: stop every run (each stores its summary
+			// and ends CANCELLED; live clients get the result), then stop
+			// serving.
+			logger.Info("serve: shutting down: stopping runs")
+			ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+			defer cancel()
+			runsErr := srv.Shutdown(ctx)
+			httpErr := hs.Shutdown(ctx)
+			if err := errors.Join(runsErr, httpErr); err != nil {
+				return fmt.Errorf("serve: shutdown: %w", err)
+			}
+			logger.Info("serve: stopped")
+			return nil
+		},
+	}
+}
+
+// readToken reads the token file: its first line, trimmed. A named file
+// that is missing or empty is an error, never "no token".
+func readToken(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("serve: token file: %w", err)
+	}
+	tok, _, _ := strings.Cut(string(b), "\n")
+	if tok = strings.TrimSpace(tok); tok == "" {
+		return "", fmt.Errorf("serve: token file %s is empty", path)
+	}
+	return tok, nil
+}
