@@ -337,8 +337,10 @@ func (s *Server) handleGetTemplate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	// Scrubbed: a template saved by other means (`unistore templates
+	// save`) may hold a DSN with its password.
 	writeJSON(w, http.StatusOK, unistore.TemplateInfo{Name: t.Name, Version: t.Version, CreatedAt: t.CreatedAt,
-		UpdatedAt: t.UpdatedAt, Body: t.Body})
+		UpdatedAt: t.UpdatedAt, Body: scrub(t.Body)})
 }
 
 // PutTemplateRequest is PUT /api/v1/templates/{name}'s JSON body; a body
@@ -363,6 +365,14 @@ func (s *Server) handlePutTemplate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		body = []byte(req.SpecYAML)
+	}
+	// A secret is never stored: a template whose target DSN holds a
+	// password is refused (runs take the password as an override, which
+	// is stored redacted).
+	if t, err := unistore.ReadTemplate("template "+name, body); err == nil && t.Spec.Target.DSN != core.RedactDSN(t.Spec.Target.DSN) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("template %s: target.dsn holds a secret (%s): save it without one "+
+			"and give the full DSN as the run's \"target\" override", name, core.RedactDSN(t.Spec.Target.DSN)))
+		return
 	}
 	t, err := unistore.SaveTemplate(r.Context(), s.cfg.Store, "template "+name, name, body)
 	if errors.Is(err, core.ErrInvalidSpec) {
