@@ -51,7 +51,7 @@ func readAll(ctx context.Context, t *testing.T, c *websocket.Conn) ([]liveMsg, e
 // gets the current state at once; a finished run's stream is its result.
 func TestLiveStream(t *testing.T) {
 	e := newEnv(t, "")
-	id := e.startRun(map[string]any{"duration": "3s"})
+	id := e.startRun(map[string]any{"duration": "5s"})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	c, _, err := e.dial(ctx, id, "")
@@ -117,8 +117,9 @@ func TestLiveStream(t *testing.T) {
 			t.Errorf("message %d: type %q", i, m.Type)
 		}
 	}
+	// One a second, give or take the polls of a loaded machine.
 	if progress < 2 {
-		t.Errorf("%d progress messages over a 3 s run, want one per interval", progress)
+		t.Errorf("%d progress messages over a 5 s run, want about one per interval", progress)
 	}
 	last := msgs[len(msgs)-1]
 	if last.Type != "result" || last.Result == nil || last.Result.Status != core.StatusCompleted || last.Result.RunID != id {
@@ -164,7 +165,7 @@ func TestLiveSlowClient(t *testing.T) {
 	}
 	defer fast.CloseNow()
 	msgs, _ := readAll(ctx, t, fast)
-	if len(msgs) < 3 || msgs[len(msgs)-1].Type != "result" || msgs[len(msgs)-1].Result.Status != core.StatusCompleted {
+	if len(msgs) < 2 || msgs[0].Type != "progress" || msgs[len(msgs)-1].Type != "result" || msgs[len(msgs)-1].Result.Status != core.StatusCompleted {
 		t.Fatalf("reading client got %d messages, last %+v", len(msgs), msgs[len(msgs)-1])
 	}
 	r := msgs[len(msgs)-1].Result

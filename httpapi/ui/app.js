@@ -13,6 +13,7 @@ function h(tag, attrs, ...kids) {
     if (v === undefined || v === null || v === false) continue;
     if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
     else if (k === "class") el.className = v;
+    else if (k === "style") throw new Error("style attributes are blocked by the CSP: use a class");
     else el.setAttribute(k, v === true ? "" : v);
   }
   for (const kid of kids.flat()) {
@@ -51,7 +52,7 @@ async function api(method, path, body) {
 
 const num = (v, d = 1) => (v === undefined || v === null || !isFinite(v) ? "–" : Number(v).toLocaleString(undefined, { maximumFractionDigits: d, minimumFractionDigits: d }));
 const ms = (v) => num(v, 3);
-const badge = (s) => h("span", { class: "badge s-" + s, id: "status" }, s);
+const badge = (s, id) => h("span", { class: "badge s-" + s, id }, s);
 const when = (t) => (t ? new Date(t).toLocaleString() : "–");
 const errorBox = (e) => h("div", { class: "error" }, h("pre", {}, e.message || String(e)));
 
@@ -75,7 +76,7 @@ async function runsView(params) {
   const filter = h("select", { id: "status-filter", onchange: (e) => { location.hash = "#/?status=" + e.target.value; } },
     ["", "RUNNING", "STOPPING", "COMPLETED", "CANCELLED", "FAILED", "PREPARED"].map((s) =>
       h("option", { value: s, selected: s === status }, s || "all statuses")));
-  const compareBtn = h("button", { class: "secondary", disabled: true, onclick: () => {
+  const compareBtn = h("button", { id: "compare-btn", class: "secondary", disabled: true, onclick: () => {
     const ids = [...document.querySelectorAll("input.pick:checked")].map((c) => c.value);
     location.hash = "#/compare/" + ids.join(",");
   } }, "Compare selected");
@@ -85,7 +86,7 @@ async function runsView(params) {
     h("th", { class: "l" }, "Created"), h("th", {}, "Conns"), h("th", {}, "QPS"), h("th", {}, "p99 ms"))), body);
   show(h("h1", {}, "Runs"),
     h("div", { class: "toolbar" }, filter, compareBtn, h("a", { href: "#/new" }, "New run")),
-    h("div", { class: "card", style: "padding:0" }, table));
+    h("div", { class: "card flush" }, table));
 
   const onPick = () => {
     const n = document.querySelectorAll("input.pick:checked").length;
@@ -135,7 +136,14 @@ async function newRunView() {
     h("option", { value: "" }, "paste YAML below"),
     templates.map((t) => h("option", { value: t.name }, t.name + " (v" + t.version + ")")));
   const yaml = h("textarea", { id: "spec-yaml", spellcheck: "false", placeholder: "name: my-run\nworkload:\n  operations:\n    - name: lookup\n      sql: SELECT …" });
-  const syncSource = () => { yaml.disabled = !!src.value; yaml.style.opacity = src.value ? 0.5 : 1; };
+  let pasted = "";
+  // A saved template shows its YAML, read-only; "paste" gives back what was typed.
+  const syncSource = async () => {
+    if (!src.value) { yaml.disabled = false; yaml.value = pasted; return; }
+    if (!yaml.disabled) pasted = yaml.value;
+    yaml.disabled = true;
+    try { yaml.value = (await api("GET", "/templates/" + encodeURIComponent(src.value))).body; } catch (e) { yaml.value = ""; }
+  };
   src.addEventListener("change", syncSource);
   if (templates.length) src.value = templates[0].name;
   syncSource();
@@ -165,7 +173,7 @@ async function newRunView() {
     }
   } },
   h("div", { class: "card" }, h("label", { for: "source" }, "Template"), src, h("h2", {}, "Template YAML"), yaml),
-  h("div", { class: "card" }, h("h2", { style: "margin-top:0" }, "Overrides (empty: the template's)"), grid),
+  h("div", { class: "card" }, h("h2", {}, "Overrides (empty: the template's)"), grid),
   err, start);
   show(h("h1", {}, "New run"), form);
 }
@@ -187,19 +195,19 @@ const opCols = [
 
 function liveView(id) {
   const title = h("h1", {}, "Run ", h("span", { class: "mono" }, id));
-  const statusEl = h("span", {}, badge("…"));
+  const statusEl = h("span", {}, badge("…", "status"));
   const stats = {};
   const stat = (k, label) => { stats[k] = h("div", { class: "v", id: "stat-" + k }, "–"); return h("div", { class: "stat" }, stats[k], h("div", { class: "k" }, label)); };
   const qpsCanvas = h("canvas", { class: "chart", id: "qps-chart" });
   const latCanvas = h("canvas", { class: "chart", id: "latency-chart" });
-  const ops = h("div", { class: "card", style: "padding:0;overflow-x:auto" });
+  const ops = h("div", { class: "card flush" });
   const workers = h("div", { class: "workers", id: "workers" });
   const msg = h("div");
   const stopBtn = h("button", { id: "stop", class: "danger", onclick: async () => {
     stopBtn.disabled = true;
     try { await api("POST", "/runs/" + id + "/stop"); } catch (e) { msg.replaceChildren(errorBox(e)); stopBtn.disabled = false; }
   } }, "Stop");
-  const scaleIn = h("input", { id: "scale-connections", type: "number", min: "1", style: "width:90px", placeholder: "conns" });
+  const scaleIn = h("input", { id: "scale-connections", type: "number", min: "1", class: "narrow", placeholder: "connections" });
   const scaleBtn = h("button", { id: "scale", class: "secondary", onclick: async () => {
     msg.replaceChildren();
     try { await api("POST", "/runs/" + id + "/scale", { connections: Number(scaleIn.value) }); }
@@ -211,8 +219,8 @@ function liveView(id) {
     h("div", { class: "stats" }, stat("phase", "phase"), stat("elapsed", "elapsed"), stat("qps", "qps"), stat("p50", "p50 ms"),
       stat("p95", "p95 ms"), stat("p99", "p99 ms"), stat("errors", "errors"), stat("workers", "workers live")),
     h("div", { class: "row" },
-      h("div", { class: "card" }, h("h2", { style: "margin-top:0" }, "Throughput"), qpsCanvas),
-      h("div", { class: "card" }, h("h2", { style: "margin-top:0" }, "Latency"), latCanvas)),
+      h("div", { class: "card" }, h("h2", {}, "Throughput"), qpsCanvas),
+      h("div", { class: "card" }, h("h2", {}, "Latency"), latCanvas)),
     h("h2", {}, "Operations (last interval)"), ops,
     h("h2", {}, "Workers"), workers);
   const qps = new LineChart(qpsCanvas, { series: [{ name: "qps", color: "#2563eb" }], window: 300 });
@@ -226,7 +234,7 @@ function liveView(id) {
     ws.onmessage = (ev) => {
       const m = JSON.parse(ev.data);
       if (m.type === "progress") {
-        statusEl.replaceChildren(badge(m.status));
+        statusEl.replaceChildren(badge(m.status, "status"));
         stats.phase.textContent = m.phase || "–";
         stats.elapsed.textContent = num(m.elapsed_s, 0) + " s";
         stats.qps.textContent = num(m.qps);
@@ -241,15 +249,22 @@ function liveView(id) {
         }
         ops.replaceChildren(opTable(m.operations, opCols));
         workers.replaceChildren(...m.workers.per_worker.map((w) => h("div", { class: "worker h-" + w.health },
-          h("div", { class: "id" }, w.id, " ", h("span", { class: "muted" }, w.health)),
-          h("div", {}, "connections ", w.connections_active, " / ", w.connections_target),
-          h("div", {}, num(w.qps), " qps · ", w.phase || ""))));
+          h("div", { class: "id" }, w.id, h("span", { class: "health" }, w.health)),
+          h("div", {}, "connections ", h("b", {}, w.connections_active), " of ", w.connections_target),
+          h("div", {}, h("b", {}, num(w.qps)), " qps"),
+          h("div", { class: "muted" }, (w.phase || "").toLowerCase(), " · seen ", new Date(w.last_seen).toLocaleTimeString()))));
       } else if (m.type === "result") {
         closed = true;
         const r = m.result || {};
-        statusEl.replaceChildren(badge(r.status || "FAILED"));
+        statusEl.replaceChildren(badge(r.status || "FAILED", "status"));
         stats.phase.textContent = "DONE";
         stopBtn.disabled = scaleBtn.disabled = true;
+        stats.workers.textContent = "0";
+        workers.querySelectorAll(".worker").forEach((w) => {
+          w.className = "worker h-STOPPED";
+          const health = w.querySelector(".health");
+          if (health) health.textContent = "STOPPED";
+        });
         done.replaceChildren(h("div", { class: "card" },
           h("b", {}, "Run ended: ", r.status || "?"), m.error ? " — " + m.error : "",
           " · ", num(r.total && r.total.qps), " qps, p99 ", ms(r.total && r.total.latency_ms.p99), " ms over ",
@@ -285,10 +300,10 @@ async function runView(id) {
     h("p", { class: "muted" }, "driver ", res.driver, " · target ", h("span", { class: "mono" }, res.target),
       " · started ", when(res.started_at), " · ended ", when(res.ended_at)),
     h("h2", {}, "Operations (measurement phase)"),
-    h("div", { class: "card", style: "padding:0;overflow-x:auto" }, opTable(Object.assign({ "(total)": t }, res.operations), opCols)),
+    h("div", { class: "card flush" }, opTable(Object.assign({ "(total)": t }, res.operations), opCols)),
     h("div", { class: "row" },
-      h("div", { class: "card" }, h("h2", { style: "margin-top:0" }, "Throughput per interval"), qpsCanvas),
-      h("div", { class: "card" }, h("h2", { style: "margin-top:0" }, "Latency per interval"), latCanvas)));
+      h("div", { class: "card" }, h("h2", {}, "Throughput per interval"), qpsCanvas),
+      h("div", { class: "card" }, h("h2", {}, "Latency per interval"), latCanvas)));
   const t0 = ivs.length ? Date.parse(ivs[0].start) : 0;
   const xs = ivs.map((iv) => (Date.parse(iv.start) - t0) / 1000);
   new LineChart(qpsCanvas, { series: [{ name: "qps", color: "#2563eb" }] }).set(xs, [ivs.map((iv) => iv.total.qps)]);
@@ -327,7 +342,7 @@ async function compareView(ids) {
   }
   show(h("h1", {}, "Compare ", runs.length, " runs"),
     h("p", { class: "muted" }, "Deltas against the first run (", h("span", { class: "mono" }, base.run_id), "); green is better."),
-    h("div", { class: "card", style: "padding:0;overflow-x:auto" }, h("table", { id: "compare" },
+    h("div", { class: "card flush" }, h("table", { id: "compare" },
       h("thead", {}, h("tr", {}, h("th", { class: "l" }, "Operation"), h("th", { class: "l" }, "Metric"),
         runs.map((r) => h("th", {}, h("a", { href: "#/run/" + r.run_id }, r.name + " " + r.run_id.slice(-6)), h("br"), r.status)))),
       h("tbody", {}, rows))));
