@@ -211,3 +211,24 @@ func TestLiveAuth(t *testing.T) {
 		t.Errorf("with ?token=: %d messages, %v", len(msgs), err)
 	}
 }
+
+// TestRunOutlivesClient: a run started from the API goes on to its end
+// when the client that watched it goes away mid-stream (a browser closed).
+func TestRunOutlivesClient(t *testing.T) {
+	e := newEnv(t, "")
+	id := e.startRun(map[string]any{"duration": "3s"})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, _, err := e.dial(ctx, id, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Read(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.CloseNow() // gone without a close handshake
+	r := e.waitRun(id, 30*time.Second, terminal)
+	if r.Status != core.StatusCompleted || r.MeasuredSeconds < 2.5 {
+		t.Errorf("run after its client left: %s over %.1f s, want COMPLETED over its 3 s", r.Status, r.MeasuredSeconds)
+	}
+}

@@ -72,6 +72,7 @@ func serveCommand() *cli.Command {
 			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 			served := make(chan error, 1)
 			go func() { served <- hs.Serve(ln) }()
+			logger.Info("serve: listening", "addr", ln.Addr().String())
 			fmt.Fprintf(stdout(c), "unistore: serving http://%s/ (store %s, workers %s, token %s)\n", ln.Addr(),
 				core.RedactDSN(storeDSN), map[bool]string{true: "in-process", false: "as processes"}[c.Bool("in-process")],
 				map[bool]string{true: "required", false: "none: loopback only"}[token != ""])
