@@ -720,7 +720,7 @@ func TestWorkerByHand(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
-	l := &splitLauncher{inProcess: orchestrator.InProcess{Store: f.st, Target: f.target, Logger: log}, handles: map[int]orchestrator.Handle{}}
+	l := &splitLauncher{inProcess: orchestrator.InProcess{Store: f.st, Logger: log}, handles: map[int]orchestrator.Handle{}}
 	svc := &orchestrator.Service{Store: f.st, Launcher: l, Logger: log, StopGrace: 5 * time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
