@@ -106,10 +106,9 @@ func Start(ctx context.Context, spec Spec, opts ...Option) (*Handle, error) {
 	if st == nil {
 		st = store.NewMemory()
 	}
-	var launcher orchestrator.Launcher = orchestrator.InProcess{Store: st, Connector: o.connector, Workload: o.workload,
-		Target: spec.Target.DSN, Logger: o.logger, Interval: o.interval, Writer: o.writer, FlushTimeout: o.flush}
-	if o.launcher != nil {
-		launcher = o.launcher
+	launcher := o.launcher
+	if ip, ok := launcher.(orchestrator.InProcess); ok || launcher == nil {
+		launcher = o.inProcess(ip, st)
 	}
 	h := &Handle{st: st}
 	observers := o.observers
@@ -133,8 +132,10 @@ func Start(ctx context.Context, spec Spec, opts ...Option) (*Handle, error) {
 	return h, nil
 }
 
-// check reports options that would otherwise vanish: the worker tuning
-// options act on in-process workers only.
+// check reports options that would otherwise vanish. A Go connector or
+// workload and the worker tuning reach in-process workers only; workers
+// another launcher starts build their own from the stored spec. And such
+// workers find the run in the store, so it must be one they can reach.
 func (o *options) check() error {
 	if o.launcher == nil {
 		return nil
@@ -143,19 +144,49 @@ func (o *options) check() error {
 		return nil
 	}
 	var bad []string
-	if o.interval != 0 {
-		bad = append(bad, "WithInterval")
-	}
-	if o.flush != 0 {
-		bad = append(bad, "WithFlushTimeout")
-	}
-	if o.writerSet {
-		bad = append(bad, "WithWriterConfig")
+	for _, opt := range []struct {
+		name string
+		set  bool
+	}{
+		{"WithConnector", o.connector != nil},
+		{"WithWorkload", o.workload != nil},
+		{"WithInterval", o.interval != 0},
+		{"WithFlushTimeout", o.flush != 0},
+		{"WithWriterConfig", o.writerSet},
+	} {
+		if opt.set {
+			bad = append(bad, opt.name)
+		}
 	}
 	if len(bad) > 0 {
-		return fmt.Errorf("unistore: %v tune in-process workers and would be ignored with WithLauncher(%T): set them on the workers' side", bad, o.launcher)
+		return fmt.Errorf("unistore: %v act on in-process workers and would be ignored with WithLauncher(%T): its workers build theirs from the stored spec", bad, o.launcher)
+	}
+	if o.store == nil {
+		return fmt.Errorf("unistore: WithLauncher(%T) needs WithStore: its workers find the run in the results store, and the default one lives in this process's memory", o.launcher)
 	}
 	return nil
+}
+
+// inProcess is the in-process launcher with the worker options applied:
+// ip (one given with WithLauncher, or the zero one) with what it leaves
+// unset filled in. An option set both ways is the option's.
+func (o *options) inProcess(ip orchestrator.InProcess, st store.Store) orchestrator.InProcess {
+	if ip.Store == nil {
+		ip.Store = st
+	}
+	if ip.Logger == nil {
+		ip.Logger = o.logger
+	}
+	if o.interval != 0 {
+		ip.Interval = o.interval
+	}
+	if o.flush != 0 {
+		ip.FlushTimeout = o.flush
+	}
+	if o.writerSet {
+		ip.Writer = o.writer
+	}
+	return ip
 }
 
 // WithObserver calls f with every interval's live rollup of the run —
@@ -167,11 +198,33 @@ func WithObserver(f func(Progress)) Option {
 }
 
 // ProcessLauncher launches each worker as a process of binary (default:
-// this executable) running `worker --run-id … --group …`; the store and
-// target DSNs travel in the environment. Worker output goes to log, each
-// line prefixed by the worker id.
-func ProcessLauncher(binary, storeDSN, target string, log io.Writer) Launcher {
-	return orchestrator.Subprocess{Binary: binary, Store: storeDSN, Target: target, Log: log}
+// this executable) running `worker --run-id … --group …`; the store DSN and
+// the spec's target DSN travel in the environment. Worker output goes to
+// log, each line prefixed by the worker id.
+func ProcessLauncher(binary, storeDSN string, log io.Writer) Launcher {
+	return orchestrator.Subprocess{Binary: binary, Store: storeDSN, Log: log}
+}
+
+// Launcher names, as `unistore run --launcher` takes them.
+const (
+	// LauncherProcess runs each worker as a process (ProcessLauncher).
+	LauncherProcess = "process"
+	// LauncherInProcess runs each worker as goroutines of this process,
+	// the library's default.
+	LauncherInProcess = "inprocess"
+)
+
+// DefaultLauncher is the launcher a front end that can start worker
+// processes (the CLI) uses for a run of workers workers when none is
+// chosen: worker processes for more than one, this process for one — a
+// worker process buys a lone worker nothing but a fork. Run and Start
+// themselves default to in-process: an embedder's binary is not the
+// unistore CLI that a worker process runs.
+func DefaultLauncher(workers int) string {
+	if workers > 1 {
+		return LauncherProcess
+	}
+	return LauncherInProcess
 }
 
 // Stop asks a running run to stop: its orchestrator and workers, wherever

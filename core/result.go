@@ -93,10 +93,13 @@ type OpenStats struct {
 
 // WorkerStats counts a run's workers.
 type WorkerStats struct {
-	Target     int   `json:"target"`
-	Lost       int   `json:"lost"`
-	Relaunched int   `json:"relaunched"`
-	Gaps       []Gap `json:"gaps,omitempty"`
+	Target     int `json:"target"`
+	Lost       int `json:"lost"`
+	Relaunched int `json:"relaunched"`
+	// Restarted counts workers a launcher's scheduler restarted by itself
+	// (orchestrator.SelfRestarting) instead of the orchestrator.
+	Restarted int   `json:"restarted,omitempty"`
+	Gaps      []Gap `json:"gaps,omitempty"`
 }
 
 // Gap is the time a worker group ran without a live worker.

@@ -720,7 +720,7 @@ func TestWorkerByHand(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
-	l := &splitLauncher{inProcess: orchestrator.InProcess{Store: f.st, Target: f.target, Logger: log}, handles: map[int]orchestrator.Handle{}}
+	l := &splitLauncher{inProcess: orchestrator.InProcess{Store: f.st, Logger: log}, handles: map[int]orchestrator.Handle{}}
 	svc := &orchestrator.Service{Store: f.st, Launcher: l, Logger: log, StopGrace: 5 * time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -945,43 +945,5 @@ func TestOneWorkerSamePath(t *testing.T) {
 	one.Target, three.Target = 0, 0
 	if a, b := fmt.Sprintf("%+v", one), fmt.Sprintf("%+v", three); a != b {
 		t.Errorf("--workers 1 and 3 differ:\n1: %s\n3: %s", a, b)
-	}
-}
-
-// TestStopBeforeJoin: `unistore stop` of a run whose workers have not all
-// joined yet (here: started by hand, and nobody started them) cancels it
-// at once, with one STOP event.
-func TestStopBeforeJoin(t *testing.T) {
-	f := newFixture(t)
-	tf, err := workload.LoadFile(f.template(t, tmpl{Workers: 2, Duration: "1h"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := &orchestrator.Service{Store: f.st, Launcher: orchestrator.External{}, StopGrace: 5 * time.Second}
-	run, err := svc.Start(context.Background(), tf.Spec, orchestrator.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { run.Stop(); run.Wait() })
-	if _, stderr, code := f.unistore(t, "stop", run.ID, "--store", f.store); code != 0 {
-		t.Fatalf("stop: exit %d: %s", code, stderr)
-	}
-	stopped := time.Now()
-	select {
-	case <-run.Done():
-	case <-time.After(10 * time.Second):
-		t.Fatalf("run %s still waiting for its workers 10s after `unistore stop`", run.ID)
-	}
-	res, err := run.Wait()
-	t.Logf("run ended %v after the stop: %v", time.Since(stopped).Round(time.Millisecond), res.Status)
-	if err != nil || res.Status != core.StatusCancelled {
-		t.Errorf("run: %v, status %s; want CANCELLED", err, res.Status)
-	}
-	var kinds []control.EventKind
-	for _, e := range f.events(t, run.ID) {
-		kinds = append(kinds, e.Kind)
-	}
-	if !slices.Equal(kinds, []control.EventKind{control.EventStop}) {
-		t.Errorf("events %v, want one STOP", kinds)
 	}
 }

@@ -33,8 +33,9 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "cpuprofile", Hidden: true, Usage: "write a CPU profile of the run to `FILE`"},
 		&cli.StringFlag{Name: "capture", Value: core.DefaultCapture, Usage: "executions to store: all, errors, none or sample:FRACTION"},
 		storeFlag(),
-		&cli.IntFlag{Name: "workers", Aliases: []string{"w"}, Value: 1, Usage: "worker processes, each with --connections connections (groups 0..N-1)"},
-		&cli.BoolFlag{Name: "in-process", Usage: "run the workers as goroutines of this process instead of worker processes"},
+		&cli.IntFlag{Name: "workers", Aliases: []string{"w"}, Value: 1, Usage: "workers (the template's workers:), each with --connections connections (groups 0..N-1)"},
+		&cli.StringFlag{Name: "launcher", Usage: "how workers start: process (one worker process each) or inprocess (goroutines of this process); default: process for more than one worker, inprocess for one"},
+		&cli.BoolFlag{Name: "in-process", Usage: "same as --launcher inprocess"},
 	}
 }
 
@@ -118,11 +119,24 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec, st unistore.St
 	// the routine joins and stops of workers do not clutter it.
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	opts := []unistore.Option{unistore.WithStore(st), unistore.WithTemplateName(template), unistore.WithLogger(logger)}
-	// --workers launches worker processes (unless --in-process); without it
-	// the one worker runs in this process. Both go through the
-	// orchestrator and the control tables.
-	if c.IsSet("workers") && !c.Bool("in-process") {
-		opts = append(opts, unistore.WithLauncher(unistore.ProcessLauncher("", c.String("store"), spec.Target.DSN, stderr)))
+	// Processes or goroutines: both go through the orchestrator and the
+	// control tables.
+	launcher := c.String("launcher")
+	if c.Bool("in-process") {
+		if launcher != "" && launcher != unistore.LauncherInProcess {
+			return exitCode{2, fmt.Errorf("run: --in-process and --launcher %s contradict each other", launcher)}
+		}
+		launcher = unistore.LauncherInProcess
+	}
+	if launcher == "" {
+		launcher = unistore.DefaultLauncher(spec.Workers)
+	}
+	switch launcher {
+	case unistore.LauncherProcess:
+		opts = append(opts, unistore.WithLauncher(unistore.ProcessLauncher("", c.String("store"), stderr)))
+	case unistore.LauncherInProcess:
+	default:
+		return exitCode{2, fmt.Errorf("run: --launcher %q: want %s or %s", launcher, unistore.LauncherProcess, unistore.LauncherInProcess)}
 	}
 	if !c.Bool("quiet") {
 		opts = append(opts, unistore.WithProgress(func(p unistore.Progress) {

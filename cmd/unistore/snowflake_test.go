@@ -129,8 +129,8 @@ func TestSnowflakeEndToEnd(t *testing.T) {
 			// statements in flight at each phase end.
 			reqs := s.Requests()
 			tagged, prepare, untagged := runQueries(reqs, r.RunID)
-			if prepare < int64(tc.workers) {
-				t.Errorf("%d key-sampling statements tagged phase=PREPARE, want at least one per worker", prepare)
+			if prepare < int64(tc.workers)+1 {
+				t.Errorf("%d key-sampling statements tagged phase=PREPARE, want at least one per worker and the preflight's", prepare)
 			}
 			for _, q := range untagged {
 				t.Errorf("statement without the run's tag: %q tag %q", q.SQL, q.QueryTag)
@@ -146,8 +146,10 @@ func TestSnowflakeEndToEnd(t *testing.T) {
 			if want := int64(conns*tc.workers + 1); logins != want {
 				t.Errorf("%d logins, want %d (connections × workers + 1 preflight)", logins, want)
 			}
+			// Each names a worker, or the preflight (its key sampling).
 			for _, q := range reqs {
-				if q.Kind == "query" && !strings.Contains(q.QueryTag, ":worker=worker-") && !q.DescribeOnly {
+				if q.Kind == "query" && !strings.Contains(q.QueryTag, ":worker=worker-") && !q.DescribeOnly &&
+					!strings.Contains(q.QueryTag, ":worker=preflight:phase=PREPARE:") {
 					t.Errorf("tag %q names no worker", q.QueryTag)
 					break
 				}
