@@ -5,9 +5,16 @@
 //
 // # Lifecycle
 //
-// Service.Start validates the spec and checks the target once (one
-// connection, every statement prepared) before it writes anything, so bad
-// input leaves no run row. It then creates the run (PREPARED), launches
+// Service.Start applies the spec's defaults — the one place they are
+// applied: the stored spec is the defaulted one, and readers of stored
+// runs use it as it is — validates it and checks the target once before it
+// writes anything, so bad input leaves no run row. The pre-flight check
+// connects once, prepares every statement, runs the workload's Preparer
+// (a sample of a missing table fails here, not in N workers) and, on a
+// connection that implements driver.Capacity (PostgreSQL), refuses a run
+// needing more connections (workers × connections) than the server has
+// free (ErrCapacity, with the numbers). A Go workload's Preparer therefore
+// runs once in the pre-flight and again in each worker. It then creates the run (PREPARED), launches
 // spec.Workers workers (groups 0..N-1) through a Launcher and returns. The
 // run's goroutine waits for every worker's first heartbeat, marks the run
 // RUNNING and appends START, appends SET_PHASE MEASUREMENT at the end of

@@ -59,7 +59,9 @@ type Progress = rollup.Progress
 
 // Run is a started run.
 type Run struct {
-	ID   string
+	ID string
+	// Spec is the run's spec as stored: defaults applied, DSN redacted.
+	Spec core.Spec
 	done chan struct{}
 	res  *core.Result
 	err  error
@@ -122,7 +124,10 @@ func (s *Service) Start(ctx context.Context, spec core.Spec, o Options) (*Run, e
 		}
 		defer conn.Close()
 	}
-	if err := preflight(ctx, conn, wl); err != nil {
+	// The id before the pre-flight, so that its statements carry the
+	// run's label; no row is written until the pre-flight has passed.
+	id := NewRunID()
+	if err := preflight(ctx, conn, wl, id, spec.Workers, spec.Connections); err != nil {
 		return nil, fmt.Errorf("unistore: before load: %w", err)
 	}
 	if a, ok := conn.(driver.Advisor); ok {
@@ -135,13 +140,12 @@ func (s *Service) Start(ctx context.Context, spec core.Spec, o Options) (*Run, e
 		base.TargetSettings = d.Settings()
 	}
 
-	id := NewRunID()
 	if err := s.Store.CreateRun(ctx, store.Run{ID: id, Name: spec.Name, Template: o.Template, Spec: spec.Redacted(),
 		Status: core.StatusPrepared, WorkersTarget: spec.Workers}); err != nil {
 		return nil, fmt.Errorf("unistore: before load: record the run: %w", err)
 	}
 	d := &driveState{s: s, spec: spec, opts: o, base: base, log: s.logger(),
-		run:    &Run{ID: id, done: make(chan struct{}), stopCh: make(chan struct{})},
+		run:    &Run{ID: id, Spec: spec.Redacted(), done: make(chan struct{}), stopCh: make(chan struct{})},
 		groups: make([]*group, spec.Workers)}
 	for g := range d.groups {
 		d.groups[g] = &group{}
@@ -172,8 +176,11 @@ func deleteField(errs core.FieldErrors, path string) core.FieldErrors {
 	return out
 }
 
-// preflight connects once and prepares every statement.
-func preflight(ctx context.Context, c driver.Connector, wl workload.Workload) error {
+// preflight connects once, prepares every statement, runs the workload's
+// Preparer (a sample of a missing table fails here, not in four workers)
+// and, where the server limits connections, refuses a run that needs more
+// than are free.
+func preflight(ctx context.Context, c driver.Connector, wl workload.Workload, runID string, workers, connections int) error {
 	conn, err := c.Connect(ctx)
 	if err != nil {
 		return err
@@ -184,8 +191,37 @@ func preflight(ctx context.Context, c driver.Connector, wl workload.Workload) er
 			return fmt.Errorf("operation %q: %w", op.Name, err)
 		}
 	}
+	if p, ok := wl.(workload.Preparer); ok {
+		pctx := ctx
+		if lb, ok := conn.(driver.Labeler); ok {
+			pctx = lb.Label(ctx, driver.Label{Run: runID, Worker: PreflightWorker, Phase: core.PhasePrepare, Operation: "sample"})
+		}
+		if err := p.Prepare(pctx, conn); err != nil {
+			return err
+		}
+	}
+	if cp, ok := conn.(driver.Capacity); ok {
+		s, err := cp.Capacity(ctx)
+		if err != nil {
+			return err
+		}
+		// This connection closes before the workers connect, so its slot is free.
+		if need := workers * connections; need > s.Free() {
+			return fmt.Errorf("%w: the run needs %d connections (%d workers × %d) but the target has %d free: "+
+				"max_connections %d, %d reserved for superusers, %d in use", ErrCapacity,
+				need, workers, connections, s.Free(), s.Max, s.Reserved, s.InUse)
+		}
+	}
 	return nil
 }
+
+// PreflightWorker is the worker name the pre-flight check's labelled
+// statements carry (a Snowflake query tag's worker=orchestrator).
+const PreflightWorker = "orchestrator"
+
+// ErrCapacity is matched by Start's error when the target has fewer free
+// connection slots than the run needs.
+var ErrCapacity = errors.New("not enough connection slots")
 
 // group is the orchestrator's view of one worker group.
 type group struct {

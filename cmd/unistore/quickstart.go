@@ -44,6 +44,14 @@ func quickstartCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			t.Spec.Target = core.Target{Driver: "sqlite", DSN: "sqlite://" + path}
+			spec, err := applyFlags(c, t)
+			if err != nil {
+				return exitCode{2, err}
+			}
+			if err := checkOutputs(c, "json"); err != nil {
+				return exitCode{2, err}
+			}
 			fmt.Fprintf(c.App.ErrWriter, "unistore: creating %s with %d accounts\n", path, examples.QuickstartRows)
 			if err := examples.SetupQuickstart(c.Context, path, examples.QuickstartRows); err != nil {
 				if errors.Is(err, c.Context.Err()) {
@@ -62,15 +70,6 @@ func quickstartCommand() *cli.Command {
 				return err
 			}
 			defer st.Close()
-			spec := t.Spec
-			spec.Capture = c.String("capture")
-			spec.Target = core.Target{Driver: "sqlite", DSN: "sqlite://" + path}
-			spec.Duration = core.Duration(c.Duration("duration"))
-			spec.Connections = c.Int("connections")
-			spec = spec.WithDefaults()
-			if err := spec.Validate(); err != nil {
-				return t.Locate(err)
-			}
 			return execute(c.Context, c, spec, st, "")
 		},
 	}

@@ -143,6 +143,9 @@ func runsCommand() *cli.Command {
 					if format != "hdr" && format != "csv" && format != "json" {
 						return exitCode{2, fmt.Errorf("runs export: --format %q: want hdr, csv or json", format)}
 					}
+					if err := checkOutputs(c, "output"); err != nil {
+						return exitCode{2, err}
+					}
 					st, err := openStore(c)
 					if err != nil {
 						return err
@@ -217,6 +220,11 @@ func templatesCommand() *cli.Command {
 					}
 					defer st.Close()
 					saved, err := unistore.SaveTemplate(c.Context, st, path, c.String("name"), body)
+					if errors.Is(err, unistore.ErrSecretStripped) {
+						fmt.Fprintln(c.App.ErrWriter, "unistore: templates save: the password in target.dsn was removed before storing; "+
+							"give it when the template runs: in the environment (PGPASSWORD for PostgreSQL) or with --target DSN")
+						err = nil
+					}
 					if err != nil {
 						return err
 					}
