@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -370,9 +373,45 @@ func DeleteTemplate(ctx context.Context, st store.Store, name string) error {
 // Store is the results store the run-management API works on.
 type Store = store.Store
 
-// DefaultStoreDSN is the default results store: an SQLite file in the
-// working directory (its backend, store/sqlite, must be imported).
-const DefaultStoreDSN = store.DefaultDSN
+// DefaultStoreDSN returns the default results store: a per-user SQLite
+// file, $XDG_DATA_HOME/unistore/unistore.db or
+// ~/.local/share/unistore/unistore.db (store.DefaultPath); its backend,
+// store/sqlite, must be imported.
+func DefaultStoreDSN() string { return store.DefaultDSN() }
+
+// DefaultStorePath is the default results store's file (store.DefaultPath).
+func DefaultStorePath() string { return store.DefaultPath() }
+
+// OpenDefaultStore opens the default results store, creating its file and
+// applying its schema the first time (a file the user owns, set up as
+// `quickstart` does; not the run-time DDL a shared store never gets). It
+// reports whether it set the store up. A default store that holds another
+// schema version is an error as for any store: `unistore schema apply`.
+func OpenDefaultStore(ctx context.Context) (st Store, created bool, err error) {
+	dsn, path := store.DefaultDSN(), store.DefaultPath()
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, false, fmt.Errorf("unistore: create the default store: %w", err)
+		}
+		if err := store.ApplySchema(ctx, dsn); err != nil {
+			return nil, false, err
+		}
+		created = true
+	}
+	st, err = store.Open(ctx, dsn)
+	// An empty file (a first use cut short) is set up as a missing one.
+	if se := (*store.SchemaError)(nil); errors.As(err, &se) && se.Have == 0 {
+		if err := store.ApplySchema(ctx, dsn); err != nil {
+			return nil, false, err
+		}
+		created = true
+		st, err = store.Open(ctx, dsn)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return st, created, nil
+}
 
 // OpenStore opens the results store dsn names through the backend
 // registered for its scheme (store.Open): import the backend, e.g.

@@ -62,8 +62,10 @@ func quickstartCommand() *cli.Command {
 			// quickstart is a set-up command: it applies the results-store
 			// schema (rerunnable, a no-op when current) so the first run
 			// needs nothing else. `unistore run` never runs DDL.
-			if err := unistore.ApplySchema(c.Context, c.String("store")); err != nil {
-				return err
+			if c.IsSet("store") { // the default store sets itself up in openStore
+				if err := unistore.ApplySchema(c.Context, c.String("store")); err != nil {
+					return err
+				}
 			}
 			st, err := openStore(c)
 			if err != nil {
