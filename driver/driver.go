@@ -95,6 +95,23 @@ type Capacity interface {
 	Capacity(ctx context.Context) (Slots, error)
 }
 
+type clientNameKey struct{}
+
+// WithClientName returns ctx carrying the name that a connection opened
+// under it gives the server to identify itself (application_name on
+// PostgreSQL), for drivers that support one: a DBA then sees whose load a
+// connection carries. The worker sets "unistore/RUN_ID/WORKER_ID". It is
+// read by Connect only, never per statement; a name the DSN sets wins.
+func WithClientName(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, clientNameKey{}, name)
+}
+
+// ClientName returns the name WithClientName put in ctx, or "".
+func ClientName(ctx context.Context) string {
+	s, _ := ctx.Value(clientNameKey{}).(string)
+	return s
+}
+
 // Classifier is implemented by drivers (or connectors) that know their
 // database's errors. Classify returns the error's class and, when there is
 // one, its SQLSTATE or vendor code.

@@ -212,7 +212,9 @@ func (w *Worker) ready(l *loop) {
 
 // connect opens one connection and prepares every operation on it.
 func (w *Worker) connect(ctx context.Context) (driver.Conn, []driver.Stmt, error) {
-	c, err := w.cfg.Connector.Connect(ctx)
+	// Named for the server (application_name on PostgreSQL), so a DBA
+	// sees whose load a connection carries.
+	c, err := w.cfg.Connector.Connect(driver.WithClientName(ctx, "unistore/"+w.cfg.RunID+"/"+w.cfg.WorkerID))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -55,7 +55,7 @@ func quickstartCommand() *cli.Command {
 			fmt.Fprintf(c.App.ErrWriter, "unistore: creating %s with %d accounts\n", path, examples.QuickstartRows)
 			if err := examples.SetupQuickstart(c.Context, path, examples.QuickstartRows); err != nil {
 				if errors.Is(err, c.Context.Err()) {
-					return exitCode{130, nil}
+					return exitCode{exitInterrupted, nil}
 				}
 				return err
 			}

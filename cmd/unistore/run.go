@@ -292,7 +292,10 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec, st unistore.St
 	}
 	switch res.Status {
 	case core.StatusCancelled:
-		return exitCode{130, nil}
+		if ctx.Err() != nil {
+			return exitCode{exitInterrupted, nil} // Ctrl-C or SIGTERM here
+		}
+		return exitCode{exitStopped, nil} // `unistore stop` from elsewhere (or its API)
 	case core.StatusCompleted:
 		return nil
 	}
