@@ -35,7 +35,11 @@ type Result struct {
 	Store       *StoreStats `json:"store,omitempty"`
 }
 
-// StoreStats counts the rows a run wrote to the results store.
+// StoreStats counts the rows a run wrote to the results store. With
+// workers in other processes the stored counts are read back from the
+// store at the end and the dropped rows are known only as a total
+// (Result.RowsDropped, from the workers' heartbeats): the *Dropped fields
+// are then 0.
 type StoreStats struct {
 	SnapshotsStored   int64 `json:"snapshots_stored"`
 	SnapshotsDropped  int64 `json:"snapshots_dropped"`

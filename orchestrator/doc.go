@@ -5,13 +5,18 @@
 //
 // # Lifecycle
 //
-// Service.Start validates the spec and checks the target once before it
-// writes anything, so bad input leaves no run row: the preflight is
+// Service.Start applies the spec's defaults — the one place they are
+// applied: the stored spec is the defaulted one, and readers of stored
+// runs use it as it is — validates it and checks the target once before it
+// writes anything, so bad input leaves no run row. The preflight is
 // worker.Preflight, a worker's own connect-and-prepare on one connection —
 // every statement prepared under the worker's labels (run id, worker
 // "preflight", phase PREPARE) and the workload's key sampling — so what
 // passes it is what the loops will do, and a sampled table that is missing
-// or empty fails here. It then creates the run (PREPARED), launches
+// or empty fails here, not in N workers. On a connection that implements
+// driver.Capacity (PostgreSQL) it also refuses a run needing more
+// connections (workers × connections) than the server has free
+// (ErrCapacity, with the numbers). It then creates the run (PREPARED), launches
 // spec.Workers workers (groups 0..N-1) through a Launcher and returns. The
 // run's goroutine waits for every worker's first heartbeat, marks the run
 // RUNNING and appends START, appends SET_PHASE MEASUREMENT at the end of

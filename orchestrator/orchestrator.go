@@ -59,7 +59,9 @@ type Progress = rollup.Progress
 
 // Run is a started run.
 type Run struct {
-	ID   string
+	ID string
+	// Spec is the run's spec as stored: defaults applied, DSN redacted.
+	Spec core.Spec
 	done chan struct{}
 	res  *core.Result
 	err  error
@@ -132,9 +134,10 @@ func (s *Service) Start(ctx context.Context, spec core.Spec, o Options) (*Run, e
 			closeConn()
 		}
 	}()
-	// The id first: the preflight's statements carry it in their labels.
+	// The id before the preflight, so that its statements carry the run's
+	// label; no row is written until the preflight has passed.
 	id := NewRunID()
-	if err := preflight(ctx, id, conn, wl); err != nil {
+	if err := preflight(ctx, id, conn, wl, spec.Workers, spec.Connections); err != nil {
 		return nil, fmt.Errorf("unistore: before load: %w", err)
 	}
 	if a, ok := conn.(driver.Advisor); ok {
@@ -152,7 +155,7 @@ func (s *Service) Start(ctx context.Context, spec core.Spec, o Options) (*Run, e
 		return nil, fmt.Errorf("unistore: before load: record the run: %w", err)
 	}
 	d := &driveState{s: s, spec: spec, opts: o, base: base, log: s.logger(), target: target, restarts: restartsWorkers(s.Launcher),
-		run:    &Run{ID: id, done: make(chan struct{}), stopCh: make(chan struct{})},
+		run:    &Run{ID: id, Spec: spec.Redacted(), done: make(chan struct{}), stopCh: make(chan struct{})},
 		groups: make([]*group, spec.Workers)}
 	for g := range d.groups {
 		d.groups[g] = &group{}

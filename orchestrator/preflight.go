@@ -7,14 +7,38 @@ package orchestrator
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/unistore-bench/unistore/driver"
 	"github.com/unistore-bench/unistore/worker"
 	"github.com/unistore-bench/unistore/workload"
 )
 
+// ErrCapacity is matched by Start's error when the target has fewer free
+// connection slots than the run needs.
+var ErrCapacity = errors.New("not enough connection slots")
+
 // preflight connects once, prepares every statement under the worker's
-// labels and lets the workload sample the target (worker.Preflight).
-func preflight(ctx context.Context, runID string, c driver.Connector, wl workload.Workload) error {
-	return worker.Preflight(ctx, runID, c, wl)
+// labels, lets the workload sample the target (worker.Preflight) and,
+// where the server limits connections (driver.Capacity), refuses a run that
+// needs more than are free.
+func preflight(ctx context.Context, runID string, c driver.Connector, wl workload.Workload, workers, connections int) error {
+	return worker.Preflight(ctx, runID, c, wl, func(ctx context.Context, conn driver.Conn) error {
+		cp, ok := conn.(driver.Capacity)
+		if !ok {
+			return nil
+		}
+		s, err := cp.Capacity(ctx)
+		if err != nil {
+			return err
+		}
+		// This connection closes before the workers connect, so its slot is free.
+		if need := workers * connections; need > s.Free() {
+			return fmt.Errorf("%w: the run needs %d connections (%d workers × %d) but the target has %d free: "+
+				"max_connections %d, %d reserved for superusers, %d in use", ErrCapacity,
+				need, workers, connections, s.Free(), s.Max, s.Reserved, s.InUse)
+		}
+		return nil
+	})
 }

@@ -27,7 +27,7 @@ import (
 func Rollup(run store.Run, base core.Result, rows []store.Snapshot) (*core.Result, error) {
 	res := base
 	res.RunID, res.Name, res.Status, res.Error = run.ID, run.Name, run.Status, run.Outcome
-	spec := run.Spec.WithDefaults()
+	spec := run.Spec // stored with its defaults (orchestrator.Service.Start)
 	res.Connections, res.Rate, res.Seed = spec.Connections, spec.Rate, spec.Seed
 	res.Workers.Target = spec.Workers
 	res.RowsDropped = run.RowsDropped

@@ -10,7 +10,7 @@
 // runs, snapshots and executions; templates). Open picks the backend by
 // the DSN's scheme from those registered, the database/sql way:
 //
-//	sqlite://PATH                 store/sqlite (modernc.org/sqlite, pure Go); DefaultDSN is sqlite://./unistore.db
+//	sqlite://PATH                 store/sqlite (modernc.org/sqlite, pure Go); DefaultDSN() is a per-user file
 //	postgres://… postgresql://…   store/postgres (pgx/v5, pgxpool)
 //	snowflake://…                 store/snowflake, to come
 //

@@ -83,7 +83,7 @@ func sampling(t *testing.T, table string) workload.Workload {
 // nothing left open.
 func TestPreflight(t *testing.T) {
 	c := &labelConnector{}
-	if err := worker.Preflight(context.Background(), "r1", c, sampling(t, "t")); err != nil {
+	if err := worker.Preflight(context.Background(), "r1", c, sampling(t, "t"), nil); err != nil {
 		t.Fatal(err)
 	}
 	// The sampling query's text is package workload's; its label is ours.
@@ -116,7 +116,7 @@ func TestPreflightFails(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &labelConnector{}
-			err := worker.Preflight(context.Background(), "r1", c, tc.wl)
+			err := worker.Preflight(context.Background(), "r1", c, tc.wl, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err %v, want one naming %s", err, tc.want)
 			}

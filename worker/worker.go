@@ -209,7 +209,9 @@ func (w *Worker) ready(l *loop) {
 
 // connect opens one connection and prepares every operation on it.
 func (w *Worker) connect(ctx context.Context) (driver.Conn, []driver.Stmt, error) {
-	c, err := w.cfg.Connector.Connect(ctx)
+	// Named for the server (application_name on PostgreSQL), so a DBA
+	// sees whose load a connection carries.
+	c, err := w.cfg.Connector.Connect(driver.WithClientName(ctx, "unistore/"+w.cfg.RunID+"/"+w.cfg.WorkerID))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -244,7 +246,9 @@ const PreflightID = "preflight"
 // connection. A bad DSN, a missing table or a sampled table without rows is
 // its error, before anything is written or launched. A Preparer workload
 // is prepared again by every worker that opens: Preflight keeps nothing.
-func Preflight(ctx context.Context, runID string, c driver.Connector, wl workload.Workload) error {
+// check, if not nil, then inspects the open connection (the orchestrator
+// asks a driver.Capacity for free connection slots).
+func Preflight(ctx context.Context, runID string, c driver.Connector, wl workload.Workload, check func(context.Context, driver.Conn) error) error {
 	w, err := New(Config{RunID: runID, WorkerID: PreflightID, Connections: 1, Connector: c, Workload: wl})
 	if err != nil {
 		return err
@@ -254,7 +258,13 @@ func Preflight(ctx context.Context, runID string, c driver.Connector, wl workloa
 		return err
 	}
 	defer conn.Close()
-	return w.prepareWorkload(ctx, conn)
+	if err := w.prepareWorkload(ctx, conn); err != nil {
+		return err
+	}
+	if check != nil {
+		return check(ctx, conn)
+	}
+	return nil
 }
 
 // closeConns closes every connection still open, active or retired.

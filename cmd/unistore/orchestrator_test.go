@@ -371,7 +371,8 @@ type result struct {
 			Reason string    `json:"reason"`
 		} `json:"gaps"`
 	} `json:"workers"`
-	Total core.OpStats `json:"total"`
+	Total core.OpStats     `json:"total"`
+	Store *core.StoreStats `json:"store"`
 }
 
 func readResult(t testing.TB, path string) result {
@@ -437,6 +438,11 @@ func TestWorkersRollup(t *testing.T) {
 	if want := 3 + res.Workers.Relaunched; len(hbWorkers) != want || len(snapWorkers) != want {
 		t.Errorf("%d worker ids heartbeated, %d wrote snapshots, want %d (%d relaunched)", len(hbWorkers), len(snapWorkers), want, res.Workers.Relaunched)
 	}
+	// The JSON's store figures are there with worker processes too, and
+	// are what the store holds.
+	if res.Store == nil || res.Store.SnapshotsStored != int64(len(rows)) {
+		t.Errorf("store figures %+v, want snapshots_stored %d (the rows in the store)", res.Store, len(rows))
+	}
 	t.Logf("run %s: %d measured operations over %d snapshot rows from %d workers; p99 %.3f ms", res.RunID, count, len(rows), len(snapWorkers), res.Total.Latency.P99)
 }
 
@@ -499,7 +505,7 @@ var workerStopped = regexp.MustCompile(`^(worker-\S+): time=(\S+) level=INFO msg
 const stopSlack = 300 * time.Millisecond
 
 // TestStopReachesWorkers: `unistore stop` reaches every worker within two
-// polls, and the run exits 130 (cancelled).
+// polls, and the run exits 5 (stopped on request: not 130, which is Ctrl-C).
 func TestStopReachesWorkers(t *testing.T) {
 	f := newFixture(t)
 	p := f.start(t, "run", f.template(t, tmpl{Duration: "1h"}), "--workers", "3", "--store", f.store)
@@ -511,8 +517,8 @@ func TestStopReachesWorkers(t *testing.T) {
 	requested := time.Now()
 	code := p.wait(t, 30*time.Second)
 	exit := p.exited.Sub(requested)
-	if code != 130 {
-		t.Errorf("run exited %d after an external stop, want 130 (cancelled)", code)
+	if code != 5 {
+		t.Errorf("run exited %d after an external stop, want 5 (stopped on request)", code)
 	}
 	var stopAt time.Time
 	var kinds []control.EventKind
@@ -609,8 +615,8 @@ func TestScaleConnections(t *testing.T) {
 	if out, err := exec.Command(bin, "stop", id, "--store", f.store).CombinedOutput(); err != nil {
 		t.Fatalf("stop: %v\n%s", err, out)
 	}
-	if code := p.wait(t, 30*time.Second); code != 130 {
-		t.Errorf("run exited %d, want 130", code)
+	if code := p.wait(t, 30*time.Second); code != 5 {
+		t.Errorf("run exited %d, want 5 (stopped on request)", code)
 	}
 	eventually(t, 10*time.Second, "no connection of the run left", func() bool { return conns() == 0 })
 }
@@ -945,5 +951,29 @@ func TestOneWorkerSamePath(t *testing.T) {
 	one.Target, three.Target = 0, 0
 	if a, b := fmt.Sprintf("%+v", one), fmt.Sprintf("%+v", three); a != b {
 		t.Errorf("--workers 1 and 3 differ:\n1: %s\n3: %s", a, b)
+	}
+}
+
+// TestApplicationName: the load connections of a PostgreSQL target carry
+// application_name=unistore/RUN_ID/WORKER_ID, so a DBA sees whose they are
+// in pg_stat_activity (a target DSN without application_name of its own).
+func TestApplicationName(t *testing.T) {
+	f := newFixture(t)
+	f.target = strings.Replace(f.target, "&application_name="+f.app, "", 1)
+	p := f.start(t, "run", f.template(t, tmpl{Connections: 3, Warmup: "0s", Duration: "1h"}), "--workers", "2", "--store", f.store)
+	p.waitLine(t, measuring, 30*time.Second)
+	id := f.runID(t)
+	admin := testpg.DSN(t)
+	for _, w := range []string{"worker-0", "worker-1"} {
+		name := "unistore/" + id + "/" + w
+		eventually(t, 15*time.Second, "3 connections named "+name, func() bool {
+			return testpg.QueryInt(t, admin, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", name) == 3
+		})
+	}
+	if out, err := exec.Command(bin, "stop", id, "--store", f.store).CombinedOutput(); err != nil {
+		t.Fatalf("stop: %v\n%s", err, out)
+	}
+	if code := p.wait(t, 30*time.Second); code != 5 {
+		t.Errorf("run exited %d, want 5 (stopped on request)", code)
 	}
 }

@@ -8,12 +8,15 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/unistore-bench/unistore"
 	"github.com/unistore-bench/unistore/core"
+	"github.com/unistore-bench/unistore/driver"
 	"github.com/unistore-bench/unistore/report"
 )
 
@@ -46,38 +49,62 @@ func runCommand() *cli.Command {
 		ArgsUsage: "TEMPLATE.yaml",
 		Flags:     append(runFlags(), &cli.StringFlag{Name: "template", Usage: "run the saved template `NAME` instead of a file"}),
 		Action: func(c *cli.Context) error {
-			// The store first: a dead store or a missing schema is an
-			// error before anything connects to the target.
-			st, err := openStore(c)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			var t *unistore.Template
+			// Bad input fails in the order a user fixes it: the template
+			// and the flags, then the outputs, then the store, then the
+			// target (in Start's pre-flight check), and all before load.
+			var (
+				t   *unistore.Template
+				st  unistore.Store
+				err error
+			)
 			switch name := c.String("template"); {
-			case name != "" && c.NArg() == 0:
-				if t, err = unistore.LoadSavedTemplate(c.Context, st, name); err != nil {
-					return exitCode{2, err}
-				}
 			case name == "" && c.NArg() == 1:
 				if t, err = unistore.LoadTemplate(c.Args().First()); err != nil {
+					return exitCode{2, err}
+				}
+			case name != "" && c.NArg() == 0:
+				// A saved template lives in the store: it opens first.
+				if st, err = openStore(c); err != nil {
+					return err
+				}
+				defer st.Close()
+				if t, err = unistore.LoadSavedTemplate(c.Context, st, name); err != nil {
 					return exitCode{2, err}
 				}
 			default:
 				return exitCode{2, errors.New("run: give one template: unistore run TEMPLATE.yaml, or unistore run --template NAME")}
 			}
-			spec := applyFlags(c, t.Spec)
-			if err := spec.Validate(); err != nil {
-				return exitCode{2, t.Locate(err)}
+			spec, err := applyFlags(c, t)
+			if err != nil {
+				return exitCode{2, err}
+			}
+			if err := checkOutputs(c, "json", "cpuprofile"); err != nil {
+				return exitCode{2, err}
+			}
+			if st == nil {
+				if st, err = openStore(c); err != nil {
+					return err
+				}
+				defer st.Close()
 			}
 			return execute(c.Context, c, spec, st, c.String("template"))
 		},
 	}
 }
 
-// applyFlags overrides spec with the flags the user set, then fills
-// defaults.
-func applyFlags(c *cli.Context, spec core.Spec) core.Spec {
+// flagFields maps a spec's field paths to the flags that set them.
+var flagFields = map[string]string{
+	"target.dsn": "target", "target.driver": "target", "connections": "connections", "warmup": "warmup",
+	"duration": "duration", "rate": "rate", "seed": "seed", "capture": "capture", "workers": "workers",
+}
+
+// applyFlags overrides t's spec with the flags the user set and checks the
+// result: a problem with a value a flag set names the flag ("--rate: must
+// not be negative"), any other the template's file, line and field. An
+// explicit zero is an error, never the default; defaults are applied once,
+// by the run (core.Spec.WithDefaults).
+func applyFlags(c *cli.Context, t *unistore.Template) (core.Spec, error) {
+	spec := t.Spec
 	if c.IsSet("target") {
 		spec.Target = core.Target{DSN: c.String("target")}
 	}
@@ -102,7 +129,109 @@ func applyFlags(c *cli.Context, spec core.Spec) core.Spec {
 	if c.IsSet("workers") {
 		spec.Workers = c.Int("workers")
 	}
-	return spec.WithDefaults()
+	byFlag := func(path string) string {
+		if f, ok := flagFields[path]; ok && c.IsSet(f) {
+			return f
+		}
+		return ""
+	}
+	var all core.FieldErrors
+	for _, err := range []error{spec.CheckGiven(func(path string) bool { return byFlag(path) != "" }), spec.Validate()} {
+		if fe, ok := err.(core.FieldErrors); ok {
+			all = append(all, fe...)
+		}
+	}
+	var flagMsgs []string
+	var inFile core.FieldErrors
+	seen := map[string]bool{}
+	for _, fe := range all {
+		if f := byFlag(fe.Path); f != "" {
+			if msg := "--" + f + ": " + fe.Msg; !seen[msg] {
+				seen[msg] = true
+				flagMsgs = append(flagMsgs, msg)
+			}
+			continue
+		}
+		inFile = append(inFile, fe)
+	}
+	if len(inFile) > 0 {
+		flagMsgs = append(flagMsgs, t.Locate(inFile).Error())
+	}
+	if err := checkDriver(spec.Target, byFlag("target.dsn")); err != nil {
+		flagMsgs = append(flagMsgs, err.Error())
+	}
+	if len(flagMsgs) > 0 {
+		return spec, errors.New(strings.Join(flagMsgs, "\n"))
+	}
+	return spec, nil
+}
+
+// checkDriver reports a target whose scheme no linked driver claims,
+// listing the ones that do; flag names the flag that set it, if one did.
+func checkDriver(t core.Target, flag string) error {
+	if t.DSN == "" {
+		return nil // reported by Validate
+	}
+	_, _, err := driver.Resolve(t.Driver, t.DSN)
+	if err == nil {
+		return nil
+	}
+	where := "target.dsn: "
+	if flag != "" {
+		where = "--" + flag + ": "
+	}
+	if errors.Is(err, driver.ErrUnknownDriver) {
+		return fmt.Errorf("%s%w; this unistore supports %s://", where, err, strings.Join(driver.Schemes(), "://, "))
+	}
+	return errors.New(where + err.Error())
+}
+
+// checkOutputs checks, before anything starts, that the files the named
+// flags give can be written: a result must not be lost to a typo in a
+// path after a long run. It creates nothing.
+func checkOutputs(c *cli.Context, flags ...string) error {
+	var msgs []string
+	for _, f := range flags {
+		if path := c.String(f); path != "" && path != "-" {
+			if err := writable(path); err != nil {
+				msgs = append(msgs, "--"+f+": "+err.Error())
+			}
+		}
+	}
+	if len(msgs) > 0 {
+		return errors.New(strings.Join(msgs, "\n"))
+	}
+	return nil
+}
+
+// writable reports whether path can be created or overwritten, without
+// creating or truncating it: an existing file is opened for writing, a new
+// one's directory gets a temporary file, removed at once.
+func writable(path string) error {
+	if fi, err := os.Stat(path); err == nil {
+		if fi.IsDir() {
+			return fmt.Errorf("%s is a directory", path)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return fmt.Errorf("cannot write %s: %w", path, errors.Unwrap(err))
+		}
+		return f.Close()
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return fmt.Errorf("cannot create %s: directory %s does not exist", path, dir)
+	case !fi.IsDir():
+		return fmt.Errorf("cannot create %s: %s is not a directory", path, dir)
+	}
+	f, err := os.CreateTemp(dir, ".unistore-check-*")
+	if err != nil {
+		return fmt.Errorf("cannot create %s: %w", path, errors.Unwrap(err))
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // execute runs spec, printing progress to stderr and the summary to stdout.
@@ -147,8 +276,6 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec, st unistore.St
 			fmt.Fprintln(stderr, line)
 		}))
 	}
-	fmt.Fprintf(stderr, "unistore: %s: %d connections, warm-up %s, measurement %s, target %s\n",
-		spec.Name, spec.Connections, spec.Warmup, spec.Duration, core.RedactDSN(spec.Target.DSN))
 	if path := c.String("cpuprofile"); path != "" {
 		stop, err := startCPUProfile(path)
 		if err != nil {
@@ -156,7 +283,15 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec, st unistore.St
 		}
 		defer stop()
 	}
-	res, err := unistore.Run(ctx, spec, opts...)
+	h, err := unistore.Start(ctx, spec, opts...)
+	if err != nil {
+		return exitCode{1, err}
+	}
+	// The run's spec, defaults applied: what it does, not what was typed.
+	rs := h.Spec()
+	fmt.Fprintf(stderr, "unistore: %s: %d connections, warm-up %s, measurement %s, target %s\n",
+		rs.Name, rs.Connections, rs.Warmup, rs.Duration, rs.Target.DSN)
+	res, err := h.Wait()
 	if res == nil {
 		return exitCode{1, err}
 	}
@@ -171,7 +306,10 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec, st unistore.St
 	}
 	switch res.Status {
 	case core.StatusCancelled:
-		return exitCode{130, nil}
+		if ctx.Err() != nil {
+			return exitCode{exitInterrupted, nil} // Ctrl-C or SIGTERM here
+		}
+		return exitCode{exitStopped, nil} // `unistore stop` from elsewhere (or its API)
 	case core.StatusCompleted:
 		return nil
 	}
