@@ -111,7 +111,8 @@
 // CURRENT_SCHEMA(), CURRENT_WAREHOUSE(), CURRENT_ROLE(), CURRENT_USER(),
 // CURRENT_ACCOUNT(), CURRENT_REGION(), CURRENT_SESSION(),
 // CURRENT_VERSION() (literals, named like Snowflake's columns in a SELECT
-// list); IFF, NVL, LEN, CHARINDEX, ILIKE; PARSE_JSON/TO_VARIANT (identity:
+// list); IFF, NVL, LEN, CHARINDEX, ILIKE; LIMIT NULL (no limit, before an
+// OFFSET: SQLite's LIMIT -1); PARSE_JSON/TO_VARIANT (identity:
 // VARIANT is JSON text); and INSERT … SELECT SEQ4(), UNIFORM(lo, hi,
 // RANDOM()), RANDSTR(n, RANDOM()) FROM TABLE(GENERATOR(ROWCOUNT => n))
 // (a recursive CTE; UNIFORM and RANDSTR are SQLite functions registered

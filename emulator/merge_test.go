@@ -102,3 +102,33 @@ func TestMergeUpsert(t *testing.T) {
 		t.Errorf("MERGE without ON: %v", se)
 	}
 }
+
+// LIMIT NULL is Snowflake's "no limit", the form an OFFSET without a
+// limit takes.
+func TestLimitNullOffset(t *testing.T) {
+	s := start(t, emulator.Config{})
+	ctx := ctxT(t)
+	db := open(t, s.DSN("", "", "APP", "PUBLIC"))
+	if _, err := db.ExecContext(ctx, `CREATE TABLE n (id NUMBER(9,0))`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO n (id) VALUES (1), (2), (3), (4)`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.QueryContext(ctx, `SELECT id FROM n ORDER BY id LIMIT NULL OFFSET ?`, int64(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, id)
+	}
+	if len(got) != 2 || got[0] != 3 || got[1] != 4 {
+		t.Errorf("LIMIT NULL OFFSET 2: %v, want [3 4]", got)
+	}
+}

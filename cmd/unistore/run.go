@@ -75,7 +75,7 @@ func runCommand() *cli.Command {
 }
 
 // applyFlags overrides spec with the flags the user set, then fills
-// defaults.
+// defaults, but for the control timings (see below).
 func applyFlags(c *cli.Context, spec core.Spec) core.Spec {
 	if c.IsSet("target") {
 		spec.Target = core.Target{DSN: c.String("target")}
@@ -101,7 +101,12 @@ func applyFlags(c *cli.Context, spec core.Spec) core.Spec {
 	if c.IsSet("workers") {
 		spec.Workers = c.Int("workers")
 	}
-	return spec.WithDefaults()
+	// The control timings stay as the template gives them: those it leaves
+	// zero take the results store's defaults (store.ControlDefaults), which
+	// the orchestrator fills in, knowing the store.
+	out := spec.WithDefaults()
+	out.Control = spec.Control
+	return out
 }
 
 // execute runs spec, printing progress to stderr and the summary to stdout.
