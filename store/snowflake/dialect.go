@@ -2,6 +2,8 @@ package snowflake
 
 import (
 	"context"
+	"database/sql"
+	sqldriver "database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -100,16 +102,22 @@ func (d *dialect) Errorf(err error, format string, args ...any) error {
 
 // ---- bulk rows
 
-// Bounds of one multi-row INSERT. Snowflake truncates statements over
-// 1 MB (bound values included) in its history and VALUES takes at most
-// 16,384 rows; a statement is kept to half the size and 16,384 bound
-// values, so a batch goes in as few round trips as fit.
+// Bounds of one multi-row INSERT. Snowflake keeps at most 1 MB of a
+// statement, bound values included, measured after the request's gzip
+// compression, and VALUES takes at most 16,384 rows. A statement is kept
+// to 16,384 rows, 32,000 bound values (the emulator's SQLite takes 32,766;
+// Snowflake documents no lower count) and 1 MiB of bound values before
+// compression (counting bindOverhead per value), which compresses far
+// below the limit: a 2,000-row batch of executions is one statement, a
+// batch of snapshots (mostly base64 histograms, which compress least) one
+// or a few.
 const (
-	maxInsertBinds = 16384
-	maxInsertBytes = 512 << 10
-	// bindOverhead is what one bound value costs in the request besides
-	// its text: gosnowflake's {"type":"TEXT","value":"…"} and the "?, ".
-	bindOverhead = 36
+	maxInsertRows  = 16384
+	maxInsertBinds = 32000
+	maxInsertBytes = 1 << 20
+	// bindOverhead is what one bound value costs besides its text, as
+	// the statement's "?, " and the bindings' JSON keys compress.
+	bindOverhead = 8
 )
 
 // bindSize estimates the bytes a bound value adds to the request.
@@ -126,14 +134,14 @@ func bindSize(v any) int {
 // insertMany inserts n rows into table with multi-row INSERTs (plain
 // positional binds, never array binding: gosnowflake moves an array bind
 // above CLIENT_STAGE_ARRAY_BINDING_THRESHOLD to a stage, which needs
-// PUT), each within maxInsertBinds and maxInsertBytes. One statement when
-// the rows fit, else all of them in one transaction: all rows or none.
-// values appends row i's values in cols order.
+// PUT), each within maxInsertRows, maxInsertBinds and maxInsertBytes. One statement when
+// the rows fit (atomic by itself), else all of them in one transaction:
+// all rows or none. values appends row i's values in cols order.
 func (d *dialect) insertMany(ctx context.Context, table string, cols []string, n int, values func(dst []any, i int) []any) error {
 	ctx = tagged(ctx)
 	head := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES "
 	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-	perRow := max(1, maxInsertBinds/len(cols))
+	perStmt := min(maxInsertRows, max(1, maxInsertBinds/len(cols)))
 	var stmts [][]any // each statement's arguments
 	var args []any
 	size, rows := 0, 0
@@ -144,7 +152,7 @@ func (d *dialect) insertMany(ctx context.Context, table string, cols []string, n
 		for _, v := range args[start:] {
 			rowSize += bindSize(v)
 		}
-		if rows > 0 && (rows == perRow || size+rowSize > maxInsertBytes) {
+		if rows > 0 && (rows == perStmt || size+rowSize > maxInsertBytes) {
 			stmts = append(stmts, args[:start:start])
 			args = args[start:]
 			size, rows = 0, 0
@@ -168,15 +176,41 @@ func (d *dialect) insertMany(ctx context.Context, table string, cols []string, n
 		_, err := d.DB.DB.ExecContext(ctx, text(stmts[0]), stmts[0]...)
 		return err
 	}
-	tx, err := d.DB.DB.BeginTx(ctx, nil)
+	return d.inTx(ctx, func(tx *sql.Tx) error {
+		for _, a := range stmts {
+			if _, err := tx.ExecContext(ctx, text(a), a...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// inTx runs fn in a transaction on one session and commits. If anything
+// fails, the session is rolled back and then discarded, not returned to
+// the pool: a ROLLBACK that failed too (the store unreachable) would leave
+// the transaction open on the server, and the next BEGIN on that session
+// — which Snowflake ignores inside a transaction — would later commit the
+// half-written batch with the next one. A discarded session's open
+// transaction never commits.
+func (d *dialect) inTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	conn, err := d.DB.DB.Conn(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	for _, a := range stmts {
-		if _, err := tx.ExecContext(ctx, text(a), a...); err != nil {
-			return err
+	defer func() {
+		if err != nil {
+			_ = conn.Raw(func(any) error { return sqldriver.ErrBadConn })
 		}
+		conn.Close()
+	}()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err = fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
 	}
 	return tx.Commit()
 }
@@ -237,26 +271,21 @@ func (d *dialect) SaveTemplate(ctx context.Context, s *sqlstore.Store, t store.T
 	fail := func(err error) (store.Template, error) {
 		return store.Template{}, d.Errorf(err, "save template %q", t.Name)
 	}
-	tx, err := d.DB.DB.BeginTx(ctx, nil)
-	if err != nil {
-		return fail(err)
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	var out store.Template
+	var v int64
 	now := store.UTC(time.Now())
-	if _, err := tx.ExecContext(ctx, s.Q(`MERGE INTO {test_templates} t
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.Q(`MERGE INTO {test_templates} t
 		USING (SELECT ? AS name, ? AS body, ? AS ts) s ON t.name = s.name
 		WHEN MATCHED THEN UPDATE SET version = t.version + 1, body = s.body, updated_at = s.ts
 		WHEN NOT MATCHED THEN INSERT (name, version, body, created_at, updated_at) VALUES (s.name, 1, s.body, s.ts, s.ts)`),
-		t.Name, t.Body, now); err != nil {
-		return fail(err)
-	}
-	var out store.Template
-	var v int64
-	if err := tx.QueryRowContext(ctx, s.Q(`SELECT name, version, body, created_at, updated_at FROM {test_templates} WHERE name = ?`), t.Name).
-		Scan(&out.Name, &v, &out.Body, &out.CreatedAt, &out.UpdatedAt); err != nil {
-		return fail(err)
-	}
-	if err := tx.Commit(); err != nil {
+			t.Name, t.Body, now); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, s.Q(`SELECT name, version, body, created_at, updated_at FROM {test_templates} WHERE name = ?`), t.Name).
+			Scan(&out.Name, &v, &out.Body, &out.CreatedAt, &out.UpdatedAt)
+	})
+	if err != nil {
 		return fail(err)
 	}
 	out.Version = int(v)

@@ -63,17 +63,23 @@
 // # Write path
 //
 // Snapshots and executions, the high-volume rows, go as multi-row INSERTs
-// with plain positional binds: each statement at most 16,384 bound values
-// and about 512 KiB of them (Snowflake keeps 1 MB of a statement, binds
-// included, and VALUES takes 16,384 rows), so a 2,000-row Writer batch of
-// executions is two statements and a batch of snapshots a few. One
-// statement is atomic by itself; more go in one transaction (BEGIN …
-// COMMIT), so a batch is stored whole or not at all and the Writer's retry
-// after an outage cannot half-store it. Array binding is not used:
-// gosnowflake moves an array bind above CLIENT_STAGE_ARRAY_BINDING_THRESHOLD
-// (65,280 values) to a temporary stage with PUT, which the emulator does
-// not serve, and below the threshold it saves nothing a multi-row bind
-// does not.
+// with plain positional binds: each statement at most 16,384 rows (the
+// VALUES limit), 32,000 bound values (the emulator's SQLite takes 32,766)
+// and about 1 MiB of bound values before the request's gzip
+// compression (Snowflake keeps 1 MB of a statement, binds included,
+// measured compressed), so a default 2,000-row Writer batch of executions
+// is one statement and a batch of snapshots one or a few. One statement is
+// atomic by itself; more go in one transaction (BEGIN … COMMIT) on one
+// session, so a batch is stored whole or not at all and the Writer's retry
+// after an outage cannot half-store it. A transaction that fails anywhere
+// is rolled back and its session discarded, never pooled again: if the
+// ROLLBACK failed too (the store unreachable), the transaction would stay
+// open on that session and Snowflake, which ignores a BEGIN inside a
+// transaction, would commit the half batch with the next one. Array
+// binding is not used: gosnowflake moves an array bind above
+// CLIENT_STAGE_ARRAY_BINDING_THRESHOLD (65,280 values) to a temporary stage
+// with PUT, which the emulator does not serve, and below the threshold it
+// saves nothing a multi-row bind does not.
 //
 // No float is ever bound: gosnowflake sends a float64 at float32
 // precision. Every column the store writes is an integer (counts, µs),
@@ -107,8 +113,10 @@
 // worker lost after 30 s of silence and lets a worker go on for 60 s
 // without seeing the run renewed — instead of core's 200 ms / 1 s / 5 s /
 // 15 s. The trade: a STOP, a phase change or a scale reaches the workers
-// within about a second instead of 200 ms (the phase change's own time is
-// recorded exactly, so measurement windows do not blur); a dead worker is
+// up to a second after the orchestrator decides it, instead of 200 ms — a
+// worker's measurement window starts and ends that much later, but its
+// samples are cut at the moment it switches and the rollup divides by the
+// span its snapshots cover, so the figures stay exact; a dead worker is
 // relaunched after 30 s instead of 5 s; and an orphaned worker stops within
 // a minute. In return one worker costs about three statements a second
 // (two polls, one heartbeat) instead of eleven, a slow statement or a
