@@ -246,3 +246,100 @@ func TestSnowflakeKeyPair(t *testing.T) {
 		t.Error("the passphrase appears in the output")
 	}
 }
+
+// TestSnowflakeStoreEndToEnd: one emulator serves two databases — the
+// target UNISTORE_DEMO.PUBLIC (examples/hybrid-setup.sql) and the results
+// store UNISTORE_BENCHMARK.TEST_RESULTS. The store's schema is applied by
+// an administrator; the run, with three worker processes, records itself
+// through a DML-only user; `runs show` prints exactly the summary the run
+// printed, and no password appears anywhere.
+func TestSnowflakeStoreEndToEnd(t *testing.T) {
+	const (
+		adminPassword = "Adm1n-store-e2e"
+		rwPassword    = "Rw-store-e2e-7"
+	)
+	s, err := emulator.Start(emulator.Config{
+		Init: []string{"../../examples/hybrid-setup.sql"},
+		Users: []emulator.User{
+			{Name: "LOADER", Password: sfPassword},
+			{Name: "STORE_ADMIN", Password: adminPassword},
+			{Name: "STORE_RW", Password: rwPassword, ReadWrite: true},
+		},
+	}, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	storeDSN := func(user, password string) string {
+		return "snowflake://" + s.DSN(user, password, "UNISTORE_BENCHMARK", "TEST_RESULTS")
+	}
+	admin, rw := storeDSN("STORE_ADMIN", adminPassword), storeDSN("STORE_RW", rwPassword)
+
+	// The run's user may not apply the schema; the administrator may,
+	// twice.
+	if _, stderr, code := unistore(t, "schema", "apply", "--store", rw); code == 0 || !strings.Contains(stderr, "003001") {
+		t.Errorf("schema apply as the DML-only user: exit %d\n%s", code, stderr)
+	}
+	for range 2 {
+		if _, stderr, code := unistore(t, "schema", "apply", "--store", admin); code != 0 {
+			t.Fatalf("schema apply: exit %d\n%s", code, stderr)
+		}
+	}
+
+	out := filepath.Join(t.TempDir(), "r.json")
+	stdout, stderr, code := unistore(t, "run", "../../examples/hybrid-mix.yaml", "--target", sfTarget(s, "LOADER", sfPassword),
+		"--store", rw, "--workers", "3", "--connections", "2", "--warmup", "1s", "--duration", "3s", "--capture", "all", "--json", out)
+	if code != 0 {
+		t.Fatalf("run: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r sfResult
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != "COMPLETED" || r.Total.Count == 0 || r.Workers == nil || r.Workers.Target != 3 {
+		t.Fatalf("result: %+v", r)
+	}
+	// The summary on stdout is followed by the JSON (--json writes a file
+	// here, so stdout is the summary alone).
+	show, showErr, code := unistore(t, "runs", "show", r.RunID, "--store", rw)
+	if code != 0 {
+		t.Fatalf("runs show: exit %d\n%s", code, showErr)
+	}
+	if show != stdout {
+		t.Errorf("runs show differs from the run's summary\n--- run:\n%s\n--- runs show:\n%s", stdout, show)
+	}
+	list, _, code := unistore(t, "runs", "list", "--store", rw)
+	if code != 0 || !strings.Contains(list, r.RunID) || !strings.Contains(list, "COMPLETED") {
+		t.Errorf("runs list: exit %d\n%s", code, list)
+	}
+
+	// Both databases were served by the one emulator; the store's
+	// statements are tagged as the store's, the load's as the run's.
+	var storeStatements int
+	for _, q := range s.Requests() {
+		if q.Kind == "query" && q.User == "STORE_RW" {
+			storeStatements++
+			if q.QueryTag != "unistore:store" {
+				t.Errorf("store statement tagged %q: %.60q", q.QueryTag, q.SQL)
+			}
+		}
+		if q.Kind == "query" && q.User == "LOADER" && !strings.HasPrefix(q.QueryTag, "unistore:run="+r.RunID) && !q.DescribeOnly {
+			t.Errorf("load statement tagged %q: %.60q", q.QueryTag, q.SQL)
+		}
+	}
+	if storeStatements == 0 {
+		t.Error("no statement reached the store")
+	}
+	for name, text := range map[string]string{"stdout": stdout, "stderr": stderr, "json": string(b), "runs show": show, "runs list": list} {
+		for _, pw := range []string{sfPassword, adminPassword, rwPassword} {
+			if strings.Contains(text, pw) {
+				t.Errorf("a password appears in %s", name)
+			}
+		}
+	}
+	t.Logf("run %s: %d executions counted, %d store statements; summary:\n%s", r.RunID, r.Warmup.Count+r.Total.Count, storeStatements, stdout)
+}
