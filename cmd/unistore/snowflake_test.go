@@ -26,8 +26,9 @@ import (
 
 const sfPassword = "Sn0wS3cret-e2e"
 
-// sfEmulator starts an emulator holding examples/hybrid-setup.sql's tables,
-// with one password user and one key-pair user.
+// sfEmulator starts an emulator holding examples/hybrid-setup.sql's tables
+// (hybrid_accounts cut to 2,000 rows: testdata/fewer-accounts.sql), with
+// one password user and one key-pair user.
 func sfEmulator(t *testing.T) (*emulator.Server, *rsa.PrivateKey) {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -35,7 +36,7 @@ func sfEmulator(t *testing.T) (*emulator.Server, *rsa.PrivateKey) {
 		t.Fatal(err)
 	}
 	s, err := emulator.Start(emulator.Config{
-		Init: []string{"../../examples/hybrid-setup.sql"},
+		Init: []string{"../../examples/hybrid-setup.sql", "testdata/fewer-accounts.sql"},
 		Users: []emulator.User{
 			{Name: "LOADER", Password: sfPassword},
 			{Name: "KEYUSER", PublicKey: &key.PublicKey},
@@ -248,7 +249,8 @@ func TestSnowflakeKeyPair(t *testing.T) {
 }
 
 // TestSnowflakeStoreEndToEnd: one emulator serves two databases — the
-// target UNISTORE_DEMO.PUBLIC (examples/hybrid-setup.sql) and the results
+// target UNISTORE_DEMO.PUBLIC (examples/hybrid-setup.sql, accounts cut as in
+// sfEmulator) and the results
 // store UNISTORE_BENCHMARK.TEST_RESULTS. The store's schema is applied by
 // an administrator; the run, with three worker processes, records itself
 // through a DML-only user; `runs show` prints exactly the summary the run
@@ -259,7 +261,7 @@ func TestSnowflakeStoreEndToEnd(t *testing.T) {
 		rwPassword    = "Rw-store-e2e-7"
 	)
 	s, err := emulator.Start(emulator.Config{
-		Init: []string{"../../examples/hybrid-setup.sql"},
+		Init: []string{"../../examples/hybrid-setup.sql", "testdata/fewer-accounts.sql"},
 		Users: []emulator.User{
 			{Name: "LOADER", Password: sfPassword},
 			{Name: "STORE_ADMIN", Password: adminPassword},

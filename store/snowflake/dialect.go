@@ -6,6 +6,7 @@ import (
 	sqldriver "database/sql/driver"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -295,7 +296,13 @@ func (d *dialect) SaveTemplate(ctx context.Context, s *sqlstore.Store, t store.T
 
 // appendRetries bounds AppendEvent's retries when a concurrent append took
 // the same sequence number (the hybrid table's primary key refuses it).
-const appendRetries = 10
+// The read and the insert are two round trips, so concurrent appenders
+// collide more often than with PostgreSQL's one statement: a retry first
+// waits a random 0–appendJitter×attempt, so that they spread out.
+const (
+	appendRetries = 30
+	appendJitter  = 5 * time.Millisecond
+)
 
 // AppendEvent reads the run's next sequence number (and whether the run
 // exists) in one query, then inserts the event with it: Snowflake has no
@@ -334,6 +341,13 @@ func (d *dialect) AppendEvent(ctx context.Context, s *sqlstore.Store, e store.Ev
 			e.Seq = seq
 			return e, nil
 		case d.IsUniqueViolation(err) && attempt < appendRetries:
+			t := time.NewTimer(rand.N(appendJitter * time.Duration(attempt+1)))
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return store.Event{}, d.Errorf(ctx.Err(), "append event to run %s", e.RunID)
+			}
 			continue
 		default:
 			return store.Event{}, d.Errorf(err, "append event to run %s", e.RunID)

@@ -81,7 +81,7 @@ func TestBulkStatements(t *testing.T) {
 	if err := st.WriteExecutions(ctxT(t), executions("small", 2000)); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.WriteExecutions(ctxT(t), executions("big", 6000)); err != nil {
+	if err := st.WriteExecutions(ctxT(t), executions("big", 5000)); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -99,15 +99,15 @@ func TestBulkStatements(t *testing.T) {
 		got = append(got, kind)
 	}
 	// 32,000 binds / 13 columns = 2,461 rows a statement.
-	want := []string{"INSERT 2000 rows", "BEGIN", "INSERT 2461 rows", "INSERT 2461 rows", "INSERT 1078 rows", "COMMIT"}
+	want := []string{"INSERT 2000 rows", "BEGIN", "INSERT 2461 rows", "INSERT 2461 rows", "INSERT 78 rows", "COMMIT"}
 	if strings.Join(got, ", ") != strings.Join(want, ", ") {
 		t.Errorf("statements\n got %v\nwant %v", got, want)
 	}
 	if n := count(t, st, "small"); n != 2000 {
 		t.Errorf("small: %d rows, want 2000", n)
 	}
-	if n := count(t, st, "big"); n != 6000 {
-		t.Errorf("big: %d rows, want 6000", n)
+	if n := count(t, st, "big"); n != 5000 {
+		t.Errorf("big: %d rows, want 5000", n)
 	}
 }
 
@@ -129,7 +129,7 @@ func TestFailedBatchIsNotCommittedLater(t *testing.T) {
 			for _, f := range tc.faults {
 				sf.Inject(emulator.Fault{Kind: emulator.HTTPError, Match: f, Count: 1})
 			}
-			if err := st.WriteExecutions(ctxT(t), executions("failed", 6000)); err == nil {
+			if err := st.WriteExecutions(ctxT(t), executions("failed", 3000)); err == nil {
 				t.Fatal("the batch succeeded through a failed COMMIT")
 			}
 			var failedSession int64
@@ -138,14 +138,14 @@ func TestFailedBatchIsNotCommittedLater(t *testing.T) {
 					failedSession = r.SessionID
 				}
 			}
-			if err := st.WriteExecutions(ctxT(t), executions("next", 6000)); err != nil {
+			if err := st.WriteExecutions(ctxT(t), executions("next", 3000)); err != nil {
 				t.Fatal(err)
 			}
 			if n := count(t, st, "failed"); n != 0 {
 				t.Errorf("%d rows of the failed batch stored, want none", n)
 			}
-			if n := count(t, st, "next"); n != 6000 {
-				t.Errorf("next batch: %d rows, want 6000", n)
+			if n := count(t, st, "next"); n != 3000 {
+				t.Errorf("next batch: %d rows, want 3000", n)
 			}
 			deleted := false
 			for _, r := range sf.Requests() {
