@@ -91,6 +91,10 @@ func (r *Run) Stop() { r.stopOnce.Do(func() { close(r.stopCh) }) }
 // its duration ends, Stop is called or ctx is cancelled (which stops it as
 // Stop does).
 func (s *Service) Start(ctx context.Context, spec core.Spec, o Options) (*Run, error) {
+	// Control timings the spec leaves zero take the store's defaults
+	// first (a Snowflake store polls every second, not every 200 ms),
+	// then core's; the stored spec carries the result to the workers.
+	spec.Control = store.ControlDefaults(s.Store, spec.Control)
 	spec = spec.WithDefaults()
 	var errs core.FieldErrors
 	if err := spec.Validate(); err != nil {

@@ -17,6 +17,7 @@ import (
 	_ "github.com/unistore-bench/unistore/driver/snowflake"
 	_ "github.com/unistore-bench/unistore/driver/sqlite"
 	_ "github.com/unistore-bench/unistore/store/postgres" // results store backends
+	_ "github.com/unistore-bench/unistore/store/snowflake"
 	_ "github.com/unistore-bench/unistore/store/sqlite"
 )
 
