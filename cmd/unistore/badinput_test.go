@@ -133,7 +133,7 @@ func TestBadInput(t *testing.T) {
 		}, 2, []string{`--target: unknown driver "mysql" (forgotten import?); this unistore supports postgres://, postgresql://, snowflake://, sqlite://`}, []string{"secret"}},
 		{"unknown store scheme lists the supported ones", func(*testing.T) []string {
 			return []string{"run", good, "--store", "mysql://root:secret@127.0.0.1/db"}
-		}, 1, []string{`unknown store "mysql"`, "registered: postgres, postgresql, sqlite"}, []string{"secret"}},
+		}, 1, []string{`unknown store "mysql"`, "registered: postgres, postgresql, snowflake, sqlite"}, []string{"secret"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
