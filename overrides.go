@@ -2,11 +2,15 @@ package unistore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/unistore-bench/unistore/core"
+	"github.com/unistore-bench/unistore/driver"
 	"github.com/unistore-bench/unistore/store"
+	"github.com/unistore-bench/unistore/workload"
 )
 
 // Overrides are the run settings a front end sets over a template's: the
@@ -52,15 +56,106 @@ func (o Overrides) Apply(s Spec) Spec {
 	return s
 }
 
-// SpecFrom is the spec a front end runs from template t with overrides o:
-// o applied, defaults filled, and the whole validated, each problem placed
-// at its line of t's file (an error matching core.ErrInvalidSpec).
-func SpecFrom(t *Template, o Overrides) (Spec, error) {
-	spec := o.Apply(t.Spec).WithDefaults()
-	if err := spec.Validate(); err != nil {
-		return Spec{}, t.Locate(err)
+// OverrideFields maps a spec's field paths to the overrides that set
+// them (Overrides' JSON names, which are also the CLI's flag names).
+var OverrideFields = map[string]string{
+	"target.dsn": "target", "target.driver": "target", "connections": "connections", "warmup": "warmup",
+	"duration": "duration", "rate": "rate", "seed": "seed", "capture": "capture", "workers": "workers",
+}
+
+// given reports which overrides o sets, by name.
+func (o Overrides) given() map[string]bool {
+	return map[string]bool{"target": o.Target != nil, "connections": o.Connections != nil, "warmup": o.Warmup != nil,
+		"duration": o.Duration != nil, "rate": o.Rate != nil, "seed": o.Seed != nil, "capture": o.Capture != nil,
+		"workers": o.Workers != nil}
+}
+
+// SpecFrom is the spec a front end runs from template t with overrides o,
+// checked: what the CLI's run flags and the HTTP API's POST /api/v1/runs
+// both call, so both say the same of the same input. A problem with a
+// value an override set names the override, as label(name) gives it ("--rate:
+// must not be negative" for the CLI); any other is placed at its file,
+// line and field of t; an explicit zero is an error, never the default
+// (core.Spec.CheckGiven); a target no linked driver claims lists the
+// schemes that are. The error matches core.ErrInvalidSpec and, as a
+// *SpecError, holds the located problems. Defaults are not filled: the
+// run applies them once (core.Spec.WithDefaults).
+func SpecFrom(t *Template, o Overrides, label func(name string) string) (Spec, error) {
+	spec := o.Apply(t.Spec)
+	given := o.given()
+	byOverride := func(path string) string {
+		if name, ok := OverrideFields[path]; ok && given[name] {
+			return name
+		}
+		return ""
+	}
+	var all core.FieldErrors
+	for _, err := range []error{spec.CheckGiven(func(path string) bool { return byOverride(path) != "" }), spec.Validate()} {
+		if fe, ok := err.(core.FieldErrors); ok {
+			all = append(all, fe...)
+		}
+	}
+	var e SpecError
+	seen := map[string]bool{}
+	var inFile core.FieldErrors
+	for _, fe := range all {
+		if name := byOverride(fe.Path); name != "" {
+			if msg := label(name) + ": " + fe.Msg; !seen[msg] {
+				seen[msg] = true
+				e.Lines = append(e.Lines, msg)
+			}
+			continue
+		}
+		inFile = append(inFile, fe)
+	}
+	if len(inFile) > 0 {
+		located := t.Locate(inFile)
+		e.Lines = append(e.Lines, located.Error())
+		if we, ok := located.(*workload.Error); ok {
+			e.Located = we
+		}
+	}
+	if msg := checkDriver(spec.Target, byOverride("target.dsn"), label); msg != "" {
+		e.Lines = append(e.Lines, msg)
+	}
+	if len(e.Lines) > 0 {
+		return spec, &e
 	}
 	return spec, nil
+}
+
+// SpecError is SpecFrom's error: one line per problem, in the order a
+// user fixes them (overrides, then the template's, then the target's
+// driver); Located holds the template's problems with their places.
+type SpecError struct {
+	Lines   []string
+	Located *workload.Error
+}
+
+func (e *SpecError) Error() string { return strings.Join(e.Lines, "\n") }
+
+// Is makes errors.Is(err, core.ErrInvalidSpec) true.
+func (e *SpecError) Is(target error) bool { return target == core.ErrInvalidSpec }
+
+// checkDriver reports a target whose scheme no linked driver claims,
+// listing the ones that do; override names the override that set it, if
+// one did.
+func checkDriver(t core.Target, override string, label func(string) string) string {
+	if t.DSN == "" {
+		return "" // reported by Validate
+	}
+	_, _, err := driver.Resolve(t.Driver, t.DSN)
+	if err == nil {
+		return ""
+	}
+	where := "target.dsn: "
+	if override != "" {
+		where = label(override) + ": "
+	}
+	if errors.Is(err, driver.ErrUnknownDriver) {
+		return fmt.Sprintf("%s%v; this unistore supports %s://", where, err, strings.Join(driver.Schemes(), "://, "))
+	}
+	return where + err.Error()
 }
 
 // TemplateInfo is a saved template as a listing shows it (`templates list

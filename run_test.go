@@ -19,6 +19,7 @@ import (
 	_ "github.com/unistore-bench/unistore/driver/sqlite"
 	"github.com/unistore-bench/unistore/examples"
 	"github.com/unistore-bench/unistore/internal/testpg"
+	"github.com/unistore-bench/unistore/store"
 )
 
 func i64(v int64) *int64 { return &v }
@@ -283,6 +284,10 @@ func TestBadInputBeforeLoad(t *testing.T) {
 		{"unknown driver", false, func(s *unistore.Spec) { s.Target.DSN = "oracle://scott:tiger@127.0.0.1/x" }, `unknown driver "oracle" (forgotten import?)`},
 		{"unreachable", false, func(s *unistore.Spec) { s.Target.DSN = "postgres://u:s3cret@" + closedPort + "/db?sslmode=disable" }, closedPort},
 		{"missing table", true, func(s *unistore.Spec) { s.Workload.Operations[0].SQL = "SELECT v FROM nope WHERE id = ?" }, `"nope"`},
+		// Key sampling is part of the preflight, as it is of a worker's open.
+		{"missing sampled table", true, func(s *unistore.Spec) {
+			s.Workload.Operations[0].Params = []unistore.ParamSpec{{Gen: "sample", Table: "nope", Column: "id"}}
+		}, `sample nope.id`},
 		{"bad spec", false, func(s *unistore.Spec) { s.Connections = -1; s.Workload.Operations[0].Params = nil }, "connections"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -292,9 +297,13 @@ func TestBadInputBeforeLoad(t *testing.T) {
 			}
 			spec := selectSpec(dsn, 10)
 			tc.edit(&spec)
-			res, err := unistore.Run(context.Background(), spec)
+			st := store.NewMemory()
+			res, err := unistore.Run(context.Background(), spec, unistore.WithStore(st))
 			if err == nil || res != nil {
 				t.Fatalf("Run = %v, %v; want an error and no result", res, err)
+			}
+			if runs, _ := st.ListRuns(context.Background(), store.RunFilter{}); len(runs) != 0 {
+				t.Errorf("the failed start left %d run rows", len(runs))
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q does not mention %q", err, tc.want)

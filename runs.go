@@ -6,11 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/unistore-bench/unistore/control"
+	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/orchestrator"
 	"github.com/unistore-bench/unistore/report"
 	"github.com/unistore-bench/unistore/rollup"
@@ -66,6 +70,9 @@ type Handle struct {
 // ID returns the run id.
 func (h *Handle) ID() string { return h.r.ID }
 
+// Spec returns the run's spec as stored: defaults applied, DSN redacted.
+func (h *Handle) Spec() Spec { return h.r.Spec }
+
 // Wait blocks until the run has ended and returns its result; the error
 // is non-nil only if the run failed.
 func (h *Handle) Wait() (*Result, error) { return h.r.Wait() }
@@ -106,10 +113,9 @@ func Start(ctx context.Context, spec Spec, opts ...Option) (*Handle, error) {
 	if st == nil {
 		st = store.NewMemory()
 	}
-	var launcher orchestrator.Launcher = orchestrator.InProcess{Store: st, Connector: o.connector, Workload: o.workload,
-		Target: spec.Target.DSN, Logger: o.logger, Interval: o.interval, Writer: o.writer, FlushTimeout: o.flush}
-	if o.launcher != nil {
-		launcher = o.launcher
+	launcher := o.launcher
+	if ip, ok := launcher.(orchestrator.InProcess); ok || launcher == nil {
+		launcher = o.inProcess(ip, st)
 	}
 	h := &Handle{st: st}
 	observers := o.observers
@@ -133,8 +139,10 @@ func Start(ctx context.Context, spec Spec, opts ...Option) (*Handle, error) {
 	return h, nil
 }
 
-// check reports options that would otherwise vanish: the worker tuning
-// options act on in-process workers only.
+// check reports options that would otherwise vanish. A Go connector or
+// workload and the worker tuning reach in-process workers only; workers
+// another launcher starts build their own from the stored spec. And such
+// workers find the run in the store, so it must be one they can reach.
 func (o *options) check() error {
 	if o.launcher == nil {
 		return nil
@@ -143,19 +151,49 @@ func (o *options) check() error {
 		return nil
 	}
 	var bad []string
-	if o.interval != 0 {
-		bad = append(bad, "WithInterval")
-	}
-	if o.flush != 0 {
-		bad = append(bad, "WithFlushTimeout")
-	}
-	if o.writerSet {
-		bad = append(bad, "WithWriterConfig")
+	for _, opt := range []struct {
+		name string
+		set  bool
+	}{
+		{"WithConnector", o.connector != nil},
+		{"WithWorkload", o.workload != nil},
+		{"WithInterval", o.interval != 0},
+		{"WithFlushTimeout", o.flush != 0},
+		{"WithWriterConfig", o.writerSet},
+	} {
+		if opt.set {
+			bad = append(bad, opt.name)
+		}
 	}
 	if len(bad) > 0 {
-		return fmt.Errorf("unistore: %v tune in-process workers and would be ignored with WithLauncher(%T): set them on the workers' side", bad, o.launcher)
+		return fmt.Errorf("unistore: %v act on in-process workers and would be ignored with WithLauncher(%T): its workers build theirs from the stored spec", bad, o.launcher)
+	}
+	if o.store == nil {
+		return fmt.Errorf("unistore: WithLauncher(%T) needs WithStore: its workers find the run in the results store, and the default one lives in this process's memory", o.launcher)
 	}
 	return nil
+}
+
+// inProcess is the in-process launcher with the worker options applied:
+// ip (one given with WithLauncher, or the zero one) with what it leaves
+// unset filled in. An option set both ways is the option's.
+func (o *options) inProcess(ip orchestrator.InProcess, st store.Store) orchestrator.InProcess {
+	if ip.Store == nil {
+		ip.Store = st
+	}
+	if ip.Logger == nil {
+		ip.Logger = o.logger
+	}
+	if o.interval != 0 {
+		ip.Interval = o.interval
+	}
+	if o.flush != 0 {
+		ip.FlushTimeout = o.flush
+	}
+	if o.writerSet {
+		ip.Writer = o.writer
+	}
+	return ip
 }
 
 // WithObserver calls f with every interval's live rollup of the run —
@@ -167,11 +205,33 @@ func WithObserver(f func(Progress)) Option {
 }
 
 // ProcessLauncher launches each worker as a process of binary (default:
-// this executable) running `worker --run-id … --group …`; the store and
-// target DSNs travel in the environment. Worker output goes to log, each
-// line prefixed by the worker id.
-func ProcessLauncher(binary, storeDSN, target string, log io.Writer) Launcher {
-	return orchestrator.Subprocess{Binary: binary, Store: storeDSN, Target: target, Log: log}
+// this executable) running `worker --run-id … --group …`; the store DSN and
+// the spec's target DSN travel in the environment. Worker output goes to
+// log, each line prefixed by the worker id.
+func ProcessLauncher(binary, storeDSN string, log io.Writer) Launcher {
+	return orchestrator.Subprocess{Binary: binary, Store: storeDSN, Log: log}
+}
+
+// Launcher names, as `unistore run --launcher` takes them.
+const (
+	// LauncherProcess runs each worker as a process (ProcessLauncher).
+	LauncherProcess = "process"
+	// LauncherInProcess runs each worker as goroutines of this process,
+	// the library's default.
+	LauncherInProcess = "inprocess"
+)
+
+// DefaultLauncher is the launcher a front end that can start worker
+// processes (the CLI) uses for a run of workers workers when none is
+// chosen: worker processes for more than one, this process for one — a
+// worker process buys a lone worker nothing but a fork. Run and Start
+// themselves default to in-process: an embedder's binary is not the
+// unistore CLI that a worker process runs.
+func DefaultLauncher(workers int) string {
+	if workers > 1 {
+		return LauncherProcess
+	}
+	return LauncherInProcess
 }
 
 // Stop asks a running run to stop: its orchestrator and workers, wherever
@@ -224,7 +284,7 @@ func Runs(ctx context.Context, st store.Store, f RunFilter) ([]RunInfo, error) {
 	for _, r := range runs {
 		l := RunInfo{RunID: r.ID, Name: r.Name, Template: r.Template, Status: r.Status, Phase: r.Phase,
 			CreatedAt: r.CreatedAt, Connections: r.Spec.Connections, Outcome: r.Outcome, RowsDropped: r.RowsDropped,
-			Stale: !r.Status.Terminal() && time.Since(r.UpdatedAt) > r.Spec.WithDefaults().Control.Lease.D()}
+			Stale: !r.Status.Terminal() && time.Since(r.UpdatedAt) > r.Spec.Control.Lease.D()}
 		if !r.StartedAt.IsZero() {
 			l.StartedAt = &r.StartedAt
 		}
@@ -301,7 +361,10 @@ func Export(ctx context.Context, st store.Store, runID, format string, w io.Writ
 }
 
 // SaveTemplate checks body as a template and saves it under name (the
-// template's own name if empty), bumping its version.
+// template's own name if empty), bumping its version. A password or other
+// secret in target.dsn is removed before the template is stored
+// (workload.StripSecrets; the saved row's Stripped says so): whoever runs
+// it gives the secret from the environment or a full --target.
 func SaveTemplate(ctx context.Context, st store.Store, filename, name string, body []byte) (StoredTemplate, error) {
 	t, err := ReadTemplate(filename, body)
 	if err != nil {
@@ -313,8 +376,28 @@ func SaveTemplate(ctx context.Context, st store.Store, filename, name string, bo
 	if name == "" {
 		return StoredTemplate{}, fmt.Errorf("unistore: %s has no name: give one", filename)
 	}
-	return st.SaveTemplate(ctx, store.Template{Name: name, Body: string(body)})
+	if msg := core.CheckName(name); msg != "" {
+		return StoredTemplate{}, fmt.Errorf("unistore: template name: %s", msg)
+	}
+	body, stripped, err := workload.StripSecrets(body)
+	if err != nil {
+		return StoredTemplate{}, err
+	}
+	saved, err := st.SaveTemplate(ctx, store.Template{Name: name, Body: string(body)})
+	if err != nil {
+		return StoredTemplate{}, err
+	}
+	if stripped {
+		err = ErrSecretStripped
+	}
+	return saved, err
 }
+
+// ErrSecretStripped is returned, with the saved template, by SaveTemplate
+// when it removed a password or secret from the template's target.dsn
+// before storing it: the template is saved, and the secret must come from
+// the environment (PGPASSWORD, say) or a full --target when it runs.
+var ErrSecretStripped = errors.New("unistore: the password in target.dsn was not stored: give it at run time, in the environment (PGPASSWORD, say) or with --target")
 
 // Templates lists the saved templates by name.
 func Templates(ctx context.Context, st store.Store) ([]StoredTemplate, error) {
@@ -343,9 +426,45 @@ func DeleteTemplate(ctx context.Context, st store.Store, name string) error {
 // Store is the results store the run-management API works on.
 type Store = store.Store
 
-// DefaultStoreDSN is the default results store: an SQLite file in the
-// working directory (its backend, store/sqlite, must be imported).
-const DefaultStoreDSN = store.DefaultDSN
+// DefaultStoreDSN returns the default results store: a per-user SQLite
+// file, $XDG_DATA_HOME/unistore/unistore.db or
+// ~/.local/share/unistore/unistore.db (store.DefaultPath); its backend,
+// store/sqlite, must be imported.
+func DefaultStoreDSN() string { return store.DefaultDSN() }
+
+// DefaultStorePath is the default results store's file (store.DefaultPath).
+func DefaultStorePath() string { return store.DefaultPath() }
+
+// OpenDefaultStore opens the default results store, creating its file and
+// applying its schema the first time (a file the user owns, set up as
+// `quickstart` does; not the run-time DDL a shared store never gets). It
+// reports whether it set the store up. A default store that holds another
+// schema version is an error as for any store: `unistore schema apply`.
+func OpenDefaultStore(ctx context.Context) (st Store, created bool, err error) {
+	dsn, path := store.DefaultDSN(), store.DefaultPath()
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, false, fmt.Errorf("unistore: create the default store: %w", err)
+		}
+		if err := store.ApplySchema(ctx, dsn); err != nil {
+			return nil, false, err
+		}
+		created = true
+	}
+	st, err = store.Open(ctx, dsn)
+	// An empty file (a first use cut short) is set up as a missing one.
+	if se := (*store.SchemaError)(nil); errors.As(err, &se) && se.Have == 0 {
+		if err := store.ApplySchema(ctx, dsn); err != nil {
+			return nil, false, err
+		}
+		created = true
+		st, err = store.Open(ctx, dsn)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return st, created, nil
+}
 
 // OpenStore opens the results store dsn names through the backend
 // registered for its scheme (store.Open): import the backend, e.g.

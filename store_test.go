@@ -21,9 +21,12 @@ import (
 	"github.com/unistore-bench/unistore"
 	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
+	"github.com/unistore-bench/unistore/emulator"
 	"github.com/unistore-bench/unistore/examples"
 	"github.com/unistore-bench/unistore/internal/testpg"
+	"github.com/unistore-bench/unistore/internal/testsf"
 	"github.com/unistore-bench/unistore/store"
+	sfstore "github.com/unistore-bench/unistore/store/snowflake"
 )
 
 // Tests of runs recorded in the results store, on real PostgreSQL (through
@@ -193,7 +196,7 @@ func TestStoredRunDMLOnlyRole(t *testing.T) {
 // TestResultFromStoreIdentical: the result recomputed from the stored
 // snapshots (every interval histogram merged) is exactly the result the
 // run returned — percentiles, counts, times, open-model counts and
-// response-time histograms — on both store kinds.
+// response-time histograms — on every store kind.
 func TestResultFromStoreIdentical(t *testing.T) {
 	stores := []struct {
 		name string
@@ -201,6 +204,7 @@ func TestResultFromStoreIdentical(t *testing.T) {
 	}{
 		{"sqlite", func(t *testing.T) store.Store { _, st := sqliteStore(t); return st }},
 		{"postgres", func(t *testing.T) store.Store { _, _, st := pgStore(t); return st }},
+		{"snowflake-emulator", func(t *testing.T) store.Store { return openStore(t, testsf.StoreDSN(t)) }},
 	}
 	models := []struct {
 		name string
@@ -239,17 +243,67 @@ func TestResultFromStoreIdentical(t *testing.T) {
 // middle of a capture-all run and comes back. The run completes; every
 // row the workers produced is either stored or counted as dropped; rows
 // produced after the restart reach the store; and RUN_STATUS records the
-// outcome and the drops.
+// outcome and the drops. PostgreSQL is stopped and started; the Snowflake
+// emulator answers every statement — control plane and results alike —
+// with HTTP 503 for the while (the driver's retries are off, so each is an
+// error at once).
 func TestStoreOutageDuringRun(t *testing.T) {
-	pg := testpg.StartPrivate(t)
-	ctx := ctxFor(t, 2*time.Minute)
-	if err := store.ApplySchema(ctx, pg.DSN); err != nil {
-		t.Fatal(err)
+	type outage struct {
+		st       store.Store
+		down, up func()
+		// rate (0: closed loop) and buffer size of the load: the emulator
+		// stores a few thousand rows a second (fewer under -race), so its
+		// load is paced to let rows produced after the outage through.
+		rate   float64
+		buffer int
+		// executionsAfter counts the run's stored executions that started
+		// after at.
+		executionsAfter func(runID string, at time.Time) int64
 	}
-	st := openStore(t, pg.DSN)
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, ctx context.Context) outage
+	}{
+		{"postgres", func(t *testing.T, ctx context.Context) outage {
+			pg := testpg.StartPrivate(t)
+			if err := store.ApplySchema(ctx, pg.DSN); err != nil {
+				t.Fatal(err)
+			}
+			return outage{st: openStore(t, pg.DSN), down: pg.Stop, up: pg.Start, buffer: 5000,
+				executionsAfter: func(runID string, at time.Time) int64 {
+					return testpg.QueryInt(t, pg.DSN, `SELECT count(*) FROM test_results.query_executions WHERE run_id = $1 AND started_at > $2`, runID, at)
+				}}
+		}},
+		{"snowflake-emulator", func(t *testing.T, ctx context.Context) outage {
+			sf := testsf.Start(t, testsf.Config())
+			st := openStore(t, sf.RunDSN())
+			return outage{st: st, rate: 200, buffer: 500,
+				down: func() { sf.Inject(emulator.Fault{Kind: emulator.HTTPError, Status: 503}) },
+				up:   sf.ClearFaults,
+				executionsAfter: func(runID string, at time.Time) int64 {
+					var n int64
+					if err := st.(*sfstore.Store).DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM UNISTORE_BENCHMARK.TEST_RESULTS.QUERY_EXECUTIONS
+						WHERE run_id = ? AND started_at > ?`, runID, at.UTC()).Scan(&n); err != nil {
+						t.Fatal(err)
+					}
+					return n
+				}}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := ctxFor(t, 2*time.Minute)
+			o := tc.setup(t, ctx)
+			storeOutageDuringRun(t, ctx, o.st, o.rate, o.buffer, o.down, o.up, o.executionsAfter)
+		})
+	}
+}
+
+func storeOutageDuringRun(t *testing.T, ctx context.Context, st store.Store, rate float64, buffer int,
+	down, up func(), executionsAfter func(string, time.Time) int64) {
 	spec := quickstartSpec(t)
 	spec.Duration = core.Duration(8 * time.Second)
 	spec.Capture = core.CaptureAll
+	spec.Rate = rate
 
 	// The progress callback must not block the run, so it only signals;
 	// the test's goroutine stops the server.
@@ -277,7 +331,7 @@ func TestStoreOutageDuringRun(t *testing.T) {
 	go func() {
 		res, err := unistore.Run(ctx, spec, unistore.WithStore(st), unistore.WithInterval(100*time.Millisecond),
 			unistore.WithProgress(progress), unistore.WithFlushTimeout(10*time.Second),
-			unistore.WithWriterConfig(store.WriterConfig{Buffer: 5000, BatchSize: 1000,
+			unistore.WithWriterConfig(store.WriterConfig{Buffer: buffer, BatchSize: 1000,
 				FlushInterval: 100 * time.Millisecond, MinBackoff: 50 * time.Millisecond, MaxBackoff: 250 * time.Millisecond}))
 		done <- outcome{res, err}
 	}()
@@ -285,11 +339,11 @@ func TestStoreOutageDuringRun(t *testing.T) {
 	select {
 	case <-outage:
 		t0 := time.Now()
-		pg.Stop()
+		down()
 		t.Logf("store stopped in %v", time.Since(t0))
 		time.Sleep(3 * time.Second) // the outage itself, not synchronisation
 		t0 = time.Now()
-		pg.Start()
+		up()
 		restarted = time.Now()
 		t.Logf("store started in %v", restarted.Sub(t0))
 	case o := <-done:
@@ -311,13 +365,12 @@ func TestStoreOutageDuringRun(t *testing.T) {
 	if produced := res.Warmup.Count + res.Total.Count; s.ExecutionsStored+s.ExecutionsDropped != produced {
 		t.Errorf("executions: %d stored + %d dropped != %d produced", s.ExecutionsStored, s.ExecutionsDropped, produced)
 	}
-	// Executions outrun the 5000-row buffer during the outage, so some are
+	// Executions outrun the buffer during the outage, so some are
 	// dropped (counted above). Snapshots — a few rows a second — fit it,
-	// so
-	// none may be dropped; then produced = stored shows as intervals that
-	// tile the run with no gap (one operation: one row per interval).
+	// so none may be dropped; then produced = stored shows as intervals
+	// that tile the run with no gap (one operation: one row per interval).
 	if s.SnapshotsDropped != 0 {
-		t.Errorf("%d snapshots dropped: the buffer holds 5000 rows", s.SnapshotsDropped)
+		t.Errorf("%d snapshots dropped: the buffer holds %d rows", s.SnapshotsDropped, buffer)
 	}
 	snaps, err := st.Snapshots(ctx, res.RunID)
 	if err != nil {
@@ -353,15 +406,9 @@ func TestStoreOutageDuringRun(t *testing.T) {
 	if n != s.ExecutionsStored {
 		t.Errorf("%d executions in the store, the writer stored %d", n, s.ExecutionsStored)
 	}
-	after := testpg.QueryInt(t, pg.DSN, `SELECT count(*) FROM test_results.query_executions WHERE run_id = $1 AND started_at > $2`,
-		res.RunID, restarted)
-	if after == 0 {
-		var maxStarted time.Time
-		if err := testpgRow(t, pg.DSN, `SELECT max(started_at) FROM test_results.query_executions WHERE run_id = $1`, res.RunID).Scan(&maxStarted); err != nil {
-			t.Fatal(err)
-		}
-		t.Errorf("no execution that started after the restart (%v) was stored (latest %v; run ended %v): the writer did not recover",
-			restarted.UTC(), maxStarted.UTC(), res.EndedAt)
+	if after := executionsAfter(res.RunID, restarted); after == 0 {
+		t.Errorf("no execution that started after the restart (%v) was stored (run ended %v): the writer did not recover",
+			restarted.UTC(), res.EndedAt)
 	}
 	run, err := st.GetRun(ctx, res.RunID)
 	if err != nil {
@@ -373,7 +420,8 @@ func TestStoreOutageDuringRun(t *testing.T) {
 }
 
 // TestNoSecretStored: with passwords in both the target's and the store's
-// DSN, no stored text or JSON value contains either.
+// DSN, no stored text or JSON value contains either (and, on the Snowflake
+// emulator, no statement or bound value sent to it).
 func TestNoSecretStored(t *testing.T) {
 	const targetSecret = "tgt-secret-987"
 	target, err := url.Parse(pgTable(t, 100))
@@ -397,6 +445,47 @@ func TestNoSecretStored(t *testing.T) {
 		found := pgTextContaining(t, admin, targetSecret, storeSecret)
 		if len(found) > 0 {
 			t.Errorf("secrets stored: %v", found)
+		}
+	})
+	t.Run("snowflake-emulator", func(t *testing.T) {
+		dir := t.TempDir()
+		cfg := testsf.Config()
+		cfg.DB = "sqlite://" + dir
+		sf := testsf.Start(t, cfg)
+		st := openStore(t, sf.RunDSN())
+		runForSecrets(t, spec, st)
+		st.Close()
+		secrets := []string{targetSecret, testsf.RunPassword, testsf.AdminPassword}
+		files, err := filepath.Glob(filepath.Join(dir, "*.sqlite"))
+		if err != nil || len(files) < 2 {
+			t.Fatalf("emulator files %v (%v): want the TEST_RESULTS and CONFIG namespaces", files, err)
+		}
+		for _, f := range files {
+			if strings.Contains(f, ".TEST_RESULTS.") {
+				if found := sqliteTextContaining(t, f, secrets...); len(found) > 0 {
+					t.Errorf("secrets stored: %v", found)
+				}
+			}
+			// Every namespace's bytes, templates included.
+			for _, f := range []string{f, f + "-wal"} {
+				b, err := os.ReadFile(f)
+				if err != nil && !os.IsNotExist(err) {
+					t.Fatal(err)
+				}
+				for _, sec := range secrets {
+					if strings.Contains(string(b), sec) {
+						t.Errorf("%s holds a password", filepath.Base(f))
+					}
+				}
+			}
+		}
+		// Nor did a statement or a bound value carry one.
+		for _, r := range sf.Requests() {
+			for _, sec := range secrets {
+				if strings.Contains(r.SQL, sec) || strings.Contains(strings.Join(r.Binds, "\x00"), sec) {
+					t.Errorf("request %s %q carried a password", r.Kind, r.SQL)
+				}
+			}
 		}
 	})
 	t.Run("sqlite", func(t *testing.T) {

@@ -74,9 +74,12 @@ type options struct {
 // WithLauncher launches the workers with l instead of in this process
 // (ProcessLauncher for worker processes, orchestrator.External for
 // workers started elsewhere). Such workers find the run in the store, so
-// it must be one they can reach: give WithStore too. The in-process
-// worker tuning (WithInterval, WithWriterConfig, WithFlushTimeout) does not
-// reach such workers, so giving it too is an error, not ignored.
+// it must be one they can reach: WithStore is required. They build their
+// connector and workload from the stored spec and tune themselves, so
+// WithConnector, WithWorkload, WithInterval, WithWriterConfig and
+// WithFlushTimeout are errors beside it, not ignored. An
+// orchestrator.InProcess given here gets those options as the default one
+// does.
 func WithLauncher(l orchestrator.Launcher) Option { return func(o *options) { o.launcher = l } }
 
 // WithConnector runs against c instead of opening the target through the

@@ -3,9 +3,12 @@ package core
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Phase is a run-level phase. Warm-up is per run, not per worker: a worker
@@ -18,6 +21,10 @@ const (
 	PhaseMeasurement Phase = "MEASUREMENT"
 	PhaseCooldown    Phase = "COOLDOWN"
 	PhaseDone        Phase = "DONE"
+	// PhasePrepare labels the statements run before the load (statement
+	// checks and key sampling, by the pre-flight check and by workers);
+	// it is never a run's phase.
+	PhasePrepare Phase = "PREPARE"
 )
 
 // Status is the lifecycle state of a run.
@@ -122,18 +129,18 @@ const (
 	DefaultMaxRelaunches    = 3
 )
 
-// WithDefaults fills zero fields.
+// WithDefaults fills zero fields. A negative MaxRelaunches means none.
 func (c ControlSpec) WithDefaults() ControlSpec {
-	if c.Poll <= 0 {
+	if c.Poll == 0 {
 		c.Poll = DefaultPoll
 	}
-	if c.Heartbeat <= 0 {
+	if c.Heartbeat == 0 {
 		c.Heartbeat = DefaultHeartbeat
 	}
-	if c.HeartbeatTimeout <= 0 {
+	if c.HeartbeatTimeout == 0 {
 		c.HeartbeatTimeout = DefaultHeartbeatTimeout
 	}
-	if c.Lease <= 0 {
+	if c.Lease == 0 {
 		c.Lease = DefaultLease
 	}
 	if c.MaxRelaunches == 0 {
@@ -150,8 +157,15 @@ const (
 	DefaultSeed        = 1
 )
 
-// WithDefaults returns s with zero fields set to their defaults. Warmup is
-// left as given: zero is a legal warm-up.
+// WithDefaults returns s with zero fields set to their defaults: in a
+// Spec built in Go, a zero value means "not given". Warmup is left as
+// given: zero is a legal warm-up. It is called once, where a run's spec
+// enters (orchestrator.Service.Start); the stored spec of a run is the
+// defaulted one, so readers of stored runs never call it.
+//
+// A template or a command line can tell a zero that was written from one
+// that was left out: they report the written ones with CheckGiven before a
+// default could replace them.
 func (s Spec) WithDefaults() Spec {
 	if s.Connections == 0 {
 		s.Connections = DefaultConnections
@@ -178,36 +192,110 @@ func (s Spec) WithDefaults() Spec {
 	return s
 }
 
+// defaulted lists the fields WithDefaults fills when they are zero, with
+// what an explicit zero gets instead.
+var defaulted = []struct {
+	path string
+	zero func(Spec) bool
+	msg  string
+}{
+	{"connections", func(s Spec) bool { return s.Connections == 0 }, fmt.Sprintf("must be at least 1, got 0 (leave it out for the default, %d)", DefaultConnections)},
+	{"duration", func(s Spec) bool { return s.Duration == 0 }, fmt.Sprintf("must be positive, got 0 (leave it out for the default, %s)", DefaultDuration)},
+	{"seed", func(s Spec) bool { return s.Seed == 0 }, fmt.Sprintf("must be at least 1, got 0 (leave it out for the default, %d)", DefaultSeed)},
+	{"workers", func(s Spec) bool { return s.Workers == 0 }, "must be at least 1, got 0 (leave it out for the default, 1)"},
+	{"capture", func(s Spec) bool { return s.Capture == "" }, fmt.Sprintf("empty: want all, errors, none or sample:FRACTION (leave it out for the default, %s)", DefaultCapture)},
+	{"control.poll", func(s Spec) bool { return s.Control.Poll == 0 }, fmt.Sprintf("must be positive, got 0 (leave it out for the default, %s)", DefaultPoll)},
+	{"control.heartbeat", func(s Spec) bool { return s.Control.Heartbeat == 0 }, fmt.Sprintf("must be positive, got 0 (leave it out for the default, %s)", DefaultHeartbeat)},
+	{"control.heartbeat_timeout", func(s Spec) bool { return s.Control.HeartbeatTimeout == 0 }, fmt.Sprintf("must be positive, got 0 (leave it out for the default, %s)", DefaultHeartbeatTimeout)},
+	{"control.lease", func(s Spec) bool { return s.Control.Lease == 0 }, fmt.Sprintf("must be positive, got 0 (leave it out for the default, %s)", DefaultLease)},
+	{"control.max_relaunches", func(s Spec) bool { return s.Control.MaxRelaunches == 0 }, fmt.Sprintf("0 would take the default (%d): give -1 for no relaunch", DefaultMaxRelaunches)},
+}
+
+// CheckGiven reports the fields that given says were set explicitly (by
+// their field path, as in FieldError) but hold the zero value that
+// WithDefaults would replace: "connections: 0" in a template or
+// --connections 0 is an error, never the default. Only an absent value
+// takes the default.
+func (s Spec) CheckGiven(given func(path string) bool) error {
+	var errs FieldErrors
+	for _, d := range defaulted {
+		if d.zero(s) && given(d.path) {
+			errs.Add(d.path, d.msg)
+		}
+	}
+	return errs.Err()
+}
+
+// MaxNameLen bounds the length of a run, template or operation name, in
+// bytes: names travel in every snapshot row and label.
+const MaxNameLen = 128
+
+// CheckName returns why name is not a usable name ("" if it is): too long,
+// or holding a control character (NUL included) or invalid UTF-8.
+func CheckName(name string) string {
+	if len(name) > MaxNameLen {
+		return fmt.Sprintf("too long: %d bytes, at most %d", len(name), MaxNameLen)
+	}
+	if !utf8.ValidString(name) {
+		return "not valid UTF-8"
+	}
+	for i, r := range name {
+		if unicode.IsControl(r) {
+			return fmt.Sprintf("holds a control character (%U at byte %d): names are printable text", r, i)
+		}
+	}
+	return ""
+}
+
 // Validate checks the run settings (not the workload's operations, which
-// the workload package compiles and checks). It reports every problem.
+// the workload package compiles and checks). It reports every problem. A
+// zero field that WithDefaults fills is valid here: it means "default"
+// (see CheckGiven for telling it from an explicit zero).
 func (s Spec) Validate() error {
 	var errs FieldErrors
+	if msg := CheckName(s.Name); msg != "" {
+		errs.Add("name", msg)
+	}
 	if s.Target.DSN == "" {
 		errs.Add("target.dsn", "missing: give a DSN like postgres://user@host/db or sqlite://path.db")
 	}
-	if s.Connections < 1 {
+	if s.Connections < 0 {
 		errs.Add("connections", fmt.Sprintf("must be at least 1, got %d", s.Connections))
 	}
 	if s.Warmup < 0 {
 		errs.Add("warmup", "must not be negative")
 	}
-	if s.Duration <= 0 {
+	if s.Duration < 0 {
 		errs.Add("duration", "must be positive")
 	}
-	if s.Rate < 0 {
+	switch {
+	case math.IsNaN(s.Rate) || math.IsInf(s.Rate, 0):
+		errs.Add("rate", fmt.Sprintf("must be a finite number of operations per second, got %v", s.Rate))
+	case s.Rate < 0:
 		errs.Add("rate", "must not be negative")
 	}
 	if s.Workers < 0 {
 		errs.Add("workers", fmt.Sprintf("must be at least 1, got %d", s.Workers))
 	}
-	if c := s.Control; c.HeartbeatTimeout > 0 && c.Heartbeat > 0 && c.HeartbeatTimeout <= c.Heartbeat {
+	c := s.Control
+	for _, d := range []struct {
+		path string
+		v    Duration
+	}{{"control.poll", c.Poll}, {"control.heartbeat", c.Heartbeat}, {"control.heartbeat_timeout", c.HeartbeatTimeout}, {"control.lease", c.Lease}} {
+		if d.v < 0 {
+			errs.Add(d.path, "must be positive, got "+d.v.String())
+		}
+	}
+	if c := c.WithDefaults(); c.HeartbeatTimeout <= c.Heartbeat {
 		errs.Add("control.heartbeat_timeout", "must be longer than control.heartbeat")
 	}
-	if c := s.Control; c.Lease > 0 && c.Poll > 0 && c.Lease <= 2*c.Poll {
+	if c := c.WithDefaults(); c.Lease <= 2*c.Poll {
 		errs.Add("control.lease", "must be longer than two control.poll intervals")
 	}
-	if _, err := ParseCapture(s.Capture); err != nil {
-		errs.Add("capture", err.Error())
+	if s.Capture != "" {
+		if _, err := ParseCapture(s.Capture); err != nil {
+			errs.Add("capture", err.Error())
+		}
 	}
 	return errs.Err()
 }

@@ -69,3 +69,38 @@ func redactOpaque(dsn string) string {
 	}
 	return dsn[:i+3] + redactKV(rest)
 }
+
+// StripSecrets returns dsn without its password and secret parameters (the
+// ones RedactDSN masks), and whether it removed any: for a DSN that is kept
+// to be used again (a saved template), where the secret must come from the
+// environment at run time (PGPASSWORD, say) rather than be a mask that
+// would be sent as the password.
+func StripSecrets(dsn string) (string, bool) {
+	if RedactDSN(dsn) == dsn {
+		return dsn, false
+	}
+	if i := strings.Index(dsn, "://"); i > 0 {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return RedactDSN(dsn), true
+		}
+		if u.User != nil {
+			u.User = url.User(u.User.Username())
+		}
+		q := u.Query()
+		for k := range q {
+			if secretKeys.MatchString(k) {
+				q.Del(k)
+			}
+		}
+		u.RawQuery = q.Encode()
+		return u.String(), true
+	}
+	out := kvPair.ReplaceAllStringFunc(dsn, func(m string) string {
+		if secretKeys.MatchString(kvPair.FindStringSubmatch(m)[1]) {
+			return ""
+		}
+		return m
+	})
+	return strings.Join(strings.Fields(out), " "), true
+}

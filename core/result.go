@@ -35,7 +35,11 @@ type Result struct {
 	Store       *StoreStats `json:"store,omitempty"`
 }
 
-// StoreStats counts the rows a run wrote to the results store.
+// StoreStats counts the rows a run wrote to the results store. With
+// workers in other processes the stored counts are read back from the
+// store at the end and the dropped rows are known only as a total
+// (Result.RowsDropped, from the workers' heartbeats): the *Dropped fields
+// are then 0.
 type StoreStats struct {
 	SnapshotsStored   int64 `json:"snapshots_stored"`
 	SnapshotsDropped  int64 `json:"snapshots_dropped"`
@@ -93,10 +97,13 @@ type OpenStats struct {
 
 // WorkerStats counts a run's workers.
 type WorkerStats struct {
-	Target     int   `json:"target"`
-	Lost       int   `json:"lost"`
-	Relaunched int   `json:"relaunched"`
-	Gaps       []Gap `json:"gaps,omitempty"`
+	Target     int `json:"target"`
+	Lost       int `json:"lost"`
+	Relaunched int `json:"relaunched"`
+	// Restarted counts workers a launcher's scheduler restarted by itself
+	// (orchestrator.SelfRestarting) instead of the orchestrator.
+	Restarted int   `json:"restarted,omitempty"`
+	Gaps      []Gap `json:"gaps,omitempty"`
 }
 
 // Gap is the time a worker group ran without a live worker.

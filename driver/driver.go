@@ -77,6 +77,41 @@ type Advisor interface {
 	Advise(p Plan) []string
 }
 
+// Slots is a target's connection capacity as its server reports it.
+type Slots struct {
+	Max      int // the server's connection limit (max_connections)
+	Reserved int // slots kept for superusers that this user cannot take (0 for a superuser)
+	InUse    int // connections open now, the asking connection excluded
+}
+
+// Free is how many more connections this user may open.
+func (s Slots) Free() int { return max(s.Max-s.Reserved-s.InUse, 0) }
+
+// Capacity is implemented by connections whose server limits its
+// connections (PostgreSQL's max_connections). The pre-flight check asks
+// once, on its own connection, and refuses a run that needs more
+// connections than are free before anything is launched.
+type Capacity interface {
+	Capacity(ctx context.Context) (Slots, error)
+}
+
+type clientNameKey struct{}
+
+// WithClientName returns ctx carrying the name that a connection opened
+// under it gives the server to identify itself (application_name on
+// PostgreSQL), for drivers that support one: a DBA then sees whose load a
+// connection carries. The worker sets "unistore/RUN_ID/WORKER_ID". It is
+// read by Connect only, never per statement; a name the DSN sets wins.
+func WithClientName(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, clientNameKey{}, name)
+}
+
+// ClientName returns the name WithClientName put in ctx, or "".
+func ClientName(ctx context.Context) string {
+	s, _ := ctx.Value(clientNameKey{}).(string)
+	return s
+}
+
 // Classifier is implemented by drivers (or connectors) that know their
 // database's errors. Classify returns the error's class and, when there is
 // one, its SQLSTATE or vendor code.
@@ -153,6 +188,19 @@ func Drivers() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// Schemes returns every DSN scheme a registered driver claims (its name
+// included), sorted: what an unknown-driver message lists.
+func Schemes() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]string, 0, len(schemes))
+	for sc := range schemes {
+		out = append(out, sc)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // ErrUnknownDriver is matched by the error of Lookup and Open for a name

@@ -113,7 +113,8 @@
 // CURRENT_SCHEMA(), CURRENT_WAREHOUSE(), CURRENT_ROLE(), CURRENT_USER(),
 // CURRENT_ACCOUNT(), CURRENT_REGION(), CURRENT_SESSION(),
 // CURRENT_VERSION() (literals, named like Snowflake's columns in a SELECT
-// list); IFF, NVL, LEN, CHARINDEX, ILIKE; PARSE_JSON/TO_VARIANT (identity:
+// list); IFF, NVL, LEN, CHARINDEX, ILIKE; LIMIT NULL (no limit, before an
+// OFFSET: SQLite's LIMIT -1); PARSE_JSON/TO_VARIANT (identity:
 // VARIANT is JSON text); and INSERT … SELECT SEQ4(), UNIFORM(lo, hi,
 // RANDOM()), RANDSTR(n, RANDOM()) FROM TABLE(GENERATOR(ROWCOUNT => n))
 // (a recursive CTE; UNIFORM and RANDSTR are SQLite functions registered
@@ -121,6 +122,19 @@
 // WAREHOUSE/ROLE/USER are accepted and do nothing. BEGIN/COMMIT/ROLLBACK
 // pass to SQLite. Result column names are upper-cased unless written
 // quoted, as Snowflake folds unquoted identifiers.
+//
+// MERGE INTO t [[AS] a] USING (subquery)|table [[AS] b] ON cond, with at
+// most one WHEN MATCHED [AND c] THEN UPDATE SET … and at most one WHEN NOT
+// MATCHED [AND c] THEN INSERT [(cols)] VALUES (…) — the upsert form, which
+// the Snowflake results store sends for heartbeats and templates and the
+// store schema for its version row — becomes an UPDATE … FROM and then an
+// INSERT … SELECT … WHERE NOT EXISTS, in one SAVEPOINT (atomic), each "?"
+// keeping its position in both (renumbered ?N). The answer is a MERGE's
+// (statementTypeId 0x3400, "number of rows inserted"/"updated" columns,
+// summed by gosnowflake into RowsAffected). The UPDATE runs first, so the
+// result is Snowflake's as long as it does not change the ON columns (an
+// upsert's key never changes). WHEN MATCHED THEN DELETE and several
+// clauses of one kind answer 000002 (unsupported feature).
 //
 // # Databases and schemas
 //
@@ -156,8 +170,8 @@
 //   - Expression types come from SQLite values (integer → fixed(38,0),
 //     real → real, text → text); NUMBER precision is not enforced; VARCHAR
 //     lengths are not enforced; VARIANT paths (v:a.b), :: casts, FLATTEN,
-//     MERGE, QUALIFY, stored procedures, stages, PUT/GET and multi-statement
-//     requests are not translated.
+//     QUALIFY, stored procedures, stages, PUT/GET and multi-statement
+//     requests are not translated; MERGE only as above.
 //   - GENERATOR supports ROWCOUNT only; UNIFORM and RANDOM ignore their
 //     generator/seed argument.
 //   - Session tokens never expire on their own (validity 3600 s is

@@ -108,6 +108,8 @@ func (s *Server) execute(ctx context.Context, ss *session, toks []token, args []
 		return r, err
 	case "INSERT", "UPDATE", "DELETE":
 		return s.dml(ctx, ss, toks, kw, args, describe, nbinds)
+	case "MERGE":
+		return s.merge(ctx, ss, toks, args, describe, nbinds)
 	case "TRUNCATE":
 		if ss.readWrite {
 			return nil, errPrivileges("table")

@@ -89,6 +89,16 @@ func translate(toks []token, r resolver) (string, error) {
 			}
 		}
 
+		// LIMIT NULL is Snowflake's "no limit" (before an OFFSET); SQLite's is -1.
+		if t.is("LIMIT") {
+			if j := nextSig(toks, i); j >= 0 && toks[j].is("NULL") {
+				emit("LIMIT -1")
+				i = j
+				prevSig = toks[j]
+				continue
+			}
+		}
+
 		if isIdent(t) && !(prevSig.kind == tPunct && prevSig.text == ".") {
 			if alias, table, end, ok, err := qualifiedName(toks, i, r); err != nil {
 				return "", err

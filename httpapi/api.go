@@ -93,7 +93,7 @@ func (s *Server) handleCreateRun(w http.ResponseWriter, r *http.Request) {
 		s.badSpec(w, r, err)
 		return
 	}
-	spec, err := unistore.SpecFrom(t, req.Overrides)
+	spec, err := unistore.SpecFrom(t, req.Overrides, overrideLabel)
 	if err != nil {
 		s.badSpec(w, r, err)
 		return
@@ -115,8 +115,10 @@ func (s *Server) handleCreateRun(w http.ResponseWriter, r *http.Request) {
 }
 
 // SpecError is a 400's body for a template that does not check: the
-// message the CLI prints (FILE:LINE:COL: FIELD: message, one line per
-// problem; FILE is "spec_yaml" or "template NAME"), and each problem.
+// message the CLI prints, one line per problem — an override's named as
+// `override NAME: message` where the CLI says `--NAME: message`, the
+// template's as FILE:LINE:COL: FIELD: message with FILE "spec_yaml" or
+// "template NAME" — and the template's problems with their places.
 type SpecError struct {
 	Error    string        `json:"error"`
 	Problems []SpecProblem `json:"problems,omitempty"`
@@ -131,10 +133,17 @@ type SpecProblem struct {
 	Message string `json:"message"`
 }
 
+// overrideLabel names an override in messages, as "--NAME" names a flag
+// in the CLI's.
+func overrideLabel(name string) string { return "override " + name }
+
 func (s *Server) badSpec(w http.ResponseWriter, r *http.Request, err error) {
 	body := SpecError{Error: scrub(err.Error())}
-	var te *workload.Error
-	if errors.As(err, &te) {
+	te, _ := err.(*workload.Error)
+	if se, ok := err.(*unistore.SpecError); ok {
+		te = se.Located
+	}
+	if te != nil {
 		for _, p := range te.Problems {
 			body.Problems = append(body.Problems, SpecProblem{Line: p.Line, Col: p.Col, Field: p.Path, Message: scrub(p.Msg)})
 		}

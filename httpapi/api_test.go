@@ -184,7 +184,7 @@ func TestBadSpec(t *testing.T) {
 		field      string
 	}{
 		{"validation", strings.Replace(testYAML, "connections: 2", "connections: -3", 1), nil, "connections"},
-		{"override", testYAML, map[string]any{"capture": "sometimes"}, "capture"},
+		{"override", testYAML, map[string]any{"capture": "sometimes"}, ""}, // named as the override, not in the file
 		{"workload", strings.Replace(testYAML, "gen: uniform, min: 1, max: 1000}\n    - name: bump", "gen: unifrom, min: 1, max: 1000}\n    - name: bump", 1), nil, "workload.operations[0].params[0].gen"},
 		{"syntax", "name: [unclosed\n", nil, ""},
 	} {
@@ -212,14 +212,21 @@ func TestBadSpec(t *testing.T) {
 				if v, ok := c.over["capture"].(string); ok {
 					over.Capture = &v
 				}
-				_, err = unistore.SpecFrom(tpl, over)
+				_, err = unistore.SpecFrom(tpl, over, func(flag string) string { return "--" + flag })
 			}
 			cliErr = err
 			if cliErr == nil {
 				t.Fatal("the CLI path accepts the template")
 			}
-			if want := strings.ReplaceAll(cliErr.Error(), path, "spec_yaml"); got.Error != want {
+			// The CLI names the file and its flags; the API its field and
+			// overrides.
+			want := strings.ReplaceAll(cliErr.Error(), path, "spec_yaml")
+			want = strings.ReplaceAll(want, "--capture:", "override capture:")
+			if got.Error != want {
 				t.Errorf("error\n%s\nwant the CLI's\n%s", got.Error, want)
+			}
+			if c.over != nil && !strings.HasPrefix(got.Error, "override capture: ") {
+				t.Errorf("error %q: want it to name the override", got.Error)
 			}
 			if c.field != "" {
 				found := false

@@ -39,6 +39,9 @@ type liveRun struct {
 }
 
 func newLiveRun(s *Server, spec unistore.Spec) *liveRun {
+	// The run fills the defaults itself; the stream needs the same figures
+	// (connections, workers, heartbeat timeout).
+	spec = spec.WithDefaults()
 	return &liveRun{s: s, spec: spec, hub: newHub(s.cfg.ClientBuffer), progress: make(chan unistore.Progress, progressQueue),
 		targets: map[int]int{}}
 }
@@ -216,7 +219,7 @@ func (lr *liveRun) message(p unistore.Progress) ProgressMessage {
 	if m.Operations == nil {
 		m.Operations = map[string]core.OpStats{}
 	}
-	timeout := lr.spec.Control.WithDefaults().HeartbeatTimeout.D()
+	timeout := lr.spec.Control.HeartbeatTimeout.D()
 	newest := map[int]int{} // group → newest attempt
 	for _, w := range p.Workers {
 		if a := control.AttemptOf(w.WorkerID); a >= newest[w.Group] {

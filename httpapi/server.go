@@ -189,7 +189,7 @@ func (s *Server) startRun(spec unistore.Spec, template string) (string, error) {
 	s.wg.Add(1)
 	s.mu.Unlock()
 	s.log.Info("httpapi: run started", "run_id", h.ID(), "name", spec.Name, "template", template,
-		"target", core.RedactDSN(spec.Target.DSN), "connections", spec.Connections, "workers", spec.Workers)
+		"target", core.RedactDSN(spec.Target.DSN), "connections", lr.spec.Connections, "workers", lr.spec.Workers)
 	go func() {
 		defer s.wg.Done()
 		lr.pump()

@@ -3,7 +3,10 @@
 // exactly; values clamped into that range so recording never fails;
 // percentiles asked as 0–100; Merge's dropped count checked; histograms
 // stored in the standard base64 V2 compressed encoding (Encode/Decode) that
-// any HdrHistogram tool reads.
+// any HdrHistogram tool reads. Decode reads a stored row's header first and
+// refuses a range or precision wider than unistore's own, since
+// hdrhistogram-go allocates whatever counts array a header asks for
+// (FuzzDecode keeps it honest).
 //
 // Each loop owns a Recorder: Record takes no lock and allocates nothing. A
 // collector drains every loop's Recorder into an interval Snapshot on a tick

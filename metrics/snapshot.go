@@ -1,7 +1,10 @@
 package metrics
 
 import (
+	"bytes"
+	"compress/zlib"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"time"
@@ -188,7 +191,11 @@ func Decode(s string) (*hdr.Histogram, error) {
 	if s == "" {
 		return nil, nil
 	}
-	if _, err := base64.StdEncoding.DecodeString(s); err != nil {
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: decode histogram: %w", err)
+	}
+	if err := checkGeometry(raw); err != nil {
 		return nil, fmt.Errorf("metrics: decode histogram: %w", err)
 	}
 	h, err := hdr.Decode([]byte(s))
@@ -196,4 +203,37 @@ func Decode(s string) (*hdr.Histogram, error) {
 		return nil, fmt.Errorf("metrics: decode histogram: %w", err)
 	}
 	return h, nil
+}
+
+// checkGeometry reads the header of a V2 compressed histogram and refuses
+// a range or precision wider than unistore's own (LowestMicros,
+// HighestMicros, SigFigs): hdrhistogram-go allocates the counts array the
+// header asks for, so a 60-byte row claiming 1..MaxInt64 at 5 digits would
+// cost gigabytes. Everything unistore stores has its own geometry.
+func checkGeometry(raw []byte) error {
+	if len(raw) < 8 {
+		return fmt.Errorf("%d bytes: too short", len(raw))
+	}
+	n := binary.BigEndian.Uint32(raw[4:8])
+	if uint64(n) > uint64(len(raw)-8) {
+		return fmt.Errorf("compressed length %d exceeds the %d bytes given", n, len(raw)-8)
+	}
+	z, err := zlib.NewReader(bytes.NewReader(raw[8 : 8+n]))
+	if err != nil {
+		return err
+	}
+	defer z.Close()
+	var h struct {
+		Cookie, PayloadLen, NormalizingOffset, SigFigs int32
+		Lowest, Highest                                int64
+		ConversionRatio                                float64
+	}
+	if err := binary.Read(z, binary.BigEndian, &h); err != nil {
+		return fmt.Errorf("header: %w", err)
+	}
+	if h.SigFigs < 1 || h.SigFigs > SigFigs || h.Lowest < LowestMicros || h.Highest > HighestMicros || h.Highest < 2*h.Lowest {
+		return fmt.Errorf("range %d..%d at %d digits is not within unistore's %d..%d at %d", h.Lowest, h.Highest, h.SigFigs,
+			LowestMicros, HighestMicros, SigFigs)
+	}
+	return nil
 }

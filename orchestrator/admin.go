@@ -39,7 +39,7 @@ func Scale(ctx context.Context, st store.Store, runID string, connections int, g
 	if err != nil {
 		return err
 	}
-	c, err := control.Scale(connections, run.Spec.WithDefaults().Workers, groups...)
+	c, err := control.Scale(connections, run.Spec.Workers, groups...)
 	if err != nil {
 		return err
 	}

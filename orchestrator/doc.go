@@ -5,9 +5,18 @@
 //
 // # Lifecycle
 //
-// Service.Start validates the spec and checks the target once (one
-// connection, every statement prepared) before it writes anything, so bad
-// input leaves no run row. It then creates the run (PREPARED), launches
+// Service.Start applies the spec's defaults — the one place they are
+// applied: the stored spec is the defaulted one, and readers of stored
+// runs use it as it is — validates it and checks the target once before it
+// writes anything, so bad input leaves no run row. The preflight is
+// worker.Preflight, a worker's own connect-and-prepare on one connection —
+// every statement prepared under the worker's labels (run id, worker
+// "preflight", phase PREPARE) and the workload's key sampling — so what
+// passes it is what the loops will do, and a sampled table that is missing
+// or empty fails here, not in N workers. On a connection that implements
+// driver.Capacity (PostgreSQL) it also refuses a run needing more
+// connections (workers × connections) than the server has free
+// (ErrCapacity, with the numbers). It then creates the run (PREPARED), launches
 // spec.Workers workers (groups 0..N-1) through a Launcher and returns. The
 // run's goroutine waits for every worker's first heartbeat, marks the run
 // RUNNING and appends START, appends SET_PHASE MEASUREMENT at the end of
@@ -45,19 +54,50 @@
 // # Protocol
 //
 // The orchestrator and its workers meet in package control (event kinds and
-// payloads, worker ids, heartbeat states, join errors); only the in-process
-// launcher (inprocess.go) imports package worker.
+// payloads, worker ids, heartbeat states, join errors). Two files import
+// package worker, and a test keeps it so: the in-process launcher
+// (inprocess.go), which starts workers, and the preflight (preflight.go),
+// which calls worker.Preflight. The preflight could have been handed in as
+// a function, or its code moved to a package both import; calling the
+// worker's own function is simpler and keeps one implementation, and the
+// import runs the sanctioned way (orchestrator above worker). What the rule
+// guards — the protocol lives in control, not in worker — is unchanged.
 //
 // # Launchers
 //
+// The orchestrator owns the run's target: Start opens the connector (or
+// takes Options.Connector), runs the preflight on it, and hands the
+// launcher a Target — the unredacted DSN, the driver name, that connector
+// and the embedder's Go workload, if any — in every Assignment. Nobody
+// configures a launcher with a DSN or a connector beside the orchestrator.
+// A connector Start opened is closed once the run has ended.
+//
 // InProcess runs workers as goroutine groups through worker.Join, the same
-// path a worker process takes (used by unistore.Run and tests). Subprocess
-// spawns `unistore worker --run-id ID --group G --attempt K` in its own
-// process group, with the store and target DSNs in the environment, never
-// on the command line. External launches nothing, for workers started by
-// hand or by a scheduler the orchestrator does not own; a cluster launcher
-// (a Kubernetes Indexed Job whose completion index is the group) fits the
-// same interface and is not written yet.
+// path a worker process takes (used by unistore.Run and tests); they share
+// the Target's connector and Go workload. Subprocess spawns `unistore
+// worker --run-id ID --group G --attempt K` in its own process group, with
+// the store DSN and the Target's DSN in the environment, never on the
+// command line; its workers build their own connector and workload from
+// the stored spec. External launches nothing, for workers started by hand
+// or by a scheduler the orchestrator does not own.
+//
+// A launcher whose scheduler restarts workers itself (a Kubernetes Indexed
+// Job whose completion index is the group, not written yet) implements
+// SelfRestarting. The orchestrator then launches each group once and never
+// relaunches: a lost worker is counted lost (with its gap) and the group
+// waits a join timeout for the scheduler's next attempt; any later attempt
+// of the group that heartbeats is a restart, counted in
+// WorkerStats.Restarted (and, when it came before the heartbeat timeout
+// judged the previous attempt, counted lost from that attempt's last
+// heartbeat). A group whose handle ends (the scheduler gave up), or that
+// no restart reaches within the join timeout, is given up; its handle is
+// killed so the scheduler stops too.
+//
+// Which launcher runs is the caller's runtime choice, not part of the
+// Spec: `workers:` (and `unistore run --workers`) is how many workers,
+// nothing more. The library defaults to InProcess; the CLI takes
+// `--launcher process|inprocess` and defaults to process for more than
+// one worker and inprocess for one (unistore.DefaultLauncher).
 //
 // # Decisions
 //

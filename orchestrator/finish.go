@@ -92,6 +92,20 @@ func (d *driveState) stopAndFinish(outcome core.Status, reason string, now bool)
 	if inProcess {
 		dropped = stats.SnapshotsDropped + stats.ExecutionsDropped
 		d.base.Store = &stats
+	} else {
+		// Workers in other processes report only their dropped total (in
+		// their heartbeats): what was stored is read back from the store.
+		stats = core.StoreStats{}
+		d.write("stored rows", func(ctx context.Context) error {
+			snaps, err := d.s.Store.Snapshots(ctx, d.run.ID)
+			if err != nil {
+				return err
+			}
+			n, err := d.s.Store.CountExecutions(ctx, d.run.ID)
+			stats.SnapshotsStored, stats.ExecutionsStored = int64(len(snaps)), n
+			return err
+		})
+		d.base.Store = &stats
 	}
 	d.finish(outcome, reason, dropped)
 }

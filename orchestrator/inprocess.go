@@ -11,22 +11,17 @@ import (
 	"time"
 
 	"github.com/unistore-bench/unistore/core"
-	"github.com/unistore-bench/unistore/driver"
 	"github.com/unistore-bench/unistore/metrics"
 	"github.com/unistore-bench/unistore/store"
 	"github.com/unistore-bench/unistore/worker"
-	"github.com/unistore-bench/unistore/workload"
 )
 
 // InProcess launches workers as goroutine groups of this process, through
-// the same worker.Join path a worker process takes. Connector and Workload,
-// if set, are shared by all its workers (an embedder's Go workload or own
-// connector); otherwise each worker builds them from the stored spec.
+// the same worker.Join path a worker process takes. They share the
+// assignment's Target: its connector, and its Go workload if there is one
+// (otherwise each worker compiles the stored spec's).
 type InProcess struct {
 	Store      store.Store
-	Connector  driver.Connector
-	Workload   workload.Workload
-	Target     string // the unredacted target DSN, if the connector is built from the spec
 	OnInterval func(*metrics.Snapshot)
 	Logger     *slog.Logger
 	// Interval, Writer and FlushTimeout tune the workers (worker.Config).
@@ -43,7 +38,7 @@ func (l InProcess) Launch(_ context.Context, a Assignment) (Handle, error) {
 	go func() {
 		defer close(h.done)
 		h.err = worker.Join(ctx, worker.JoinConfig{Store: l.Store, RunID: a.RunID, Group: a.Group, Attempt: a.Attempt,
-			Target: l.Target, Connector: l.Connector, Workload: l.Workload, OnInterval: l.OnInterval, Logger: l.Logger,
+			Target: a.Target.DSN, Connector: a.Target.Connector, Workload: a.Target.Workload, OnInterval: l.OnInterval, Logger: l.Logger,
 			Interval: l.Interval, Writer: l.Writer, FlushTimeout: l.FlushTimeout,
 			OnDone: func(s worker.StoreStats) {
 				h.mu.Lock()

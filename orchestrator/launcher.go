@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	"github.com/unistore-bench/unistore/core"
+	"github.com/unistore-bench/unistore/driver"
+	"github.com/unistore-bench/unistore/workload"
 )
 
 // Assignment is one launch of one worker group.
@@ -21,6 +23,48 @@ type Assignment struct {
 	Group    int
 	Attempt  int // 0 first, k for the k-th relaunch
 	WorkerID string
+	// Target is the run's target, the same for every launch of the run.
+	Target Target
+}
+
+// Target is what the orchestrator hands its launcher of a run's target:
+// the one place a launcher gets the DSN's secret and the connector, so
+// nobody configures a launcher with them beside the orchestrator.
+type Target struct {
+	// DSN is the target's DSN as the spec gave it, password included (the
+	// stored spec is redacted). A launcher passes it only where nobody
+	// else reads it — a child's environment, never its command line or a
+	// log — or not at all.
+	DSN string
+	// Driver is the registered driver's name.
+	Driver string
+	// Connector is the run's connector, the one the preflight used. It is
+	// open until the run has ended and its launched handles are done;
+	// workers of this process share it, workers elsewhere cannot.
+	Connector driver.Connector
+	// Workload is the embedder's Go workload (Options.Workload), nil when
+	// the workers compile the stored spec's. Workers elsewhere cannot get
+	// one.
+	Workload workload.Workload
+}
+
+// SelfRestarting is implemented by launchers whose scheduler restarts a
+// group's worker by itself (a Kubernetes Indexed Job with a pod failure
+// policy, say). When RestartsWorkers reports true the orchestrator launches
+// each group once and never relaunches: a lost worker is counted and its
+// group waits for the scheduler's next attempt — any worker of the group
+// heartbeating with a higher attempt, counted in WorkerStats.Restarted —
+// and a group is given up only when its handle ends (the scheduler gave
+// up). Each restart must join with a higher --attempt than the one before
+// (the join refuses a group held by the same or a later attempt).
+type SelfRestarting interface {
+	RestartsWorkers() bool
+}
+
+// restartsWorkers reports whether l's scheduler restarts workers itself.
+func restartsWorkers(l Launcher) bool {
+	s, ok := l.(SelfRestarting)
+	return ok && s.RestartsWorkers()
 }
 
 // Launcher starts workers. The in-process and subprocess launchers are
@@ -52,16 +96,17 @@ type StoreStatser interface {
 }
 
 // Subprocess launches each worker as `BINARY worker --run-id ID --group G
-// --attempt K`. The store and target DSNs travel in the environment
-// (UNISTORE_STORE, UNISTORE_TARGET), never on the command line where ps
-// would show a password. Workers run in their own process group, so a
+// --attempt K`. The store DSN and the assignment's target DSN travel in the
+// environment (UNISTORE_STORE, UNISTORE_TARGET), never on the command line
+// where ps would show a password. The workers build their own connectors
+// and compile the stored spec's workload: a Go connector or workload does
+// not reach them. Workers run in their own process group, so a
 // Ctrl-C at the terminal reaches the orchestrator, which stops them
 // through the control tables; if the orchestrator dies, they stop on
 // their own within the lease.
 type Subprocess struct {
 	Binary string // default: this executable
 	Store  string // store DSN
-	Target string // target DSN override, if any
 	// Log receives the workers' output (default: discarded); each line is
 	// prefixed by the worker id.
 	Log io.Writer
@@ -78,8 +123,8 @@ func (l Subprocess) Launch(_ context.Context, a Assignment) (Handle, error) {
 	}
 	cmd := exec.Command(bin, "worker", "--run-id", a.RunID, "--group", strconv.Itoa(a.Group), "--attempt", strconv.Itoa(a.Attempt))
 	cmd.Env = append(os.Environ(), "UNISTORE_STORE="+l.Store)
-	if l.Target != "" {
-		cmd.Env = append(cmd.Env, "UNISTORE_TARGET="+l.Target)
+	if a.Target.DSN != "" {
+		cmd.Env = append(cmd.Env, "UNISTORE_TARGET="+a.Target.DSN)
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if l.Log != nil {

@@ -99,12 +99,17 @@ func (d *driveState) watch(now time.Time, joinTimeout time.Duration, running boo
 			continue
 		}
 		id := control.WorkerID(gi, g.attempt)
-		var hb *store.Heartbeat
+		var hb, next *store.Heartbeat
 		for i := range hbs {
 			h := &hbs[i]
 			switch {
 			case h.WorkerID == id:
 				hb = h
+			case d.restarts && h.Group == gi && h.Status == control.WorkerRunning && now.Sub(h.LastSeen) <= timeout &&
+				control.AttemptOf(h.WorkerID) > g.attempt && (next == nil || control.AttemptOf(h.WorkerID) > control.AttemptOf(next.WorkerID)):
+				// A later attempt of the group: the launcher's scheduler
+				// restarted its worker.
+				next = h
 			case !g.owned() && h.Group == gi && !g.joined && h.Status == control.WorkerRunning &&
 				h.LastSeen.After(g.launchedAt) && hb == nil:
 				// A worker started by hand for this group, whatever attempt
@@ -112,6 +117,10 @@ func (d *driveState) watch(now time.Time, joinTimeout time.Duration, running boo
 				g.attempt = control.AttemptOf(h.WorkerID)
 				id, hb = h.WorkerID, h
 			}
+		}
+		if next != nil {
+			d.restarted(gi, hb, next, now)
+			id, hb = next.WorkerID, next
 		}
 		exited := false
 		if g.handle != nil {
@@ -139,6 +148,10 @@ func (d *driveState) watch(now time.Time, joinTimeout time.Duration, running boo
 				d.stats.Gaps[g.gap-1].BackAt = hb.LastSeen
 				g.gap = 0
 			}
+		case !g.joined && now.Sub(g.launchedAt) > joinTimeout && d.restarts && g.gap > 0:
+			// Lost already, and no restart came within a join timeout.
+			d.giveUp(gi, "no restart by the launcher's scheduler within "+joinTimeout.String())
+			continue
 		case !g.joined && now.Sub(g.launchedAt) > joinTimeout:
 			lost = "did not join within " + joinTimeout.String()
 		}
@@ -150,28 +163,22 @@ func (d *driveState) watch(now time.Time, joinTimeout time.Duration, running boo
 	return nil
 }
 
-// lose declares group gi's worker lost and relaunches it if retries remain.
+// lose declares group gi's worker lost and relaunches it if retries
+// remain. With a self-restarting launcher it relaunches nothing: while the
+// group's handle lives, the group waits a join timeout for the scheduler's
+// next attempt (watch sees it join).
 func (d *driveState) lose(gi int, now time.Time, reason string) {
 	g := d.groups[gi]
 	d.log.Warn("orchestrator: worker lost", "run_id", d.run.ID, "worker_id", control.WorkerID(gi, g.attempt), "reason", reason)
-	if g.handle != nil {
-		// Killed, not waited for: an in-process worker may take its flush
-		// timeout to end, and the run goes on meanwhile. Its counters are
-		// collected at the end.
-		g.handle.Kill()
-		g.retired = append(g.retired, g.handle)
-		g.handle = nil
+	if d.restarts && g.handle != nil && !isDone(g.handle) {
+		d.countLost(gi, now, reason)
+		g.joined, g.launchedAt = false, now
+		return
 	}
-	d.stats.Lost++
-	g.lostWhy = reason
-	if g.gap == 0 {
-		d.stats.Gaps = append(d.stats.Gaps, core.Gap{Group: gi, LostAt: now.UTC(), Reason: reason})
-		g.gap = len(d.stats.Gaps)
-	}
-	lost := d.stats.Lost
-	d.update(store.RunUpdate{WorkersLost: &lost})
-	if g.attempt >= d.spec.Control.MaxRelaunches {
-		g.dead, g.handle = true, nil
+	d.retire(g)
+	d.countLost(gi, now, reason)
+	if d.restarts || g.attempt >= d.spec.Control.MaxRelaunches {
+		g.dead = true
 		return
 	}
 	g.attempt++
@@ -181,4 +188,67 @@ func (d *driveState) lose(gi int, now time.Time, reason string) {
 		return
 	}
 	d.stats.Relaunched++
+}
+
+// retire kills g's worker and keeps its handle for the end. Killed, not
+// waited for: an in-process worker may take its flush timeout to end, and
+// the run goes on meanwhile. Its counters are collected at the end.
+func (d *driveState) retire(g *group) {
+	if g.handle != nil {
+		g.handle.Kill()
+		g.retired = append(g.retired, g.handle)
+		g.handle = nil
+	}
+}
+
+// countLost counts a lost worker of group gi and opens the group's gap.
+func (d *driveState) countLost(gi int, at time.Time, reason string) {
+	g := d.groups[gi]
+	d.stats.Lost++
+	g.lostWhy = reason
+	if g.gap == 0 {
+		d.stats.Gaps = append(d.stats.Gaps, core.Gap{Group: gi, LostAt: at.UTC(), Reason: reason})
+		g.gap = len(d.stats.Gaps)
+	}
+	lost := d.stats.Lost
+	d.update(store.RunUpdate{WorkersLost: &lost})
+}
+
+// restarted records that the launcher's scheduler started next, a later
+// attempt of group gi, whose current attempt last heartbeated prev (nil if
+// never). If the orchestrator had not judged that attempt lost — the
+// scheduler was quicker than the heartbeat timeout — it is lost now, from
+// its last heartbeat. The new attempt joins as any worker does.
+func (d *driveState) restarted(gi int, prev, next *store.Heartbeat, now time.Time) {
+	g := d.groups[gi]
+	d.log.Warn("orchestrator: worker restarted by the launcher's scheduler", "run_id", d.run.ID,
+		"worker_id", control.WorkerID(gi, g.attempt), "next", next.WorkerID)
+	if g.gap == 0 {
+		at := now
+		if prev != nil {
+			at = prev.LastSeen
+		}
+		d.countLost(gi, at, "restarted by the launcher's scheduler")
+	}
+	g.attempt, g.joined = control.AttemptOf(next.WorkerID), false
+	d.stats.Restarted++
+}
+
+// giveUp ends group gi for good: its worker (or the scheduler's
+// restarts) is stopped and nothing more is waited for.
+func (d *driveState) giveUp(gi int, reason string) {
+	g := d.groups[gi]
+	d.log.Warn("orchestrator: worker group given up", "run_id", d.run.ID, "group", gi, "reason", reason)
+	g.lostWhy = reason
+	d.retire(g)
+	g.dead = true
+}
+
+func isDone(h Handle) bool {
+	select {
+	case <-h.Done():
+		return true
+	default:
+		return false
+	}
 }

@@ -44,8 +44,8 @@ type Service struct {
 type Options struct {
 	// Template is the name of the saved template the spec came from.
 	Template string
-	// Connector and Workload, if set, are used for the pre-flight check
-	// instead of ones built from the spec (give the launcher the same).
+	// Connector and Workload, if set, are used instead of ones built from
+	// the spec, for the preflight and by the launcher (Target).
 	Connector  driver.Connector
 	DriverName string
 	Workload   workload.Workload
@@ -59,7 +59,9 @@ type Progress = rollup.Progress
 
 // Run is a started run.
 type Run struct {
-	ID   string
+	ID string
+	// Spec is the run's spec as stored: defaults applied, DSN redacted.
+	Spec core.Spec
 	done chan struct{}
 	res  *core.Result
 	err  error
@@ -89,6 +91,10 @@ func (r *Run) Stop() { r.stopOnce.Do(func() { close(r.stopCh) }) }
 // its duration ends, Stop is called or ctx is cancelled (which stops it as
 // Stop does).
 func (s *Service) Start(ctx context.Context, spec core.Spec, o Options) (*Run, error) {
+	// Control timings the spec leaves zero take the store's defaults
+	// first (a Snowflake store polls every second, not every 200 ms),
+	// then core's; the stored spec carries the result to the workers.
+	spec.Control = store.ControlDefaults(s.Store, spec.Control)
 	spec = spec.WithDefaults()
 	var errs core.FieldErrors
 	if err := spec.Validate(); err != nil {
@@ -113,16 +119,29 @@ func (s *Service) Start(ctx context.Context, spec core.Spec, o Options) (*Run, e
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	conn, drvName := o.Connector, o.DriverName
-	if conn == nil {
-		var err error
-		drvName, conn, err = driver.Open(spec.Target.Driver, spec.Target.DSN)
+	// The run's connector: the preflight's, then the launcher's (Target).
+	// One the orchestrator opened is closed when the run has ended.
+	target := Target{DSN: spec.Target.DSN, Driver: o.DriverName, Connector: o.Connector, Workload: o.Workload}
+	closeConn := func() {}
+	if target.Connector == nil {
+		name, c, err := driver.Open(spec.Target.Driver, spec.Target.DSN)
 		if err != nil {
 			return nil, err
 		}
-		defer conn.Close()
+		target.Driver, target.Connector = name, c
+		closeConn = func() { c.Close() }
 	}
-	if err := preflight(ctx, conn, wl); err != nil {
+	conn := target.Connector
+	started := false
+	defer func() {
+		if !started {
+			closeConn()
+		}
+	}()
+	// The id before the preflight, so that its statements carry the run's
+	// label; no row is written until the preflight has passed.
+	id := NewRunID()
+	if err := preflight(ctx, id, conn, wl, spec.Workers, spec.Connections); err != nil {
 		return nil, fmt.Errorf("unistore: before load: %w", err)
 	}
 	if a, ok := conn.(driver.Advisor); ok {
@@ -130,18 +149,17 @@ func (s *Service) Start(ctx context.Context, spec core.Spec, o Options) (*Run, e
 			s.logger().Warn(w)
 		}
 	}
-	base := core.Result{Driver: drvName, Target: core.RedactDSN(spec.Target.DSN)}
+	base := core.Result{Driver: target.Driver, Target: core.RedactDSN(spec.Target.DSN)}
 	if d, ok := conn.(driver.Describer); ok {
 		base.TargetSettings = d.Settings()
 	}
 
-	id := NewRunID()
 	if err := s.Store.CreateRun(ctx, store.Run{ID: id, Name: spec.Name, Template: o.Template, Spec: spec.Redacted(),
 		Status: core.StatusPrepared, WorkersTarget: spec.Workers}); err != nil {
 		return nil, fmt.Errorf("unistore: before load: record the run: %w", err)
 	}
-	d := &driveState{s: s, spec: spec, opts: o, base: base, log: s.logger(),
-		run:    &Run{ID: id, done: make(chan struct{}), stopCh: make(chan struct{})},
+	d := &driveState{s: s, spec: spec, opts: o, base: base, log: s.logger(), target: target, restarts: restartsWorkers(s.Launcher),
+		run:    &Run{ID: id, Spec: spec.Redacted(), done: make(chan struct{}), stopCh: make(chan struct{})},
 		groups: make([]*group, spec.Workers)}
 	for g := range d.groups {
 		d.groups[g] = &group{}
@@ -151,7 +169,11 @@ func (s *Service) Start(ctx context.Context, spec core.Spec, o Options) (*Run, e
 			return nil, err
 		}
 	}
-	go d.drive(ctx)
+	started = true
+	go func() {
+		defer closeConn() // after the run's end: every handle is done
+		d.drive(ctx)
+	}()
 	return d.run, nil
 }
 
@@ -170,21 +192,6 @@ func deleteField(errs core.FieldErrors, path string) core.FieldErrors {
 		}
 	}
 	return out
-}
-
-// preflight connects once and prepares every statement.
-func preflight(ctx context.Context, c driver.Connector, wl workload.Workload) error {
-	conn, err := c.Connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	for _, op := range wl.Operations() {
-		if _, err := conn.Prepare(ctx, op.SQL); err != nil {
-			return fmt.Errorf("operation %q: %w", op.Name, err)
-		}
-	}
-	return nil
 }
 
 // group is the orchestrator's view of one worker group.
@@ -211,12 +218,16 @@ type driveState struct {
 	s      *Service
 	spec   core.Spec
 	opts   Options
-	base   core.Result
-	log    *slog.Logger
-	run    *Run
-	groups []*group
-	stats  core.WorkerStats
-	seq    int64 // last control event seen
+	target Target
+	// restarts is set when the launcher's scheduler restarts workers
+	// itself (SelfRestarting): groups are launched once, never relaunched.
+	restarts bool
+	base     core.Result
+	log      *slog.Logger
+	run      *Run
+	groups   []*group
+	stats    core.WorkerStats
+	seq      int64 // last control event seen
 	// storeDown is set while heartbeats cannot be read; storeBack is when
 	// they could be again.
 	storeDown bool
@@ -230,7 +241,7 @@ type driveState struct {
 
 func (d *driveState) launch(ctx context.Context, g int) error {
 	gr := d.groups[g]
-	a := Assignment{RunID: d.run.ID, Group: g, Attempt: gr.attempt, WorkerID: control.WorkerID(g, gr.attempt)}
+	a := Assignment{RunID: d.run.ID, Group: g, Attempt: gr.attempt, WorkerID: control.WorkerID(g, gr.attempt), Target: d.target}
 	h, err := d.s.Launcher.Launch(ctx, a)
 	if err != nil {
 		return fmt.Errorf("orchestrator: launch %s: %w", a.WorkerID, err)

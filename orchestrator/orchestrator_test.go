@@ -52,7 +52,7 @@ func newRig(st store.Store) *rig {
 }
 
 func (r *rig) inProcess() orchestrator.InProcess {
-	return orchestrator.InProcess{Store: r.st, Connector: r.conn, Workload: r.wl, Logger: quiet}
+	return orchestrator.InProcess{Store: r.st, Logger: quiet}
 }
 
 // start starts spec through l (the in-process launcher if nil).

@@ -12,6 +12,7 @@ import (
 
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/metrics"
+	"github.com/unistore-bench/unistore/rollup"
 	"github.com/unistore-bench/unistore/store"
 )
 
@@ -92,7 +93,8 @@ type SnapshotStats struct {
 	Response      *core.Latency    `json:"response_ms,omitempty"`
 }
 
-// Stats computes a row's statistics.
+// Stats computes a row's statistics from what rollup.Decode, the one
+// decoder of stored snapshots, makes of it.
 func Stats(r store.Snapshot) (SnapshotStats, error) {
 	s := SnapshotStats{WorkerID: r.WorkerID, Group: r.Group, Phase: r.Phase, Operation: r.Operation,
 		IntervalStart: r.IntervalStart, IntervalEnd: r.IntervalEnd, Count: r.Count, Errors: r.Errors.Total(),
@@ -100,17 +102,13 @@ func Stats(r store.Snapshot) (SnapshotStats, error) {
 	if secs := r.IntervalEnd.Sub(r.IntervalStart).Seconds(); secs > 0 {
 		s.QPS = float64(r.Count) / secs
 	}
-	h, err := metrics.Decode(r.Histogram)
+	op, err := rollup.Decode(r)
 	if err != nil {
 		return s, err
 	}
-	s.Latency = metrics.Latency(h)
-	if r.ResponseHistogram != "" {
-		rh, err := metrics.Decode(r.ResponseHistogram)
-		if err != nil {
-			return s, err
-		}
-		l := metrics.Latency(rh)
+	s.Latency = metrics.Latency(op.Service)
+	if op.Response != nil {
+		l := metrics.Latency(op.Response)
 		s.Response = &l
 	}
 	return s, nil

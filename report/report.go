@@ -3,10 +3,12 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -60,7 +62,7 @@ func Summary(w io.Writer, r *core.Result) error {
 			r.Rate, o.Intended, o.Started, o.Late, o.LateThresholdMS, o.Skipped)
 	}
 	if len(r.Total.ErrorsByClass) > 0 {
-		fmt.Fprintf(w, "errors by class: %v\n", r.Total.ErrorsByClass)
+		fmt.Fprintf(w, "errors by class: %s\n", errorClasses(r.Total.ErrorsByClass))
 	}
 	return nil
 }
@@ -71,4 +73,19 @@ func ms(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
 func ProgressLine(elapsed time.Duration, phase core.Phase, qps, p50, p99 float64, errors int64) string {
 	return fmt.Sprintf("%6.1fs %-11s qps %9.1f  p50 %8.3f ms  p99 %8.3f ms  errors %d",
 		elapsed.Seconds(), phase, qps, p50, p99, errors)
+}
+
+// errorClasses formats error counts as the summary's other lines are:
+// "connection 4, timeout 2", most frequent first, then by name.
+func errorClasses(m map[string]int64) string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	slices.SortFunc(names, func(a, b string) int { return cmp.Or(cmp.Compare(m[b], m[a]), cmp.Compare(a, b)) })
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = n + " " + strconv.FormatInt(m[n], 10)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -27,7 +27,7 @@ import (
 func Rollup(run store.Run, base core.Result, rows []store.Snapshot) (*core.Result, error) {
 	res := base
 	res.RunID, res.Name, res.Status, res.Error = run.ID, run.Name, run.Status, run.Outcome
-	spec := run.Spec.WithDefaults()
+	spec := run.Spec // stored with its defaults (orchestrator.Service.Start)
 	res.Connections, res.Rate, res.Seed = spec.Connections, spec.Rate, spec.Seed
 	res.Workers.Target = spec.Workers
 	res.RowsDropped = run.RowsDropped
@@ -210,7 +210,8 @@ type Reader interface {
 // Decode turns one stored snapshot row into the metrics it holds: its
 // counts and its three histograms (service, response, failed; an empty
 // one is nil). It is the one decoder of stored snapshots: Rollup,
-// Intervals and Live all merge what it returns.
+// Intervals and Live merge what it returns, and report.Stats (the
+// exports) reads it.
 func Decode(r store.Snapshot) (metrics.Op, error) {
 	op := metrics.Op{Count: r.Count, Errors: r.Errors}
 	for _, h := range []struct {

@@ -10,9 +10,9 @@
 // runs, snapshots and executions; templates). Open picks the backend by
 // the DSN's scheme from those registered, the database/sql way:
 //
-//	sqlite://PATH                 store/sqlite (modernc.org/sqlite, pure Go); DefaultDSN is sqlite://./unistore.db
+//	sqlite://PATH                 store/sqlite (modernc.org/sqlite, pure Go); DefaultDSN() is a per-user file
 //	postgres://… postgresql://…   store/postgres (pgx/v5, pgxpool)
-//	snowflake://…                 store/snowflake, to come
+//	snowflake://…                 store/snowflake (gosnowflake; the driver's DSN forms)
 //
 // A backend registers itself when imported (`import _
 // "github.com/unistore-bench/unistore/store/postgres"`); an unregistered
@@ -91,9 +91,14 @@
 //     process queue instead of failing; it serves one machine.
 //   - ApplySchema runs all scripts in one transaction (both PostgreSQL and
 //     SQLite have transactional DDL), on PostgreSQL under an advisory lock so
-//     two concurrent applies do not collide in the catalog. Snowflake has
-//     DDL (sql/schema/snowflake) but no store implementation yet; Open and
-//     ApplySchema say so.
+//     two concurrent applies do not collide in the catalog. Snowflake
+//     commits each DDL statement on its own: store/snowflake runs them one
+//     by one, each rerunnable.
+//   - Control-plane timings suit the store: a Store may implement
+//     ControlDefaulter, whose timings fill what a run's spec leaves zero
+//     before core's defaults do (the orchestrator calls ControlDefaults).
+//     The Snowflake store does (poll 1 s, heartbeat 1 s, heartbeat timeout
+//     30 s, lease 60 s); SQLite and PostgreSQL keep core's.
 //   - Executions pages with LIMIT/OFFSET ordered by start time, worker and
 //     connection: enough for the CLI; an export of millions of rows would
 //     want a keyset cursor or a streaming method, added as an optional

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -13,9 +15,24 @@ import (
 	"github.com/unistore-bench/unistore/sql/schema"
 )
 
-// DefaultDSN is the default results store: an SQLite file in the working
-// directory (its backend is store/sqlite, which must be imported).
-const DefaultDSN = "sqlite://./unistore.db"
+// DefaultDSN returns the default results store: the per-user SQLite file
+// DefaultPath names (its backend is store/sqlite, which must be imported).
+func DefaultDSN() string { return "sqlite://" + DefaultPath() }
+
+// DefaultPath is the default results store's file:
+// $XDG_DATA_HOME/unistore/unistore.db, else
+// ~/.local/share/unistore/unistore.db (the XDG default), else, with no
+// home directory, ./unistore.db. One file per user, wherever a command
+// runs, so `runs list` shows every run the user made.
+func DefaultPath() string {
+	if d := os.Getenv("XDG_DATA_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "unistore", "unistore.db")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "unistore", "unistore.db")
+	}
+	return filepath.Join(".", "unistore.db")
+}
 
 // Backend opens the stores of one or more DSN schemes and applies their
 // schema. Backends register themselves (Register) from an init function,

@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite"
 
+	"github.com/unistore-bench/unistore/emulator"
 	"github.com/unistore-bench/unistore/internal/testpg"
+	"github.com/unistore-bench/unistore/internal/testsf"
 	"github.com/unistore-bench/unistore/sql/schema"
 	"github.com/unistore-bench/unistore/store"
 )
@@ -91,6 +94,54 @@ func dumpPostgres(t *testing.T, dsn string) []string {
 	return out
 }
 
+// emptyEmulator starts an emulator (cfg) without the store schema.
+func emptyEmulator(t *testing.T, cfg emulator.Config) *testsf.Server {
+	t.Helper()
+	s, err := emulator.Start(cfg, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return &testsf.Server{Server: s}
+}
+
+// dumpEmulator dumps every namespace file of the emulator whose DSN is
+// dsn (started with Config.DB "sqlite://DIR"): the catalog of each, and
+// the version rows.
+func dumpEmulator(t *testing.T, dsn string) []string {
+	t.Helper()
+	v, _ := emulatorDirs.Load(dsn)
+	dir, _ := v.(string)
+	files, err := filepath.Glob(filepath.Join(dir, "*.sqlite"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no namespace files in %q (%v)", dir, err)
+	}
+	var out []string
+	for _, f := range files {
+		db, err := sql.Open("sqlite", "file:"+f+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		qs := []string{
+			`SELECT type || ' ' || name || ' ' || tbl_name || ' ' || COALESCE(sql, '') FROM sqlite_master ORDER BY type, name`,
+			`SELECT 'column ' || m.name || '.' || p.name || ' ' || p.type || ' ' || p."notnull" || ' ' || COALESCE(p.dflt_value, '') || ' ' || p.pk
+				FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table' ORDER BY m.name, p.cid`,
+		}
+		if strings.Contains(filepath.Base(f), ".TEST_RESULTS.") {
+			qs = append(qs, `SELECT 'version ' || VERSION || ' ' || APPLIED_AT FROM SCHEMA_VERSION ORDER BY VERSION`)
+		}
+		for _, row := range queryStrings(t, db, qs...) {
+			out = append(out, filepath.Base(f)+": "+row)
+		}
+		db.Close()
+	}
+	return out
+}
+
+// emulatorDirs maps an emulator store DSN (its port makes it unique) to
+// its namespace directory, for dumpEmulator.
+var emulatorDirs sync.Map
+
 func TestApplySchemaTwiceChangesNothing(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -99,6 +150,14 @@ func TestApplySchemaTwiceChangesNothing(t *testing.T) {
 	}{
 		{"sqlite", func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "u.db") }, dumpSQLite},
 		{"postgres", func(t *testing.T) string { return testpg.NewDatabase(t) }, dumpPostgres},
+		{"snowflake-emulator", func(t *testing.T) string {
+			dir := t.TempDir()
+			cfg := testsf.Config()
+			cfg.DB = "sqlite://" + dir
+			dsn := emptyEmulator(t, cfg).AdminDSN()
+			emulatorDirs.Store(dsn, dir)
+			return dsn
+		}, dumpEmulator},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -163,6 +222,14 @@ func TestOpenWithoutSchema(t *testing.T) {
 			testpg.Exec(t, dsn, fmt.Sprintf(`INSERT INTO test_results.schema_version (version) VALUES (%d)`, schema.Version+1))
 			return dsn
 		}, "newer than this unistore's"},
+		{"snowflake empty account", func(t *testing.T) string { return emptyEmulator(t, testsf.Config()).RunDSN() }, "has no unistore schema"},
+		{"snowflake newer version", func(t *testing.T) string {
+			sf := testsf.Start(t, testsf.Config())
+			if err := sf.Exec(fmt.Sprintf(`INSERT INTO UNISTORE_BENCHMARK.TEST_RESULTS.SCHEMA_VERSION (VERSION) VALUES (%d)`, schema.Version+1)); err != nil {
+				t.Fatal(err)
+			}
+			return sf.RunDSN()
+		}, "newer than this unistore's"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dsn := tc.dsn(t)
@@ -198,7 +265,10 @@ func TestUnreachableStoreErrorHasNoPassword(t *testing.T) {
 	for _, dsn := range []string{
 		fmt.Sprintf("postgres://bob:%s@127.0.0.1:%d/results?sslmode=disable&connect_timeout=2", secret, port),
 		fmt.Sprintf("postgresql://bob@127.0.0.1:%d/results?sslmode=disable&connect_timeout=2&password=%s", port, secret),
+		fmt.Sprintf("snowflake://bob:%s@127.0.0.1:%d/RESULTS?account=acct&protocol=http&loginTimeout=2", secret, port),
 	} {
+		kind, _, _ := strings.Cut(dsn, "://")
+		kind = strings.TrimSuffix(kind, "ql")
 		for name, call := range map[string]func(context.Context, string) error{
 			"Open": func(ctx context.Context, dsn string) error {
 				st, err := store.Open(ctx, dsn)
@@ -217,7 +287,7 @@ func TestUnreachableStoreErrorHasNoPassword(t *testing.T) {
 			if strings.Contains(msg, secret) {
 				t.Errorf("%s error shows the password: %s", name, msg)
 			}
-			for _, want := range []string{"postgres store", fmt.Sprintf("127.0.0.1:%d", port), "bob"} {
+			for _, want := range []string{kind + " store", fmt.Sprintf("127.0.0.1:%d", port), "bob"} {
 				if !strings.Contains(msg, want) {
 					t.Errorf("%s error %q does not name %q", name, msg, want)
 				}
@@ -241,10 +311,9 @@ func TestOpenBadDSN(t *testing.T) {
 			t.Errorf("Open(%q): error shows the password: %v", dsn, err)
 		}
 	}
-	// No backend registers snowflake:// yet (store/snowflake will).
-	_, err := store.Open(context.Background(), "snowflake://u:pw@acct/db")
-	if !errors.Is(err, store.ErrUnknownStore) || !strings.Contains(err.Error(), `unknown store "snowflake" (forgotten import?)`) ||
-		!strings.Contains(err.Error(), "postgres, postgresql, sqlite, sqlite3") {
-		t.Errorf("snowflake: got %v, want ErrUnknownStore listing the registered schemes", err)
+	_, err := store.Open(context.Background(), "oracle://u:pw@host/db")
+	if !errors.Is(err, store.ErrUnknownStore) || !strings.Contains(err.Error(), `unknown store "oracle" (forgotten import?)`) ||
+		!strings.Contains(err.Error(), "postgres, postgresql, snowflake, sqlite, sqlite3") {
+		t.Errorf("oracle: got %v, want ErrUnknownStore listing the registered schemes", err)
 	}
 }

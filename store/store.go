@@ -12,7 +12,8 @@ import (
 
 // Store is the results and config store: the one interface the worker, the
 // orchestrator and the CLI use. Implementations: Memory here; PostgreSQL
-// (store/postgres) and embedded SQLite (store/sqlite), opened by Open.
+// (store/postgres), embedded SQLite (store/sqlite) and Snowflake
+// (store/snowflake), opened by Open.
 // Every method is safe for concurrent use. Times go in and come out in UTC,
 // truncated to microseconds. A missing run or template is ErrNotFound.
 type Store interface {

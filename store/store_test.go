@@ -16,6 +16,7 @@ import (
 	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/internal/testpg"
+	"github.com/unistore-bench/unistore/internal/testsf"
 	"github.com/unistore-bench/unistore/store"
 )
 
@@ -48,6 +49,9 @@ var storeKinds = []struct {
 	// The whole round trip through a DML-only role: proof that nothing the
 	// store does at run time needs DDL (or a sequence, or TEMP).
 	{"postgres-dml-only-role", restrictedPG},
+	// Snowflake on the emulator, through a DML-only user (the emulator
+	// refuses it any DDL).
+	{"snowflake-emulator-dml-only", func(t *testing.T) string { return testsf.StoreDSN(t) }},
 }
 
 func TestRoundTrip(t *testing.T) {

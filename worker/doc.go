@@ -14,6 +14,11 @@
 // goroutine it started has ended when it returns. SetPhase cuts the
 // interval in progress, so warm-up samples never mix with measurement ones.
 //
+// Preflight is Open's check on one connection without a worker to follow:
+// the same statements prepared under the same labels (worker "preflight",
+// phase PREPARE) and the same key sampling, then closed. The orchestrator
+// runs it before it writes a run row.
+//
 // # Scaling
 //
 // SetTarget(ctx, n) changes the number of loops of a running worker

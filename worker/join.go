@@ -84,7 +84,7 @@ func Join(ctx context.Context, cfg JoinConfig) error {
 	if run.Status.Terminal() {
 		return fmt.Errorf("%w: run %s is %s", ErrRunFinished, run.ID, run.Status)
 	}
-	spec := run.Spec.WithDefaults()
+	spec := run.Spec // stored with its defaults (orchestrator.Service.Start)
 	ctl := spec.Control
 	if cfg.Group < 0 || cfg.Group >= spec.Workers {
 		return fmt.Errorf("%w: group %d, run %s has groups 0..%d", ErrBadGroup, cfg.Group, run.ID, spec.Workers-1)

@@ -9,7 +9,7 @@ import (
 
 // PhasePrepare labels the statements a worker runs before the load: the
 // describe-only checks of Prepare and the workload's key sampling.
-const PhasePrepare core.Phase = "PREPARE"
+const PhasePrepare = core.PhasePrepare
 
 // labels holds the contexts under which a Labeler connection's statements
 // carry their label (a Snowflake query tag): one per operation for each

@@ -185,11 +185,8 @@ func (w *Worker) Open(ctx context.Context) (err error) {
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	if p, ok := w.cfg.Workload.(workload.Preparer); ok {
-		c := w.loops[0].conn
-		if err := p.Prepare(w.label(ctx, c, PhasePrepare, "sample"), c); err != nil {
-			return err
-		}
+	if err := w.prepareWorkload(ctx, w.loops[0].conn); err != nil {
+		return err
 	}
 	for _, l := range w.loops {
 		w.ready(l)
@@ -212,7 +209,9 @@ func (w *Worker) ready(l *loop) {
 
 // connect opens one connection and prepares every operation on it.
 func (w *Worker) connect(ctx context.Context) (driver.Conn, []driver.Stmt, error) {
-	c, err := w.cfg.Connector.Connect(ctx)
+	// Named for the server (application_name on PostgreSQL), so a DBA
+	// sees whose load a connection carries.
+	c, err := w.cfg.Connector.Connect(driver.WithClientName(ctx, "unistore/"+w.cfg.RunID+"/"+w.cfg.WorkerID))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -226,6 +225,46 @@ func (w *Worker) connect(ctx context.Context) (driver.Conn, []driver.Stmt, error
 		stmts[i] = s
 	}
 	return c, stmts, nil
+}
+
+// prepareWorkload lets a Preparer workload read the target (key sampling)
+// on c, labelled phase PREPARE.
+func (w *Worker) prepareWorkload(ctx context.Context, c driver.Conn) error {
+	if p, ok := w.cfg.Workload.(workload.Preparer); ok {
+		return p.Prepare(w.label(ctx, c, PhasePrepare, "sample"), c)
+	}
+	return nil
+}
+
+// PreflightID is the worker id a preflight's statements are labelled with.
+const PreflightID = "preflight"
+
+// Preflight checks that a run of wl can start on c: it connects once,
+// prepares every operation and lets the workload sample the target, the way
+// Open readies a loop's connection — the same statements, under the same
+// labels (run runID, worker PreflightID, phase PREPARE) — then closes the
+// connection. A bad DSN, a missing table or a sampled table without rows is
+// its error, before anything is written or launched. A Preparer workload
+// is prepared again by every worker that opens: Preflight keeps nothing.
+// check, if not nil, then inspects the open connection (the orchestrator
+// asks a driver.Capacity for free connection slots).
+func Preflight(ctx context.Context, runID string, c driver.Connector, wl workload.Workload, check func(context.Context, driver.Conn) error) error {
+	w, err := New(Config{RunID: runID, WorkerID: PreflightID, Connections: 1, Connector: c, Workload: wl})
+	if err != nil {
+		return err
+	}
+	conn, _, err := w.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := w.prepareWorkload(ctx, conn); err != nil {
+		return err
+	}
+	if check != nil {
+		return check(ctx, conn)
+	}
+	return nil
 }
 
 // closeConns closes every connection still open, active or retired.

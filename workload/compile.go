@@ -47,6 +47,8 @@ func Compile(ws core.WorkloadSpec) (*Compiled, error) {
 		switch j, dup := first[os.Name]; {
 		case strings.TrimSpace(os.Name) == "":
 			errs.Add(p+".name", "missing: every operation needs a name, used in metrics")
+		case core.CheckName(os.Name) != "":
+			errs.Add(p+".name", core.CheckName(os.Name))
 		case dup:
 			errs.Add(p+".name", fmt.Sprintf("duplicate name %q (also operations[%d])", os.Name, j))
 		default:
@@ -208,7 +210,9 @@ func ValidateOperations(ops []Operation) error {
 	first := make(map[string]int, len(ops))
 	for i, op := range ops {
 		p := fmt.Sprintf("operations[%d]", i)
-		if j, dup := first[op.Name]; dup {
+		if msg := core.CheckName(op.Name); msg != "" {
+			errs.Add(p+".name", msg)
+		} else if j, dup := first[op.Name]; dup {
 			errs.Add(p+".name", fmt.Sprintf("duplicate name %q (also operations[%d])", op.Name, j))
 		} else if op.Name == "" {
 			errs.Add(p+".name", "missing")

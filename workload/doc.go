@@ -43,6 +43,17 @@
 // field. A problem found while decoding a value (connections: many)
 // suppresses the compile problems at or below the same field.
 //
+// A field written with the value its default replaces (connections: 0,
+// duration: 0s, seed: 0, control.max_relaunches: 0, a sample's limit: 0)
+// is an error at its line (core.Spec.CheckGiven): only a field left out
+// takes the default, never a zero that was written. Names (the run's and
+// every operation's) are at most core.MaxNameLen bytes of printable text:
+// a NUL breaks a PostgreSQL store and a 1 MB name is copied into every
+// snapshot row.
+//
+// StripSecrets removes the password from a template's target.dsn before
+// the template is saved: a stored template never holds a secret.
+//
 // # Generators
 //
 // Each param names a generator with gen; only that generator's fields may

@@ -121,6 +121,27 @@ func Parse(filename string, data []byte) (*Template, error) {
 	d.decode(t.root, reflect.ValueOf(&t.Spec).Elem(), "")
 	e.Problems = append(e.Problems, d.probs...)
 
+	// A value written as zero is not a value left out: only an absent one
+	// takes the default (core.Spec.CheckGiven).
+	var given core.FieldErrors
+	if err := t.Spec.CheckGiven(t.has); err != nil {
+		given = err.(core.FieldErrors)
+	}
+	for i, op := range t.Spec.Workload.Operations {
+		for j, ps := range op.Params {
+			if p := fmt.Sprintf("workload.operations[%d].params[%d].limit", i, j); ps.Limit == 0 && t.has(p) {
+				given.Add(p, fmt.Sprintf("must be positive, got 0 (leave it out for the default, %d)", DefaultSampleLimit))
+			}
+		}
+	}
+	{
+		for _, f := range given {
+			if !d.covers(f.Path) {
+				e.Problems = append(e.Problems, t.problem(f))
+			}
+		}
+	}
+
 	// A template cut off for size is partial: compiling it would add noise.
 	if d.budget >= 0 {
 		if _, err := Compile(t.Spec.Workload); err != nil {
@@ -139,6 +160,10 @@ func Parse(filename string, data []byte) (*Template, error) {
 	}
 	return t, nil
 }
+
+// has reports whether the file sets the field at path (a null counts as
+// set: "connections: ~" is written, not left out).
+func (t *Template) has(path string) bool { return t.index[path] != nil }
 
 // Compile compiles t.Spec.Workload (see Compile); its error is located in
 // the file. Compile afresh for each run: a Compiled holds run state.
@@ -465,4 +490,62 @@ func describe(n *yaml.Node) string {
 		return strconv.Quote(v)
 	}
 	return "nothing"
+}
+
+// StripSecrets returns a template's text with the password and secret
+// parameters removed from its target.dsn (core.StripSecrets), and whether
+// there were any: what is saved must not hold a secret. A template without
+// one is returned as it is, byte for byte; one with a secret is
+// re-encoded, its comments kept.
+func StripSecrets(body []byte) ([]byte, bool, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(body, &doc); err != nil {
+		return nil, false, fmt.Errorf("workload: %w", err)
+	}
+	dsn := mappingValue(mappingValue(&doc, "target"), "dsn")
+	if dsn == nil || dsn.Kind != yaml.ScalarNode {
+		return body, false, nil
+	}
+	stripped, changed := core.StripSecrets(dsn.Value)
+	if !changed {
+		return body, false, nil
+	}
+	dsn.Value, dsn.Style, dsn.Tag = stripped, yaml.DoubleQuotedStyle, "!!str"
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, false, fmt.Errorf("workload: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, false, fmt.Errorf("workload: %w", err)
+	}
+	return b.Bytes(), true, nil
+}
+
+// mappingValue returns the value of key in the mapping n (or in the
+// document n holds), following aliases; nil if there is none.
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	var v *yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			v = n.Content[i+1] // the last one, as a duplicate would be (Parse rejects duplicates anyway)
+		}
+	}
+	if v != nil && v.Kind == yaml.AliasNode {
+		v = v.Alias
+	}
+	return v
 }

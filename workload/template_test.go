@@ -313,7 +313,7 @@ workload:
 
 func TestLocate(t *testing.T) {
 	tmpl, err := workload.Parse("run.yaml", []byte(`name: t
-connections: 0
+connections: -1
 workload:
   operations:
     - name: get
@@ -337,7 +337,7 @@ workload:
 		for _, p := range e.Problems {
 			got = append(got, where{p.Line, p.Path, ""})
 		}
-		want := []where{{1, "target.dsn", ""}, {1, "duration", ""}, {2, "connections", ""}}
+		want := []where{{1, "target.dsn", ""}, {2, "connections", ""}}
 		if diff := cmp.Diff(got, want); diff != "" {
 			t.Errorf("located (-got +want):\n%s\n%v", diff, err)
 		}

@@ -56,8 +56,10 @@ type Querier interface {
 }
 
 // Preparer is implemented by workloads that read the target before the run
-// starts (to sample existing keys, say). Prepare is called once, before
-// any Source is made.
+// starts (to sample existing keys, say). Prepare is called before any
+// Source is made: by the run's preflight (worker.Preflight), then once by
+// each worker as it opens. A workload shared by several in-process
+// workers sees every call.
 type Preparer interface {
 	Prepare(ctx context.Context, q Querier) error
 }

@@ -17,7 +17,17 @@ import (
 	_ "github.com/unistore-bench/unistore/driver/snowflake"
 	_ "github.com/unistore-bench/unistore/driver/sqlite"
 	_ "github.com/unistore-bench/unistore/store/postgres" // results store backends
+	_ "github.com/unistore-bench/unistore/store/snowflake"
 	_ "github.com/unistore-bench/unistore/store/sqlite"
+)
+
+// Exit statuses (documented in the README's "Exit status").
+const (
+	exitFailed      = 1   // the store, the target or the run failed
+	exitBadInput    = 2   // a template, flag or argument is wrong; nothing started
+	exitLeaseLost   = 3   // worker: the orchestrator stopped renewing the run
+	exitStopped     = 5   // the run was stopped on request (`unistore stop RUN_ID` from another shell)
+	exitInterrupted = 130 // Ctrl-C or SIGTERM: the run stopped cleanly, its summary printed
 )
 
 // exitCode carries a specific exit status out of an action.

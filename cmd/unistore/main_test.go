@@ -72,7 +72,7 @@ func TestBadTemplate(t *testing.T) {
 
 func TestUnknownDriver(t *testing.T) {
 	_, stderr, code := unistore(t, "run", "../../examples/pgbench-select.yaml", "--target", "oracle://scott:tiger@127.0.0.1/x", "-d", "1s")
-	if code != 1 || !strings.Contains(stderr, `unknown driver "oracle" (forgotten import?)`) {
+	if code != 2 || !strings.Contains(stderr, `--target: unknown driver "oracle" (forgotten import?); this unistore supports postgres://`) {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 	if strings.Contains(stderr, "tiger") {

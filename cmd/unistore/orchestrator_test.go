@@ -371,7 +371,8 @@ type result struct {
 			Reason string    `json:"reason"`
 		} `json:"gaps"`
 	} `json:"workers"`
-	Total core.OpStats `json:"total"`
+	Total core.OpStats     `json:"total"`
+	Store *core.StoreStats `json:"store"`
 }
 
 func readResult(t testing.TB, path string) result {
@@ -437,6 +438,11 @@ func TestWorkersRollup(t *testing.T) {
 	if want := 3 + res.Workers.Relaunched; len(hbWorkers) != want || len(snapWorkers) != want {
 		t.Errorf("%d worker ids heartbeated, %d wrote snapshots, want %d (%d relaunched)", len(hbWorkers), len(snapWorkers), want, res.Workers.Relaunched)
 	}
+	// The JSON's store figures are there with worker processes too, and
+	// are what the store holds.
+	if res.Store == nil || res.Store.SnapshotsStored != int64(len(rows)) {
+		t.Errorf("store figures %+v, want snapshots_stored %d (the rows in the store)", res.Store, len(rows))
+	}
 	t.Logf("run %s: %d measured operations over %d snapshot rows from %d workers; p99 %.3f ms", res.RunID, count, len(rows), len(snapWorkers), res.Total.Latency.P99)
 }
 
@@ -499,7 +505,7 @@ var workerStopped = regexp.MustCompile(`^(worker-\S+): time=(\S+) level=INFO msg
 const stopSlack = 300 * time.Millisecond
 
 // TestStopReachesWorkers: `unistore stop` reaches every worker within two
-// polls, and the run exits 130 (cancelled).
+// polls, and the run exits 5 (stopped on request: not 130, which is Ctrl-C).
 func TestStopReachesWorkers(t *testing.T) {
 	f := newFixture(t)
 	p := f.start(t, "run", f.template(t, tmpl{Duration: "1h"}), "--workers", "3", "--store", f.store)
@@ -511,8 +517,8 @@ func TestStopReachesWorkers(t *testing.T) {
 	requested := time.Now()
 	code := p.wait(t, 30*time.Second)
 	exit := p.exited.Sub(requested)
-	if code != 130 {
-		t.Errorf("run exited %d after an external stop, want 130 (cancelled)", code)
+	if code != 5 {
+		t.Errorf("run exited %d after an external stop, want 5 (stopped on request)", code)
 	}
 	var stopAt time.Time
 	var kinds []control.EventKind
@@ -609,8 +615,8 @@ func TestScaleConnections(t *testing.T) {
 	if out, err := exec.Command(bin, "stop", id, "--store", f.store).CombinedOutput(); err != nil {
 		t.Fatalf("stop: %v\n%s", err, out)
 	}
-	if code := p.wait(t, 30*time.Second); code != 130 {
-		t.Errorf("run exited %d, want 130", code)
+	if code := p.wait(t, 30*time.Second); code != 5 {
+		t.Errorf("run exited %d, want 5 (stopped on request)", code)
 	}
 	eventually(t, 10*time.Second, "no connection of the run left", func() bool { return conns() == 0 })
 }
@@ -720,7 +726,7 @@ func TestWorkerByHand(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
-	l := &splitLauncher{inProcess: orchestrator.InProcess{Store: f.st, Target: f.target, Logger: log}, handles: map[int]orchestrator.Handle{}}
+	l := &splitLauncher{inProcess: orchestrator.InProcess{Store: f.st, Logger: log}, handles: map[int]orchestrator.Handle{}}
 	svc := &orchestrator.Service{Store: f.st, Launcher: l, Logger: log, StopGrace: 5 * time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -948,40 +954,26 @@ func TestOneWorkerSamePath(t *testing.T) {
 	}
 }
 
-// TestStopBeforeJoin: `unistore stop` of a run whose workers have not all
-// joined yet (here: started by hand, and nobody started them) cancels it
-// at once, with one STOP event.
-func TestStopBeforeJoin(t *testing.T) {
+// TestApplicationName: the load connections of a PostgreSQL target carry
+// application_name=unistore/RUN_ID/WORKER_ID, so a DBA sees whose they are
+// in pg_stat_activity (a target DSN without application_name of its own).
+func TestApplicationName(t *testing.T) {
 	f := newFixture(t)
-	tf, err := workload.LoadFile(f.template(t, tmpl{Workers: 2, Duration: "1h"}))
-	if err != nil {
-		t.Fatal(err)
+	f.target = strings.Replace(f.target, "&application_name="+f.app, "", 1)
+	p := f.start(t, "run", f.template(t, tmpl{Connections: 3, Warmup: "0s", Duration: "1h"}), "--workers", "2", "--store", f.store)
+	p.waitLine(t, measuring, 30*time.Second)
+	id := f.runID(t)
+	admin := testpg.DSN(t)
+	for _, w := range []string{"worker-0", "worker-1"} {
+		name := "unistore/" + id + "/" + w
+		eventually(t, 15*time.Second, "3 connections named "+name, func() bool {
+			return testpg.QueryInt(t, admin, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", name) == 3
+		})
 	}
-	svc := &orchestrator.Service{Store: f.st, Launcher: orchestrator.External{}, StopGrace: 5 * time.Second}
-	run, err := svc.Start(context.Background(), tf.Spec, orchestrator.Options{})
-	if err != nil {
-		t.Fatal(err)
+	if out, err := exec.Command(bin, "stop", id, "--store", f.store).CombinedOutput(); err != nil {
+		t.Fatalf("stop: %v\n%s", err, out)
 	}
-	t.Cleanup(func() { run.Stop(); run.Wait() })
-	if _, stderr, code := f.unistore(t, "stop", run.ID, "--store", f.store); code != 0 {
-		t.Fatalf("stop: exit %d: %s", code, stderr)
-	}
-	stopped := time.Now()
-	select {
-	case <-run.Done():
-	case <-time.After(10 * time.Second):
-		t.Fatalf("run %s still waiting for its workers 10s after `unistore stop`", run.ID)
-	}
-	res, err := run.Wait()
-	t.Logf("run ended %v after the stop: %v", time.Since(stopped).Round(time.Millisecond), res.Status)
-	if err != nil || res.Status != core.StatusCancelled {
-		t.Errorf("run: %v, status %s; want CANCELLED", err, res.Status)
-	}
-	var kinds []control.EventKind
-	for _, e := range f.events(t, run.ID) {
-		kinds = append(kinds, e.Kind)
-	}
-	if !slices.Equal(kinds, []control.EventKind{control.EventStop}) {
-		t.Errorf("events %v, want one STOP", kinds)
+	if code := p.wait(t, 30*time.Second); code != 5 {
+		t.Errorf("run exited %d, want 5 (stopped on request)", code)
 	}
 }

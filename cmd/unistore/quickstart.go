@@ -44,33 +44,34 @@ func quickstartCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			t.Spec.Target = core.Target{Driver: "sqlite", DSN: "sqlite://" + path}
+			spec, err := applyFlags(c, t)
+			if err != nil {
+				return exitCode{2, err}
+			}
+			if err := checkOutputs(c, "json"); err != nil {
+				return exitCode{2, err}
+			}
 			fmt.Fprintf(c.App.ErrWriter, "unistore: creating %s with %d accounts\n", path, examples.QuickstartRows)
 			if err := examples.SetupQuickstart(c.Context, path, examples.QuickstartRows); err != nil {
 				if errors.Is(err, c.Context.Err()) {
-					return exitCode{130, nil}
+					return exitCode{exitInterrupted, nil}
 				}
 				return err
 			}
 			// quickstart is a set-up command: it applies the results-store
 			// schema (rerunnable, a no-op when current) so the first run
 			// needs nothing else. `unistore run` never runs DDL.
-			if err := unistore.ApplySchema(c.Context, c.String("store")); err != nil {
-				return err
+			if c.IsSet("store") { // the default store sets itself up in openStore
+				if err := unistore.ApplySchema(c.Context, c.String("store")); err != nil {
+					return err
+				}
 			}
 			st, err := openStore(c)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			spec := t.Spec
-			spec.Capture = c.String("capture")
-			spec.Target = core.Target{Driver: "sqlite", DSN: "sqlite://" + path}
-			spec.Duration = core.Duration(c.Duration("duration"))
-			spec.Connections = c.Int("connections")
-			spec = spec.WithDefaults()
-			if err := spec.Validate(); err != nil {
-				return t.Locate(err)
-			}
 			return execute(c.Context, c, spec, st, "")
 		},
 	}

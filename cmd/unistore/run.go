@@ -8,7 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -33,8 +35,9 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "cpuprofile", Hidden: true, Usage: "write a CPU profile of the run to `FILE`"},
 		&cli.StringFlag{Name: "capture", Value: core.DefaultCapture, Usage: "executions to store: all, errors, none or sample:FRACTION"},
 		storeFlag(),
-		&cli.IntFlag{Name: "workers", Aliases: []string{"w"}, Value: 1, Usage: "worker processes, each with --connections connections (groups 0..N-1)"},
-		&cli.BoolFlag{Name: "in-process", Usage: "run the workers as goroutines of this process instead of worker processes"},
+		&cli.IntFlag{Name: "workers", Aliases: []string{"w"}, Value: 1, Usage: "workers (the template's workers:), each with --connections connections (groups 0..N-1)"},
+		&cli.StringFlag{Name: "launcher", Usage: "how workers start: process (one worker process each) or inprocess (goroutines of this process); default: process for more than one worker, inprocess for one"},
+		&cli.BoolFlag{Name: "in-process", Usage: "same as --launcher inprocess"},
 	}
 }
 
@@ -45,63 +48,132 @@ func runCommand() *cli.Command {
 		ArgsUsage: "TEMPLATE.yaml",
 		Flags:     append(runFlags(), &cli.StringFlag{Name: "template", Usage: "run the saved template `NAME` instead of a file"}),
 		Action: func(c *cli.Context) error {
-			// The store first: a dead store or a missing schema is an
-			// error before anything connects to the target.
-			st, err := openStore(c)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			var t *unistore.Template
+			// Bad input fails in the order a user fixes it: the template
+			// and the flags, then the outputs, then the store, then the
+			// target (in Start's pre-flight check), and all before load.
+			var (
+				t   *unistore.Template
+				st  unistore.Store
+				err error
+			)
 			switch name := c.String("template"); {
-			case name != "" && c.NArg() == 0:
-				if t, err = unistore.LoadSavedTemplate(c.Context, st, name); err != nil {
-					return exitCode{2, err}
-				}
 			case name == "" && c.NArg() == 1:
 				if t, err = unistore.LoadTemplate(c.Args().First()); err != nil {
+					return exitCode{2, err}
+				}
+			case name != "" && c.NArg() == 0:
+				// A saved template lives in the store: it opens first.
+				if st, err = openStore(c); err != nil {
+					return err
+				}
+				defer st.Close()
+				if t, err = unistore.LoadSavedTemplate(c.Context, st, name); err != nil {
 					return exitCode{2, err}
 				}
 			default:
 				return exitCode{2, errors.New("run: give one template: unistore run TEMPLATE.yaml, or unistore run --template NAME")}
 			}
-			spec := applyFlags(c, t.Spec)
-			if err := spec.Validate(); err != nil {
-				return exitCode{2, t.Locate(err)}
+			spec, err := applyFlags(c, t)
+			if err != nil {
+				return exitCode{2, err}
+			}
+			if err := checkOutputs(c, "json", "cpuprofile"); err != nil {
+				return exitCode{2, err}
+			}
+			if st == nil {
+				if st, err = openStore(c); err != nil {
+					return err
+				}
+				defer st.Close()
 			}
 			return execute(c.Context, c, spec, st, c.String("template"))
 		},
 	}
 }
 
-// applyFlags overrides spec with the flags the user set, then fills
-// defaults.
-func applyFlags(c *cli.Context, spec core.Spec) core.Spec {
+// applyFlags overrides t's spec with the flags the user set and checks the
+// result (unistore.SpecFrom, which the HTTP API calls too): a problem with
+// a value a flag set names the flag ("--rate: must not be negative"), any
+// other the template's file, line and field. An explicit zero is an
+// error, never the default; defaults are applied once, by the run
+// (core.Spec.WithDefaults).
+func applyFlags(c *cli.Context, t *unistore.Template) (core.Spec, error) {
+	var o unistore.Overrides
 	if c.IsSet("target") {
-		spec.Target = core.Target{DSN: c.String("target")}
+		o.Target = ptr(c.String("target"))
 	}
 	if c.IsSet("connections") {
-		spec.Connections = c.Int("connections")
+		o.Connections = ptr(c.Int("connections"))
 	}
 	if c.IsSet("warmup") {
-		spec.Warmup = core.Duration(c.Duration("warmup"))
+		o.Warmup = ptr(core.Duration(c.Duration("warmup")))
 	}
 	if c.IsSet("duration") {
-		spec.Duration = core.Duration(c.Duration("duration"))
+		o.Duration = ptr(core.Duration(c.Duration("duration")))
 	}
 	if c.IsSet("rate") {
-		spec.Rate = c.Float64("rate")
+		o.Rate = ptr(c.Float64("rate"))
 	}
 	if c.IsSet("seed") {
-		spec.Seed = c.Uint64("seed")
+		o.Seed = ptr(c.Uint64("seed"))
 	}
 	if c.IsSet("capture") {
-		spec.Capture = c.String("capture")
+		o.Capture = ptr(c.String("capture"))
 	}
 	if c.IsSet("workers") {
-		spec.Workers = c.Int("workers")
+		o.Workers = ptr(c.Int("workers"))
 	}
-	return spec.WithDefaults()
+	return unistore.SpecFrom(t, o, func(flag string) string { return "--" + flag })
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// checkOutputs checks, before anything starts, that the files the named
+// flags give can be written: a result must not be lost to a typo in a
+// path after a long run. It creates nothing.
+func checkOutputs(c *cli.Context, flags ...string) error {
+	var msgs []string
+	for _, f := range flags {
+		if path := c.String(f); path != "" && path != "-" {
+			if err := writable(path); err != nil {
+				msgs = append(msgs, "--"+f+": "+err.Error())
+			}
+		}
+	}
+	if len(msgs) > 0 {
+		return errors.New(strings.Join(msgs, "\n"))
+	}
+	return nil
+}
+
+// writable reports whether path can be created or overwritten, without
+// creating or truncating it: an existing file is opened for writing, a new
+// one's directory gets a temporary file, removed at once.
+func writable(path string) error {
+	if fi, err := os.Stat(path); err == nil {
+		if fi.IsDir() {
+			return fmt.Errorf("%s is a directory", path)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return fmt.Errorf("cannot write %s: %w", path, errors.Unwrap(err))
+		}
+		return f.Close()
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return fmt.Errorf("cannot create %s: directory %s does not exist", path, dir)
+	case !fi.IsDir():
+		return fmt.Errorf("cannot create %s: %s is not a directory", path, dir)
+	}
+	f, err := os.CreateTemp(dir, ".unistore-check-*")
+	if err != nil {
+		return fmt.Errorf("cannot create %s: %w", path, errors.Unwrap(err))
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // execute runs spec, printing progress to stderr and the summary to stdout.
@@ -118,11 +190,24 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec, st unistore.St
 	// the routine joins and stops of workers do not clutter it.
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	opts := []unistore.Option{unistore.WithStore(st), unistore.WithTemplateName(template), unistore.WithLogger(logger)}
-	// --workers launches worker processes (unless --in-process); without it
-	// the one worker runs in this process. Both go through the
-	// orchestrator and the control tables.
-	if c.IsSet("workers") && !c.Bool("in-process") {
-		opts = append(opts, unistore.WithLauncher(unistore.ProcessLauncher("", c.String("store"), spec.Target.DSN, stderr)))
+	// Processes or goroutines: both go through the orchestrator and the
+	// control tables.
+	launcher := c.String("launcher")
+	if c.Bool("in-process") {
+		if launcher != "" && launcher != unistore.LauncherInProcess {
+			return exitCode{2, fmt.Errorf("run: --in-process and --launcher %s contradict each other", launcher)}
+		}
+		launcher = unistore.LauncherInProcess
+	}
+	if launcher == "" {
+		launcher = unistore.DefaultLauncher(spec.Workers)
+	}
+	switch launcher {
+	case unistore.LauncherProcess:
+		opts = append(opts, unistore.WithLauncher(unistore.ProcessLauncher("", c.String("store"), stderr)))
+	case unistore.LauncherInProcess:
+	default:
+		return exitCode{2, fmt.Errorf("run: --launcher %q: want %s or %s", launcher, unistore.LauncherProcess, unistore.LauncherInProcess)}
 	}
 	if !c.Bool("quiet") {
 		opts = append(opts, unistore.WithProgress(func(p unistore.Progress) {
@@ -133,8 +218,6 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec, st unistore.St
 			fmt.Fprintln(stderr, line)
 		}))
 	}
-	fmt.Fprintf(stderr, "unistore: %s: %d connections, warm-up %s, measurement %s, target %s\n",
-		spec.Name, spec.Connections, spec.Warmup, spec.Duration, core.RedactDSN(spec.Target.DSN))
 	if path := c.String("cpuprofile"); path != "" {
 		stop, err := startCPUProfile(path)
 		if err != nil {
@@ -142,7 +225,15 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec, st unistore.St
 		}
 		defer stop()
 	}
-	res, err := unistore.Run(ctx, spec, opts...)
+	h, err := unistore.Start(ctx, spec, opts...)
+	if err != nil {
+		return exitCode{1, err}
+	}
+	// The run's spec, defaults applied: what it does, not what was typed.
+	rs := h.Spec()
+	fmt.Fprintf(stderr, "unistore: %s: %d connections, warm-up %s, measurement %s, target %s\n",
+		rs.Name, rs.Connections, rs.Warmup, rs.Duration, rs.Target.DSN)
+	res, err := h.Wait()
 	if res == nil {
 		return exitCode{1, err}
 	}
@@ -157,7 +248,10 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec, st unistore.St
 	}
 	switch res.Status {
 	case core.StatusCancelled:
-		return exitCode{130, nil}
+		if ctx.Err() != nil {
+			return exitCode{exitInterrupted, nil} // Ctrl-C or SIGTERM here
+		}
+		return exitCode{exitStopped, nil} // `unistore stop` from elsewhere (or its API)
 	case core.StatusCompleted:
 		return nil
 	}

@@ -56,9 +56,14 @@ func serveCommand() *cli.Command {
 			logger := slog.New(slog.NewTextHandler(stderr, nil))
 			storeDSN := c.String("store")
 			cfg := httpapi.Config{Store: st, Token: token, Logger: logger}
+			// Worker processes even for one worker (unlike `run`, whose
+			// default keeps a lone worker in the process): the load then
+			// never shares the controller's process, so the API and the
+			// live streams stay responsive at any load.
 			if !c.Bool("in-process") {
-				cfg.RunOptions = func(spec unistore.Spec) []unistore.Option {
-					return []unistore.Option{unistore.WithLauncher(unistore.ProcessLauncher("", storeDSN, spec.Target.DSN, stderr))}
+				launcher := unistore.ProcessLauncher("", storeDSN, stderr)
+				cfg.RunOptions = func(unistore.Spec) []unistore.Option {
+					return []unistore.Option{unistore.WithLauncher(launcher)}
 				}
 			}
 			srv, err := httpapi.New(cfg)

@@ -26,8 +26,9 @@ import (
 
 const sfPassword = "Sn0wS3cret-e2e"
 
-// sfEmulator starts an emulator holding examples/hybrid-setup.sql's tables,
-// with one password user and one key-pair user.
+// sfEmulator starts an emulator holding examples/hybrid-setup.sql's tables
+// (hybrid_accounts cut to 2,000 rows: testdata/fewer-accounts.sql), with
+// one password user and one key-pair user.
 func sfEmulator(t *testing.T) (*emulator.Server, *rsa.PrivateKey) {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -35,7 +36,7 @@ func sfEmulator(t *testing.T) (*emulator.Server, *rsa.PrivateKey) {
 		t.Fatal(err)
 	}
 	s, err := emulator.Start(emulator.Config{
-		Init: []string{"../../examples/hybrid-setup.sql"},
+		Init: []string{"../../examples/hybrid-setup.sql", "testdata/fewer-accounts.sql"},
 		Users: []emulator.User{
 			{Name: "LOADER", Password: sfPassword},
 			{Name: "KEYUSER", PublicKey: &key.PublicKey},
@@ -129,8 +130,8 @@ func TestSnowflakeEndToEnd(t *testing.T) {
 			// statements in flight at each phase end.
 			reqs := s.Requests()
 			tagged, prepare, untagged := runQueries(reqs, r.RunID)
-			if prepare < int64(tc.workers) {
-				t.Errorf("%d key-sampling statements tagged phase=PREPARE, want at least one per worker", prepare)
+			if prepare < int64(tc.workers)+1 {
+				t.Errorf("%d key-sampling statements tagged phase=PREPARE, want at least one per worker and the preflight's", prepare)
 			}
 			for _, q := range untagged {
 				t.Errorf("statement without the run's tag: %q tag %q", q.SQL, q.QueryTag)
@@ -146,8 +147,10 @@ func TestSnowflakeEndToEnd(t *testing.T) {
 			if want := int64(conns*tc.workers + 1); logins != want {
 				t.Errorf("%d logins, want %d (connections × workers + 1 preflight)", logins, want)
 			}
+			// Each names a worker, or the preflight (its key sampling).
 			for _, q := range reqs {
-				if q.Kind == "query" && !strings.Contains(q.QueryTag, ":worker=worker-") && !q.DescribeOnly {
+				if q.Kind == "query" && !strings.Contains(q.QueryTag, ":worker=worker-") && !q.DescribeOnly &&
+					!strings.Contains(q.QueryTag, ":worker=preflight:phase=PREPARE:") {
 					t.Errorf("tag %q names no worker", q.QueryTag)
 					break
 				}
@@ -245,4 +248,102 @@ func TestSnowflakeKeyPair(t *testing.T) {
 	if strings.Contains(stdout+stderr, passphrase) {
 		t.Error("the passphrase appears in the output")
 	}
+}
+
+// TestSnowflakeStoreEndToEnd: one emulator serves two databases — the
+// target UNISTORE_DEMO.PUBLIC (examples/hybrid-setup.sql, accounts cut as in
+// sfEmulator) and the results
+// store UNISTORE_BENCHMARK.TEST_RESULTS. The store's schema is applied by
+// an administrator; the run, with three worker processes, records itself
+// through a DML-only user; `runs show` prints exactly the summary the run
+// printed, and no password appears anywhere.
+func TestSnowflakeStoreEndToEnd(t *testing.T) {
+	const (
+		adminPassword = "Adm1n-store-e2e"
+		rwPassword    = "Rw-store-e2e-7"
+	)
+	s, err := emulator.Start(emulator.Config{
+		Init: []string{"../../examples/hybrid-setup.sql", "testdata/fewer-accounts.sql"},
+		Users: []emulator.User{
+			{Name: "LOADER", Password: sfPassword},
+			{Name: "STORE_ADMIN", Password: adminPassword},
+			{Name: "STORE_RW", Password: rwPassword, ReadWrite: true},
+		},
+	}, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	storeDSN := func(user, password string) string {
+		return "snowflake://" + s.DSN(user, password, "UNISTORE_BENCHMARK", "TEST_RESULTS")
+	}
+	admin, rw := storeDSN("STORE_ADMIN", adminPassword), storeDSN("STORE_RW", rwPassword)
+
+	// The run's user may not apply the schema; the administrator may,
+	// twice.
+	if _, stderr, code := unistore(t, "schema", "apply", "--store", rw); code == 0 || !strings.Contains(stderr, "003001") {
+		t.Errorf("schema apply as the DML-only user: exit %d\n%s", code, stderr)
+	}
+	for range 2 {
+		if _, stderr, code := unistore(t, "schema", "apply", "--store", admin); code != 0 {
+			t.Fatalf("schema apply: exit %d\n%s", code, stderr)
+		}
+	}
+
+	out := filepath.Join(t.TempDir(), "r.json")
+	stdout, stderr, code := unistore(t, "run", "../../examples/hybrid-mix.yaml", "--target", sfTarget(s, "LOADER", sfPassword),
+		"--store", rw, "--workers", "3", "--connections", "2", "--warmup", "1s", "--duration", "3s", "--capture", "all", "--json", out)
+	if code != 0 {
+		t.Fatalf("run: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r sfResult
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != "COMPLETED" || r.Total.Count == 0 || r.Workers == nil || r.Workers.Target != 3 {
+		t.Fatalf("result: %+v", r)
+	}
+	// The summary on stdout is followed by the JSON (--json writes a file
+	// here, so stdout is the summary alone).
+	show, showErr, code := unistore(t, "runs", "show", r.RunID, "--store", rw)
+	if code != 0 {
+		t.Fatalf("runs show: exit %d\n%s", code, showErr)
+	}
+	if show != stdout {
+		t.Errorf("runs show differs from the run's summary\n--- run:\n%s\n--- runs show:\n%s", stdout, show)
+	}
+	list, _, code := unistore(t, "runs", "list", "--store", rw)
+	if code != 0 || !strings.Contains(list, r.RunID) || !strings.Contains(list, "COMPLETED") {
+		t.Errorf("runs list: exit %d\n%s", code, list)
+	}
+
+	// Both databases were served by the one emulator; the store's
+	// statements are tagged as the store's, the load's as the run's.
+	var storeStatements int
+	for _, q := range s.Requests() {
+		if q.Kind == "query" && q.User == "STORE_RW" {
+			storeStatements++
+			if q.QueryTag != "unistore:store" {
+				t.Errorf("store statement tagged %q: %.60q", q.QueryTag, q.SQL)
+			}
+		}
+		if q.Kind == "query" && q.User == "LOADER" && !strings.HasPrefix(q.QueryTag, "unistore:run="+r.RunID) && !q.DescribeOnly {
+			t.Errorf("load statement tagged %q: %.60q", q.QueryTag, q.SQL)
+		}
+	}
+	if storeStatements == 0 {
+		t.Error("no statement reached the store")
+	}
+	for name, text := range map[string]string{"stdout": stdout, "stderr": stderr, "json": string(b), "runs show": show, "runs list": list} {
+		for _, pw := range []string{sfPassword, adminPassword, rwPassword} {
+			if strings.Contains(text, pw) {
+				t.Errorf("a password appears in %s", name)
+			}
+		}
+	}
+	t.Logf("run %s: %d executions counted, %d store statements; summary:\n%s", r.RunID, r.Warmup.Count+r.Total.Count, storeStatements, stdout)
 }

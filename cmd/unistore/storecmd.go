@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -16,14 +17,25 @@ import (
 )
 
 func storeFlag() cli.Flag {
-	return &cli.StringFlag{Name: "store", Value: unistore.DefaultStoreDSN, EnvVars: []string{"UNISTORE_STORE"},
-		Usage: "results store DSN: sqlite://PATH or postgres://USER@HOST/DB"}
+	return &cli.StringFlag{Name: "store", Value: unistore.DefaultStoreDSN(), EnvVars: []string{"UNISTORE_STORE"},
+		Usage: "results store DSN: sqlite://PATH or postgres://USER@HOST/DB (default: a per-user SQLite file, set up on first use)"}
 }
 
 // openStore opens the --store store; a missing or outdated schema is an
-// error that says to run `unistore schema apply`.
+// error that says to run `unistore schema apply`. Without --store (or
+// UNISTORE_STORE) it is the default per-user store, created with its
+// schema the first time, which is said on stderr: a fresh checkout just
+// runs. A store the user names never gets DDL here.
 func openStore(c *cli.Context) (unistore.Store, error) {
-	return unistore.OpenStore(c.Context, c.String("store"))
+	if c.IsSet("store") {
+		return unistore.OpenStore(c.Context, c.String("store"))
+	}
+	st, created, err := unistore.OpenDefaultStore(c.Context)
+	if created {
+		fmt.Fprintf(c.App.ErrWriter, "unistore: created the results store %s (the default; --store or UNISTORE_STORE to use another)\n",
+			unistore.DefaultStoreDSN())
+	}
+	return st, err
 }
 
 func stdout(c *cli.Context) io.Writer {
@@ -42,6 +54,12 @@ func schemaCommand() *cli.Command {
 			Usage: "create or upgrade the results store's tables (rerunnable; the only command that runs DDL)",
 			Flags: []cli.Flag{storeFlag()},
 			Action: func(c *cli.Context) error {
+				if !c.IsSet("store") {
+					// The default store's directory may not exist yet.
+					if err := os.MkdirAll(filepath.Dir(unistore.DefaultStorePath()), 0o755); err != nil {
+						return err
+					}
+				}
 				if err := unistore.ApplySchema(c.Context, c.String("store")); err != nil {
 					return err
 				}
@@ -142,6 +160,9 @@ func runsCommand() *cli.Command {
 					if format != "hdr" && format != "csv" && format != "json" {
 						return exitCode{2, fmt.Errorf("runs export: --format %q: want hdr, csv or json", format)}
 					}
+					if err := checkOutputs(c, "output"); err != nil {
+						return exitCode{2, err}
+					}
 					st, err := openStore(c)
 					if err != nil {
 						return err
@@ -216,6 +237,11 @@ func templatesCommand() *cli.Command {
 					}
 					defer st.Close()
 					saved, err := unistore.SaveTemplate(c.Context, st, path, c.String("name"), body)
+					if errors.Is(err, unistore.ErrSecretStripped) {
+						fmt.Fprintln(c.App.ErrWriter, "unistore: templates save: the password in target.dsn was removed before storing; "+
+							"give it when the template runs: in the environment (PGPASSWORD for PostgreSQL) or with --target DSN")
+						err = nil
+					}
 					if err != nil {
 						return err
 					}

@@ -40,7 +40,7 @@ func workerCommand() *cli.Command {
 			log := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
 			err = unistore.Join(c.Context, st, c.String("run-id"), c.Int("group"), c.Int("attempt"), c.String("target"), log)
 			if errors.Is(err, unistore.ErrLeaseLost) {
-				return exitCode{3, err}
+				return exitCode{exitLeaseLost, err}
 			}
 			return err
 		},

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/unistore-bench/unistore/core"
+	"github.com/unistore-bench/unistore/driver"
 )
 
 // Classify maps a PostgreSQL error to an error class and returns its
@@ -67,22 +68,5 @@ func classifySQLState(code string) core.ErrorClass {
 	case "57P03":
 		return core.ErrResource
 	}
-	if len(code) < 2 {
-		return core.ErrOther
-	}
-	switch code[:2] {
-	case "08", "28":
-		return core.ErrConnection
-	case "40":
-		return core.ErrSerialization
-	case "23":
-		return core.ErrConstraint
-	case "22":
-		return core.ErrData
-	case "42":
-		return core.ErrSyntax
-	case "53", "54":
-		return core.ErrResource
-	}
-	return core.ErrOther
+	return driver.ClassifySQLState(code)
 }

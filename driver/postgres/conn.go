@@ -281,3 +281,24 @@ func (s *pgxStmt) Exec(ctx context.Context, args []core.Value) (int64, error) {
 	}
 	return n, nil
 }
+
+var _ driver.Capacity = (*conn)(nil)
+
+// Capacity reads max_connections, the slots reserved for superusers (none
+// for a superuser, who may take them) and the connections open now other
+// than this one: every backend of pg_stat_activity that holds a client
+// slot (client backends and walsenders).
+func (c *conn) Capacity(ctx context.Context) (driver.Slots, error) {
+	c.raw.leave()
+	var s driver.Slots
+	err := c.pgx.QueryRow(ctx, `SELECT current_setting('max_connections')::int,
+       CASE WHEN (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN 0
+            ELSE current_setting('superuser_reserved_connections')::int END,
+       (SELECT count(*) FROM pg_stat_activity
+         WHERE backend_type IN ('client backend', 'walsender') AND pid <> pg_backend_pid())::int`,
+		pgx.QueryExecModeSimpleProtocol).Scan(&s.Max, &s.Reserved, &s.InUse)
+	if err != nil {
+		return driver.Slots{}, fmt.Errorf("postgres: read connection capacity: %w", err)
+	}
+	return s, nil
+}

@@ -104,4 +104,11 @@
 // Classify maps SQLSTATE classes to core.ErrorClass and returns the SQLSTATE
 // as the code (the table is on Classify). Driver, Connector and the
 // connections all implement driver.Classifier with it.
+//
+// Connect names the connection with driver.ClientName (the worker's
+// "unistore/RUN_ID/WORKER_ID") as application_name, on a copy of the parsed
+// config made once per connection, unless the DSN sets application_name.
+// Connections implement driver.Capacity: max_connections, the superuser
+// reserve (none for a superuser) and the client backends open besides the
+// asking one, so the pre-flight check refuses a run that cannot connect.
 package postgres

@@ -140,7 +140,13 @@ func (c *Connector) Close() error { return nil }
 
 // Connect dials one connection.
 func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
-	pc, err := pgx.ConnectConfig(ctx, c.cfg)
+	cfg := c.cfg
+	// The worker's name for its connections, unless the DSN gives one.
+	if name := driver.ClientName(ctx); name != "" && cfg.RuntimeParams["application_name"] == "" {
+		cfg = cfg.Copy()
+		cfg.RuntimeParams["application_name"] = name
+	}
+	pc, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, &redactedError{
 			msg: fmt.Sprintf("postgres: connect to host=%s port=%d user=%s database=%s: %s",

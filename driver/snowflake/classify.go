@@ -11,6 +11,7 @@ import (
 	"github.com/snowflakedb/gosnowflake"
 
 	"github.com/unistore-bench/unistore/core"
+	"github.com/unistore-bench/unistore/driver"
 )
 
 // Snowflake server error numbers Classify knows by number; the rest are
@@ -110,25 +111,5 @@ func classifySnowflake(se *gosnowflake.SnowflakeError) (core.ErrorClass, string)
 	if l := strings.ToLower(msg); strings.Contains(l, "duplicate key") || strings.Contains(l, "unique constraint") {
 		return core.ErrConstraint, code
 	}
-	st := se.SQLState
-	if st == "57014" {
-		return core.ErrTimeout, code
-	}
-	if len(st) >= 2 {
-		switch st[:2] {
-		case "08", "28":
-			return core.ErrConnection, code
-		case "40":
-			return core.ErrSerialization, code
-		case "23":
-			return core.ErrConstraint, code
-		case "22":
-			return core.ErrData, code
-		case "42":
-			return core.ErrSyntax, code
-		case "53", "54":
-			return core.ErrResource, code
-		}
-	}
-	return core.ErrOther, code
+	return driver.ClassifySQLState(se.SQLState), code
 }

@@ -240,37 +240,9 @@ func bindValue(v *core.Value) sqldriver.Value {
 // first keyword (after comments and parentheses) is SELECT, WITH, SHOW,
 // DESCRIBE, DESC, VALUES, LIST or EXPLAIN. DML reports rows affected.
 func returnsRows(sql string) bool {
-	s := strings.TrimLeft(skipNoise(sql), "( \t\r\n")
-	end := strings.IndexFunc(s, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') })
-	if end >= 0 {
-		s = s[:end]
-	}
-	switch strings.ToUpper(s) {
+	switch driver.LeadingKeyword(sql) {
 	case "SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "VALUES", "LIST", "EXPLAIN":
 		return true
 	}
 	return false
-}
-
-// skipNoise drops leading whitespace and comments.
-func skipNoise(s string) string {
-	for {
-		s = strings.TrimLeft(s, " \t\r\n")
-		switch {
-		case strings.HasPrefix(s, "--"), strings.HasPrefix(s, "//"):
-			i := strings.IndexByte(s, '\n')
-			if i < 0 {
-				return ""
-			}
-			s = s[i+1:]
-		case strings.HasPrefix(s, "/*"):
-			i := strings.Index(s[2:], "*/")
-			if i < 0 {
-				return ""
-			}
-			s = s[2+i+2:]
-		default:
-			return s
-		}
-	}
 }

@@ -139,22 +139,7 @@ func BenchmarkClientCPU(b *testing.B) {
 			}
 			sqlLoop := func() {
 				for i := range n {
-					id := bs.args(int64(i))[0].Int
-					if bs.name == "point-update" {
-						if _, err := db.ExecContext(ctx, bs.sql, id); err != nil {
-							b.Fatal(err)
-						}
-						continue
-					}
-					rows, err := db.QueryContext(ctx, bs.sql, id)
-					if err != nil {
-						b.Fatal(err)
-					}
-					for rows.Next() {
-					}
-					if err := rows.Close(); err != nil {
-						b.Fatal(err)
-					}
+					execSQL(ctx, b, db, bs.sql, bs.args(int64(i))[0].Int)
 				}
 			}
 			measure := func(loop func()) float64 {

@@ -292,39 +292,11 @@ func (s *stmt) Exec(ctx context.Context, args []core.Value) (int64, error) {
 // starts with SELECT, WITH, VALUES, PRAGMA or EXPLAIN (after comments and
 // parentheses), or has RETURNING outside literals and comments.
 func returnsRows(sql string) bool {
-	s := strings.TrimLeft(skipNoise(sql), "( \t\r\n")
-	kw := s
-	if i := strings.IndexFunc(s, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') }); i >= 0 {
-		kw = s[:i]
-	}
-	switch strings.ToUpper(kw) {
+	switch driver.LeadingKeyword(sql) {
 	case "SELECT", "WITH", "VALUES", "PRAGMA", "EXPLAIN":
 		return true
 	}
 	return hasKeyword(sql, "RETURNING")
-}
-
-// skipNoise drops leading whitespace and comments.
-func skipNoise(s string) string {
-	for {
-		s = strings.TrimLeft(s, " \t\r\n")
-		switch {
-		case strings.HasPrefix(s, "--"):
-			i := strings.IndexByte(s, '\n')
-			if i < 0 {
-				return ""
-			}
-			s = s[i+1:]
-		case strings.HasPrefix(s, "/*"):
-			i := strings.Index(s[2:], "*/")
-			if i < 0 {
-				return ""
-			}
-			s = s[2+i+2:]
-		default:
-			return s
-		}
-	}
 }
 
 // hasKeyword reports whether word (upper case) appears as a whole word

@@ -20,11 +20,12 @@
 //     TEST_RESULTS) and TEST_TEMPLATES (schema CONFIG). PostgreSQL uses the
 //     schemas test_results and config in the DSN's database, lower case;
 //     SQLite has no schemas, so all tables share one file; Snowflake uses
-//     database UNISTORE_BENCHMARK.
+//     database UNISTORE_BENCHMARK, or the store DSN's database, which
+//     store/snowflake puts in its place.
 //   - On Snowflake the three control tables are HYBRID tables with primary
 //     keys (CREATE HYBRID TABLE IF NOT EXISTS — hybrid tables reject CREATE
 //     OR ALTER); the high-volume snapshot and execution tables are standard
-//     tables. Snowflake has no store implementation yet, only this DDL.
+//     tables. JSON is VARCHAR there, not VARIANT (see store/snowflake).
 //   - Column choices: "group" is reserved, so WORKER_GROUP; counts are
 //     OP_COUNT and ERROR_COUNT; errors by class are one JSON object
 //     (ERRORS_BY_CLASS, class name → count, zero classes left out) next to

@@ -58,7 +58,7 @@ func sqlitePath(dsn string) (path, query string, err error) {
 	}
 	path, query, _ = strings.Cut(rest, "?")
 	if path == "" {
-		return "", "", fmt.Errorf("store: %q: no file path: want sqlite://PATH, e.g. %s", dsn, store.DefaultDSN)
+		return "", "", fmt.Errorf("store: %q: no file path: want sqlite://PATH, e.g. %s", dsn, store.DefaultDSN())
 	}
 	if path == ":memory:" {
 		return "", "", fmt.Errorf("store: %q: an in-memory store is not supported; give a file path", dsn)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,8 +31,8 @@ type Store struct {
 var _ store.Store = (*Store)(nil)
 
 // Dialect is what a SQL backend supplies. A dialect may also implement
-// HeartbeatPutter and TemplateSaver, for databases without INSERT … ON
-// CONFLICT (Snowflake's MERGE).
+// HeartbeatPutter, TemplateSaver and EventAppender, for databases without
+// INSERT … ON CONFLICT or RETURNING (Snowflake's MERGE).
 type Dialect interface {
 	// Exec runs a statement and returns the rows it affected.
 	Exec(ctx context.Context, q string, args ...any) (int64, error)
@@ -56,6 +57,15 @@ type Dialect interface {
 // UPDATE.
 type HeartbeatPutter interface {
 	PutHeartbeat(ctx context.Context, s *Store, h store.Heartbeat) error
+}
+
+// EventAppender is an optional Dialect capability: its own append of a
+// control event, instead of INSERT … SELECT MAX(seq)+1 … RETURNING seq
+// (Snowflake has no RETURNING). It gets the event with CreatedAt set (UTC,
+// microseconds) and returns it with Seq set; a missing run is
+// store.ErrNotFound.
+type EventAppender interface {
+	AppendEvent(ctx context.Context, s *Store, e store.Event) (store.Event, error)
 }
 
 // TemplateSaver is an optional Dialect capability: its own upsert of a
@@ -212,7 +222,8 @@ func (c jsonCol) Scan(src any) error {
 	return nil
 }
 
-// intCol scans a nullable integer, 0 for NULL.
+// intCol scans a nullable integer, 0 for NULL. Decimal text is an
+// integer too: gosnowflake hands NUMBER columns over as strings.
 type intCol struct{ n *int64 }
 
 func (c intCol) Scan(src any) error {
@@ -223,6 +234,12 @@ func (c intCol) Scan(src any) error {
 		*c.n = v
 	case int32:
 		*c.n = int64(v)
+	case string:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("store: cannot scan %q into an integer", v)
+		}
+		*c.n = n
 	default:
 		return fmt.Errorf("store: cannot scan %T into an integer", src)
 	}
@@ -385,6 +402,9 @@ func (s *Store) AppendEvent(ctx context.Context, e store.Event) (store.Event, er
 		e.CreatedAt = now()
 	}
 	e.CreatedAt = utc(e.CreatedAt)
+	if a, ok := s.d.(EventAppender); ok {
+		return a.AppendEvent(ctx, s, e)
+	}
 	// The sequence is MAX+1 computed in the insert itself: no sequence
 	// object (and no USAGE grant), no read-then-write race beyond the
 	// primary key, which turns a concurrent duplicate into a retry.

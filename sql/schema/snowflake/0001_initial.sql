@@ -5,8 +5,14 @@
 -- concurrent reads and writes: HYBRID tables with primary keys. Hybrid tables
 -- reject CREATE OR ALTER, so later versions add columns with
 -- ALTER TABLE … ADD COLUMN IF NOT EXISTS. The high-volume tables are
--- standard tables. Times are TIMESTAMP_NTZ(6) holding UTC; JSON is VARIANT;
--- histograms are the HdrHistogram V2 compressed encoding, base64 text.
+-- standard tables. Times are TIMESTAMP_NTZ(6) holding UTC; histograms are
+-- the HdrHistogram V2 compressed encoding, base64 text. JSON (SPEC, SUMMARY,
+-- PAYLOAD, ERRORS_BY_CLASS) is VARCHAR holding the JSON text, not VARIANT:
+-- INSERT … VALUES cannot take PARSE_JSON(?), a bound string put into a
+-- VARIANT becomes a JSON string, and text keeps every digit of the spec
+-- as written. Query it with PARSE_JSON(SUMMARY):total.qps.
+-- UNISTORE_BENCHMARK is the default database: `unistore schema apply`
+-- puts the store DSN's database in its place.
 
 CREATE DATABASE IF NOT EXISTS UNISTORE_BENCHMARK;
 CREATE SCHEMA IF NOT EXISTS UNISTORE_BENCHMARK.TEST_RESULTS;
@@ -21,7 +27,7 @@ CREATE HYBRID TABLE IF NOT EXISTS UNISTORE_BENCHMARK.TEST_RESULTS.RUN_STATUS (
     RUN_ID          VARCHAR          NOT NULL,
     NAME            VARCHAR          NOT NULL,
     TEMPLATE        VARCHAR,
-    SPEC            VARIANT          NOT NULL,
+    SPEC            VARCHAR          NOT NULL,
     STATUS          VARCHAR          NOT NULL,
     PHASE           VARCHAR          NOT NULL,
     CREATED_AT      TIMESTAMP_NTZ(6) NOT NULL,
@@ -33,7 +39,7 @@ CREATE HYBRID TABLE IF NOT EXISTS UNISTORE_BENCHMARK.TEST_RESULTS.RUN_STATUS (
     WORKERS_LIVE    NUMBER(9,0)      NOT NULL DEFAULT 0,
     WORKERS_LOST    NUMBER(9,0)      NOT NULL DEFAULT 0,
     OUTCOME         VARCHAR,
-    SUMMARY         VARIANT,
+    SUMMARY         VARCHAR,
     ROWS_DROPPED    NUMBER(18,0)     NOT NULL DEFAULT 0,
     PRIMARY KEY (RUN_ID)
 );
@@ -42,7 +48,7 @@ CREATE HYBRID TABLE IF NOT EXISTS UNISTORE_BENCHMARK.TEST_RESULTS.RUN_CONTROL_EV
     RUN_ID     VARCHAR          NOT NULL,
     SEQ        NUMBER(18,0)     NOT NULL,
     KIND       VARCHAR          NOT NULL,
-    PAYLOAD    VARIANT,
+    PAYLOAD    VARCHAR,
     CREATED_AT TIMESTAMP_NTZ(6) NOT NULL,
     PRIMARY KEY (RUN_ID, SEQ)
 );
@@ -71,7 +77,7 @@ CREATE TABLE IF NOT EXISTS UNISTORE_BENCHMARK.TEST_RESULTS.WORKER_METRICS_SNAPSH
     OPERATION          VARCHAR          NOT NULL,
     OP_COUNT           NUMBER(18,0)     NOT NULL,
     ERROR_COUNT        NUMBER(18,0)     NOT NULL,
-    ERRORS_BY_CLASS    VARIANT,
+    ERRORS_BY_CLASS    VARCHAR,
     HISTOGRAM          VARCHAR          NOT NULL,
     RESPONSE_HISTOGRAM VARCHAR,
     ERROR_HISTOGRAM    VARCHAR,
