@@ -375,24 +375,30 @@ func (s *Server) handlePutTemplate(w http.ResponseWriter, r *http.Request) {
 		}
 		body = []byte(req.SpecYAML)
 	}
-	// A secret is never stored: a template whose target DSN holds a
-	// password is refused (runs take the password as an override, which
-	// is stored redacted).
-	if t, err := unistore.ReadTemplate("template "+name, body); err == nil && t.Spec.Target.DSN != core.RedactDSN(t.Spec.Target.DSN) {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("template %s: target.dsn holds a secret (%s): save it without one "+
-			"and give the full DSN as the run's \"target\" override", name, core.RedactDSN(t.Spec.Target.DSN)))
-		return
-	}
+	// A secret is never stored: SaveTemplate strips one from target.dsn,
+	// saves the rest and says so (ErrSecretStripped), which the answer
+	// passes on as a warning.
 	t, err := unistore.SaveTemplate(r.Context(), s.cfg.Store, "template "+name, name, body)
-	if errors.Is(err, core.ErrInvalidSpec) {
+	var warning string
+	switch {
+	case errors.Is(err, unistore.ErrSecretStripped):
+		warning = "the password in target.dsn was not stored: give the full DSN as a run's \"target\" override, or the password in the workers' environment"
+	case errors.Is(err, core.ErrInvalidSpec):
 		s.badSpec(w, r, err)
 		return
-	}
-	if err != nil {
+	case err != nil:
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, unistore.TemplateInfo{Name: t.Name, Version: t.Version, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt})
+	writeJSON(w, http.StatusOK, PutTemplateResponse{TemplateInfo: unistore.TemplateInfo{Name: t.Name, Version: t.Version,
+		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}, Warning: warning})
+}
+
+// PutTemplateResponse is PUT /api/v1/templates/{name}'s answer: the saved
+// template, and a warning when a secret was left out of it.
+type PutTemplateResponse struct {
+	unistore.TemplateInfo
+	Warning string `json:"warning,omitempty"`
 }
 
 func (s *Server) handleDeleteTemplate(w http.ResponseWriter, r *http.Request) {

@@ -94,10 +94,11 @@
 // DELETE) whose Origin is another site is refused, and the WebSocket
 // accepts its own origin only. Nothing secret leaves: DSNs are redacted by
 // the library, every error text is scrubbed again (URL passwords,
-// password=… pairs), a template whose target DSN holds a password cannot
-// be saved through the API (give it as the run's "target" override: the
-// stored spec is redacted), one saved by other means is shown scrubbed,
-// and the token is never logged.
+// password=… pairs), a template whose target DSN holds a password is saved
+// without it (unistore.SaveTemplate strips it; the answer carries a
+// warning: give the full DSN as a run's "target" override, whose stored
+// spec is redacted), a template body is shown scrubbed all the same, and
+// the token is never logged.
 //
 // The UI is plain HTML, CSS and JavaScript under ui/, embedded with
 // go:embed: no CDN, no build step, no dependency; the charts are a small
