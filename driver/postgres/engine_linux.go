@@ -593,4 +593,3 @@ func (rd *rawReader) room() {
 		rd.r = 0
 	}
 }
-
