@@ -86,6 +86,9 @@ func (w *Worker) loop(ctx context.Context, l *loop) {
 			l.closeConn()
 		}
 	}()
+	if w.engine != nil && w.serve(ctx, l) {
+		return
+	}
 	open := w.cfg.Rate > 0
 	w.labelLoop(ctx, l)
 	for {
@@ -116,19 +119,36 @@ const closedLoop time.Duration = -1
 // is the open model's intended start, or closedLoop. It returns false when
 // the loop must end.
 func (w *Worker) once(ctx context.Context, l *loop, intended time.Duration) bool {
-	op := w.mix.Pick(l.l.Rand)
-	l.args = l.src.Args(op, l.args[:0])
-	start := time.Since(w.started)
-	if intended == closedLoop {
-		intended = start
-	} else {
-		l.rec.Start(start-intended > LateThreshold)
-	}
+	op, start, intended := w.begin(l, intended)
 	rows, err := l.stmts[op].Exec(w.execContext(ctx, l, op), l.args)
 	end := time.Since(w.started)
 	if w.stopped.Load() {
 		return false // in flight at the stop: not counted
 	}
+	if w.record(l, op, start, end, intended, rows, err) == core.ErrConnection {
+		return w.reconnect(ctx, l)
+	}
+	return true
+}
+
+// begin picks loop l's next operation, generates its parameters into
+// l.args and takes its start time; it returns the intended start too (the
+// start itself in the closed loop), having counted an open-model start.
+func (w *Worker) begin(l *loop, intended time.Duration) (op int, start, _ time.Duration) {
+	op = w.mix.Pick(l.l.Rand)
+	l.args = l.src.Args(op, l.args[:0])
+	start = time.Since(w.started)
+	if intended == closedLoop {
+		intended = start
+	} else {
+		l.rec.Start(start-intended > LateThreshold)
+	}
+	return op, start, intended
+}
+
+// record records an ended execution of operation op (and captures it if
+// the capture mode says so) and returns its error class.
+func (w *Worker) record(l *loop, op int, start, end, intended time.Duration, rows int64, err error) core.ErrorClass {
 	class, code := core.ErrNone, ""
 	if err != nil {
 		class, code = driver.Classify(w.cfg.Connector, err)
@@ -143,10 +163,7 @@ func (w *Worker) once(ctx context.Context, l *loop, intended time.Duration) bool
 		}
 		w.execs.Offer(e)
 	}
-	if class == core.ErrConnection {
-		return w.reconnect(ctx, l)
-	}
-	return true
+	return class
 }
 
 // capture decides whether an execution is stored.

@@ -118,13 +118,20 @@ func detach(c net.Conn) (net.Conn, error) {
 }
 
 // acquire takes a reference for a call; false if the socket is closed.
+// It never takes one back from zero: the descriptor is closed exactly once.
 func (s *sockConn) acquire() bool {
-	s.refs.Add(1)
-	if s.closed.Load() {
-		s.release()
-		return false
+	for {
+		if s.closed.Load() {
+			return false
+		}
+		r := s.refs.Load()
+		if r == 0 {
+			return false
+		}
+		if s.refs.CompareAndSwap(r, r+1) {
+			return true
+		}
 	}
-	return true
 }
 
 // release drops a reference and closes the descriptor with the last.
