@@ -96,6 +96,13 @@ type Writer[T any] struct {
 	closed bool
 	ch     chan T
 
+	// staged holds the rows of OfferBatch (at most Buffer) until the
+	// goroutine swaps it with spare, its emptied last take.
+	smu    sync.Mutex
+	staged []T
+	spare  []T
+
+	kick      chan struct{} // Offer's signal that a batch is waiting (cap 1)
 	closing   chan struct{} // closed by Close
 	done      chan struct{} // closed when the goroutine ends
 	ctx       context.Context
@@ -120,6 +127,7 @@ func NewWriter[T any](flush func(ctx context.Context, rows []T) error, cfg Write
 		flush:   flush,
 		cfg:     cfg,
 		ch:      make(chan T, cfg.Buffer),
+		kick:    make(chan struct{}, 1),
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 		ctx:     ctx,
@@ -138,6 +146,14 @@ func (w *Writer[T]) Offer(row T) bool {
 		select {
 		case w.ch <- row:
 			w.mu.RUnlock()
+			// The writer goroutine does not wait on ch, so a send wakes
+			// nothing; it is woken once a batch is waiting.
+			if len(w.ch) >= w.cfg.BatchSize {
+				select {
+				case w.kick <- struct{}{}:
+				default:
+				}
+			}
 			return true
 		default:
 		}
@@ -145,6 +161,41 @@ func (w *Writer[T]) Offer(row T) bool {
 	w.mu.RUnlock()
 	w.dropped.Add(1)
 	return false
+}
+
+// OfferBatch hands rows to the writer without blocking, copying them: the
+// caller keeps rows. It is Offer for a producer that gathers its rows
+// (a worker's loop): one lock and one copy per batch instead of a channel
+// send per row. Rows beyond what the buffer takes are dropped and counted.
+// It returns how many rows it took. OfferBatch's buffer is apart from
+// Offer's: each holds up to Buffer rows.
+func (w *Writer[T]) OfferBatch(rows []T) int {
+	n := len(rows)
+	if n == 0 {
+		return 0
+	}
+	w.produced.Add(int64(n))
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		w.dropped.Add(int64(n))
+		return 0
+	}
+	w.smu.Lock()
+	take := min(n, w.cfg.Buffer-len(w.staged))
+	w.staged = append(w.staged, rows[:take]...)
+	waiting := len(w.staged)
+	w.smu.Unlock()
+	if take < n {
+		w.dropped.Add(int64(n - take))
+	}
+	if waiting >= w.cfg.BatchSize {
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
+	}
+	return take
 }
 
 // Stats returns the counters.
@@ -200,36 +251,65 @@ func (w *Writer[T]) run() {
 	tick := time.NewTicker(w.cfg.FlushInterval)
 	defer tick.Stop()
 	for {
+		// Rows wait in ch (and staged), not in a receive: a goroutine
+		// parked on ch would be woken by every Offer — a scheduler wake-up,
+		// often a thread's, per row, which at tens of thousands of rows a
+		// second cost the producers more than the rows themselves. Offer
+		// kicks once a batch is waiting; the ticker flushes the rest.
+		closing := false
+		select {
+		case <-w.kick:
+		case <-tick.C:
+		case <-w.closing:
+			// closed is set under the lock, so nothing enters ch or staged
+			// any more: drain them to the end.
+			closing = true
+		}
+		w.storeStaged()
+		for {
+			if batch = w.fill(batch); len(batch) == 0 {
+				break
+			}
+			full := len(batch) == w.cfg.BatchSize
+			batch = w.store(batch)
+			if !full && !closing {
+				break
+			}
+		}
+		if closing {
+			return
+		}
+	}
+}
+
+// storeStaged stores what OfferBatch staged, in batches of up to
+// BatchSize.
+func (w *Writer[T]) storeStaged() {
+	w.smu.Lock()
+	rows := w.staged
+	w.staged = w.spare[:0]
+	w.smu.Unlock()
+	for i := 0; i < len(rows); i += w.cfg.BatchSize {
+		w.store(rows[i:min(i+w.cfg.BatchSize, len(rows))]) // store clears what it took
+	}
+	// Keep the slice for the next swap, unless an outage grew it large.
+	w.spare = rows[:0]
+	if cap(rows) > 4*w.cfg.BatchSize {
+		w.spare = nil
+	}
+}
+
+// fill moves rows from ch into batch, up to BatchSize, without waiting.
+func (w *Writer[T]) fill(batch []T) []T {
+	for len(batch) < w.cfg.BatchSize {
 		select {
 		case r := <-w.ch:
 			batch = append(batch, r)
-			if len(batch) >= w.cfg.BatchSize {
-				batch = w.store(batch)
-			}
-		case <-tick.C:
-			if len(batch) > 0 {
-				batch = w.store(batch)
-			}
-		case <-w.closing:
-			// closed is set under the lock, so nothing enters ch any more:
-			// drain it to the end.
-			for {
-			fill:
-				for len(batch) < w.cfg.BatchSize {
-					select {
-					case r := <-w.ch:
-						batch = append(batch, r)
-					default:
-						break fill
-					}
-				}
-				if len(batch) == 0 {
-					return
-				}
-				batch = w.store(batch)
-			}
+		default:
+			return batch
 		}
 	}
+	return batch
 }
 
 // store flushes batch until it succeeds or the writer's context ends (the
