@@ -48,6 +48,28 @@
 // waits on beside the pacer's starts). Run's stop first forbids further
 // changes, so every loop, added live or not, is in the group it waits for.
 //
+// # Engines
+//
+// A loop owns its connection, but need not spend a goroutine wake-up on
+// each query. When the connector is a driver.Multiplexer with an engine
+// (the PostgreSQL driver's epoll engine), Open makes one and each loop's
+// goroutine hands its connection to it (Engine.Serve) and sleeps until the
+// engine hands it back; meanwhile the engine's event loops call the loop's
+// driver.Handler: Next picks the operation, generates its parameters and
+// takes the start time; Done takes the end time and records — the same
+// steps as the goroutine path (begin and record are shared), on the same
+// per-loop recorder, generator and capture batch, which are never touched
+// by two threads at once (the hand-over is a channel). In the open model a
+// connection with no start due is Idle on the engine, and the pacer wakes
+// the engine after each batch of due starts. The connection comes back to
+// its goroutine when the run stops, the loop is retired (SetTarget wakes
+// the engine so that idle connections see it) or the connection broke;
+// the goroutine then reconnects, as once does, and hands the new
+// connection over again. A connection the engine refuses (TLS, say) runs
+// on its goroutine. Run closes the engine after every loop has exited.
+// The result's target settings say which engine ran (the driver's
+// Settings).
+//
 // # Load models
 //
 // Closed loop (Rate 0): each loop issues its next operation when the last
@@ -61,7 +83,10 @@
 // # Failures
 //
 // A failed query is a measurement: counted by class (driver.Classify) and
-// timed in its own histogram, never returned. A connection error makes the
+// timed in its own histogram, never returned. Captured executions are
+// gathered per loop and handed to the store writer 128 at a time (or when
+// the first is a second old, or the loop exits): one lock per batch
+// instead of a channel operation per row. A connection error makes the
 // loop reconnect and re-prepare with backoff (50 ms doubling to 2 s) until
 // it succeeds or the run stops.
 //

@@ -33,6 +33,10 @@ type loop struct {
 	// sampled accumulates the capture fraction: systematic sampling, no
 	// random draw, so capture never changes the parameter sequence.
 	sampled float64
+	// staged holds captured executions until a batch is handed to the
+	// store writer (see stage); stagedAt is the first one's start.
+	staged   []store.Execution
+	stagedAt time.Duration
 
 	// quit is closed to retire the loop: it finishes the operation it is
 	// in and exits. exited is closed when the loop goroutine has ended.
@@ -81,11 +85,15 @@ func (w *Worker) interrupt() {
 // retired loop closes its connection before it reports its exit.
 func (w *Worker) loop(ctx context.Context, l *loop) {
 	defer close(l.exited)
+	defer w.flushExecs(l)
 	defer func() {
 		if l.retiring() {
 			l.closeConn()
 		}
 	}()
+	if w.engine != nil && w.serve(ctx, l) {
+		return
+	}
 	open := w.cfg.Rate > 0
 	w.labelLoop(ctx, l)
 	for {
@@ -116,19 +124,36 @@ const closedLoop time.Duration = -1
 // is the open model's intended start, or closedLoop. It returns false when
 // the loop must end.
 func (w *Worker) once(ctx context.Context, l *loop, intended time.Duration) bool {
-	op := w.mix.Pick(l.l.Rand)
-	l.args = l.src.Args(op, l.args[:0])
-	start := time.Since(w.started)
-	if intended == closedLoop {
-		intended = start
-	} else {
-		l.rec.Start(start-intended > LateThreshold)
-	}
+	op, start, intended := w.begin(l, intended)
 	rows, err := l.stmts[op].Exec(w.execContext(ctx, l, op), l.args)
 	end := time.Since(w.started)
 	if w.stopped.Load() {
 		return false // in flight at the stop: not counted
 	}
+	if w.record(l, op, start, end, intended, rows, err) == core.ErrConnection {
+		return w.reconnect(ctx, l)
+	}
+	return true
+}
+
+// begin picks loop l's next operation, generates its parameters into
+// l.args and takes its start time; it returns the intended start too (the
+// start itself in the closed loop), having counted an open-model start.
+func (w *Worker) begin(l *loop, intended time.Duration) (op int, start, _ time.Duration) {
+	op = w.mix.Pick(l.l.Rand)
+	l.args = l.src.Args(op, l.args[:0])
+	start = time.Since(w.started)
+	if intended == closedLoop {
+		intended = start
+	} else {
+		l.rec.Start(start-intended > LateThreshold)
+	}
+	return op, start, intended
+}
+
+// record records an ended execution of operation op (and captures it if
+// the capture mode says so) and returns its error class.
+func (w *Worker) record(l *loop, op int, start, end, intended time.Duration, rows int64, err error) core.ErrorClass {
 	class, code := core.ErrNone, ""
 	if err != nil {
 		class, code = driver.Classify(w.cfg.Connector, err)
@@ -141,12 +166,45 @@ func (w *Worker) once(ctx context.Context, l *loop, intended time.Duration) bool
 		if w.cfg.Rate > 0 {
 			e.IntendedAt = w.started.Add(intended)
 		}
-		w.execs.Offer(e)
+		w.stage(l, e, start)
 	}
-	if class == core.ErrConnection {
-		return w.reconnect(ctx, l)
+	return class
+}
+
+// execBatch is how many captured executions a loop gathers before it
+// hands them to the store writer in one OfferBatch.
+const execBatch = 128
+
+// maxStaged is how long a loop keeps a captured execution before handing
+// it over, unless the loop goes idle (it hands over what it holds when it
+// exits).
+const maxStaged = time.Second
+
+// stage keeps a captured execution in the loop's batch, and hands the
+// batch to the writer when it is full or its first row is maxStaged old.
+// One lock and one copy per batch instead of a channel send per row: at
+// tens of thousands of rows a second that is most of what capture cost
+// the loops.
+func (w *Worker) stage(l *loop, e store.Execution, start time.Duration) {
+	if len(l.staged) == 0 {
+		l.stagedAt = start
+		if l.staged == nil {
+			l.staged = make([]store.Execution, 0, execBatch)
+		}
 	}
-	return true
+	l.staged = append(l.staged, e)
+	if len(l.staged) >= execBatch || start-l.stagedAt >= maxStaged {
+		w.flushExecs(l)
+	}
+}
+
+// flushExecs hands the loop's staged executions to the writer.
+func (w *Worker) flushExecs(l *loop) {
+	if len(l.staged) > 0 {
+		w.execs.OfferBatch(l.staged)
+		clear(l.staged) // the writer copied them
+		l.staged = l.staged[:0]
+	}
 }
 
 // capture decides whether an execution is stored.

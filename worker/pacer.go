@@ -19,6 +19,9 @@ type pacer struct {
 	tokens   chan time.Duration // intended start, as an offset from t0
 	intended atomic.Int64       // since the last drain
 	skipped  atomic.Int64
+	// notify, if set, is called after each batch of due starts (the
+	// engine's Wake, for its idle connections).
+	notify func()
 }
 
 func (p *pacer) init(rate float64, t0 time.Time) {
@@ -52,6 +55,9 @@ func (p *pacer) run(ctx context.Context) {
 			default:
 				p.skipped.Add(1)
 			}
+		}
+		if p.notify != nil {
+			p.notify()
 		}
 		next := time.Duration(float64(n) * period)
 		timer.Reset(max(next-time.Since(p.t0), 0))

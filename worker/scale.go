@@ -70,6 +70,9 @@ func (w *Worker) SetTarget(ctx context.Context, n int) error {
 		close(l.quit)
 	}
 	w.loopsMu.Unlock()
+	if w.engine != nil {
+		w.engine.Wake() // retired connections idle on the engine
+	}
 	for _, l := range gone {
 		select {
 		case <-l.exited:

@@ -53,9 +53,11 @@ func started(t *testing.T, cfg worker.Config, start core.Phase) (w *worker.Worke
 //     206. The retired loops' recorders are drained after they exited.
 //   - In flight at the stop (3.0075 s): loops 0–1, 2 statements, not
 //     counted: executed = 400 + 800 + 206 + 2.
-func TestSetTargetClosedLoop(t *testing.T) {
+func TestSetTargetClosedLoop(t *testing.T) { bothEngines(t, testSetTargetClosedLoop) }
+
+func testSetTargetClosedLoop(t *testing.T, engine bool) {
 	synctest.Test(t, func(t *testing.T) {
-		conn := &sleepConnector{D: 10 * time.Millisecond}
+		conn := &sleepConnector{D: 10 * time.Millisecond, Engine: engine}
 		t0 := time.Now()
 		w, stop := started(t, worker.Config{Connections: 4, Seed: 1, Connector: conn, Workload: oneOp()}, core.PhaseWarmup)
 		ctx := context.Background()
@@ -118,9 +120,11 @@ func TestSetTargetClosedLoop(t *testing.T) {
 // changes who serves the starts, not how many there are. At 200/s with a
 // 1 ms statement every loop count keeps up: starts are due at multiples of
 // 5 ms and the steps fall between them.
-func TestSetTargetOpenModel(t *testing.T) {
+func TestSetTargetOpenModel(t *testing.T) { bothEngines(t, testSetTargetOpenModel) }
+
+func testSetTargetOpenModel(t *testing.T, engine bool) {
 	synctest.Test(t, func(t *testing.T) {
-		conn := &sleepConnector{D: time.Millisecond}
+		conn := &sleepConnector{D: time.Millisecond, Engine: engine}
 		t0 := time.Now()
 		w, stop := started(t, worker.Config{Connections: 2, Rate: 200, Seed: 1, Connector: conn, Workload: oneOp()}, core.PhaseWarmup)
 		ctx := context.Background()
@@ -161,9 +165,11 @@ func TestSetTargetOpenModel(t *testing.T) {
 
 // TestSetTargetRegrow: indexes freed by a shrink are reused by a later
 // grow, each on a new connection.
-func TestSetTargetRegrow(t *testing.T) {
+func TestSetTargetRegrow(t *testing.T) { bothEngines(t, testSetTargetRegrow) }
+
+func testSetTargetRegrow(t *testing.T, engine bool) {
 	synctest.Test(t, func(t *testing.T) {
-		conn := &sleepConnector{D: 10 * time.Millisecond}
+		conn := &sleepConnector{D: 10 * time.Millisecond, Engine: engine}
 		w, stop := started(t, worker.Config{Connections: 3, Seed: 1, Connector: conn, Workload: oneOp()}, core.PhaseMeasurement)
 		ctx := context.Background()
 		for _, n := range []int{1, 4, 4, 2, 5} {
@@ -271,13 +277,19 @@ func (c *failingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 }
 
 // TestSetTargetPostgres: the scaling is real connections, seen by the
-// server in pg_stat_activity.
+// server in pg_stat_activity, on the epoll engine and on goroutines.
 func TestSetTargetPostgres(t *testing.T) {
+	for _, engine := range pgEngines() {
+		t.Run(engine, func(t *testing.T) { testSetTargetPostgres(t, engine) })
+	}
+}
+
+func testSetTargetPostgres(t *testing.T, engine string) {
 	dsn := testpg.NewDatabase(t)
 	testpg.Exec(t, dsn, "CREATE TABLE kv (k int PRIMARY KEY, v int)",
 		"INSERT INTO kv SELECT g, g FROM generate_series(1, 100) g")
 	const app = "unistore_worker_scale_test"
-	_, conn, err := driver.Open("", dsn+"&application_name="+app)
+	_, conn, err := driver.Open("", dsn+"&application_name="+app+"&engine="+engine)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -93,10 +93,14 @@ type Worker struct {
 	live    *errgroup.Group // Run's group of loops, while running
 	liveCtx context.Context // the loops' context, while running
 
-	phase      atomic.Pointer[core.Phase]
-	phaseCh    chan core.Phase
-	stopped    atomic.Bool
-	pacer      pacer
+	phase   atomic.Pointer[core.Phase]
+	phaseCh chan core.Phase
+	stopped atomic.Bool
+	pacer   pacer
+	// engine, when the connector is a driver.Multiplexer with one, runs
+	// the loops' connections (see mux.go); nil otherwise. Made by Open,
+	// closed when Run ends (or by Close).
+	engine     driver.Engine
 	mu         sync.Mutex // guards totals and the times below after Run
 	totals     map[core.Phase]*metrics.Snapshot
 	phaseAt    map[core.Phase]time.Time
@@ -167,6 +171,8 @@ func (w *Worker) Open(ctx context.Context) (err error) {
 	w.loops = make([]*loop, w.cfg.Connections)
 	defer func() {
 		if err != nil {
+			w.closeEngine()
+			w.engine = nil
 			w.closeConns()
 		}
 	}()
@@ -187,6 +193,11 @@ func (w *Worker) Open(ctx context.Context) (err error) {
 	}
 	if err := w.prepareWorkload(ctx, w.loops[0].conn); err != nil {
 		return err
+	}
+	if m, ok := w.cfg.Connector.(driver.Multiplexer); ok {
+		if w.engine, err = m.NewEngine(); err != nil {
+			return fmt.Errorf("worker: start the connector's engine: %w", err)
+		}
 	}
 	for _, l := range w.loops {
 		w.ready(l)
@@ -345,6 +356,11 @@ func (w *Worker) Run(ctx context.Context, start core.Phase) error {
 	}
 	if w.cfg.Rate > 0 {
 		w.pacer.init(w.cfg.Rate, w.started)
+		if w.engine != nil {
+			// Idle connections on the engine wait for a wake-up, not on
+			// the tokens channel.
+			w.pacer.notify = w.engine.Wake
+		}
 		loops.Go(func() error { w.pacer.run(loopCtx); return nil })
 	}
 	w.loopsMu.Lock()
@@ -410,6 +426,7 @@ func (w *Worker) Run(ctx context.Context, start core.Phase) error {
 	stopLoops()
 	w.interrupt()
 	_ = loops.Wait()
+	w.closeEngine()
 	cut(end, w.Phase())
 	w.mu.Lock()
 	w.ended = end
@@ -473,6 +490,15 @@ func (w *Worker) Totals() (map[core.Phase]*metrics.Snapshot, map[core.Phase]time
 // run. Run closes them itself.
 func (w *Worker) Close() {
 	if !w.ran.Load() {
+		w.closeEngine()
 		w.closeConns()
+	}
+}
+
+// closeEngine stops the engine's event loops, if there is an engine. Every
+// loop has left it by then.
+func (w *Worker) closeEngine() {
+	if w.engine != nil {
+		_ = w.engine.Close()
 	}
 }

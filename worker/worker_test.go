@@ -28,6 +28,18 @@ func oneOp() workload.Workload {
 	return w
 }
 
+// bothEngines runs test on loops of their own goroutines and on an engine
+// (sleepdriver's, under synctest: the worker's driver.Handler path).
+func bothEngines(t *testing.T, test func(t *testing.T, engine bool)) {
+	for _, engine := range []bool{false, true} {
+		name := "goroutines"
+		if engine {
+			name = "engine"
+		}
+		t.Run(name, func(t *testing.T) { test(t, engine) })
+	}
+}
+
 func run(t *testing.T, cfg worker.Config, warmup, measure time.Duration) (map[core.Phase]*metrics.Snapshot, map[core.Phase]time.Time, time.Time) {
 	t.Helper()
 	w, err := worker.New(cfg)
@@ -56,9 +68,11 @@ func run(t *testing.T, cfg worker.Config, warmup, measure time.Duration) (map[co
 // The phase change and the stop fall 5 ms after a statement end, never on
 // one: goroutines woken at one virtual instant run in no defined order, so
 // a statement ending at the cut could land on either side of it.
-func TestClosedLoopPhases(t *testing.T) {
+func TestClosedLoopPhases(t *testing.T) { bothEngines(t, testClosedLoopPhases) }
+
+func testClosedLoopPhases(t *testing.T, engine bool) {
 	synctest.Test(t, func(t *testing.T) {
-		conn := &sleepConnector{D: 10 * time.Millisecond}
+		conn := &sleepConnector{D: 10 * time.Millisecond, Engine: engine}
 		var intervals int
 		tot, at, end := run(t, worker.Config{Connections: 4, Seed: 1, Connector: conn, Workload: oneOp(),
 			OnInterval: func(*metrics.Snapshot) { intervals++ }}, time.Second+5*time.Millisecond, 2*time.Second)
@@ -88,9 +102,11 @@ func TestClosedLoopPhases(t *testing.T) {
 // TestOpenModelPacing: at 500/s with an idle server, every intended start
 // begins on time; response time equals service time. Starts are due every
 // 2 ms; the phase change and the stop fall between two.
-func TestOpenModelPacing(t *testing.T) {
+func TestOpenModelPacing(t *testing.T) { bothEngines(t, testOpenModelPacing) }
+
+func testOpenModelPacing(t *testing.T, engine bool) {
 	synctest.Test(t, func(t *testing.T) {
-		conn := &sleepConnector{D: time.Millisecond}
+		conn := &sleepConnector{D: time.Millisecond, Engine: engine}
 		tot, _, _ := run(t, worker.Config{Connections: 2, Rate: 500, Seed: 1, Connector: conn, Workload: oneOp()},
 			time.Second+time.Millisecond, 4*time.Second)
 		m := tot[core.PhaseMeasurement]
@@ -109,9 +125,11 @@ func TestOpenModelPacing(t *testing.T) {
 // TestOpenModelOverload: the server can do 100/s (1 loop, 10 ms) but the
 // schedule asks 200/s: half the starts queue, response time grows with the
 // backlog while service time stays 10 ms, and queued starts are late.
-func TestOpenModelOverload(t *testing.T) {
+func TestOpenModelOverload(t *testing.T) { bothEngines(t, testOpenModelOverload) }
+
+func testOpenModelOverload(t *testing.T, engine bool) {
 	synctest.Test(t, func(t *testing.T) {
-		conn := &sleepConnector{D: 10 * time.Millisecond}
+		conn := &sleepConnector{D: 10 * time.Millisecond, Engine: engine}
 		tot, _, _ := run(t, worker.Config{Connections: 1, Rate: 200, Seed: 1, Connector: conn, Workload: oneOp()},
 			2500*time.Microsecond, 2*time.Second)
 		m := tot[core.PhaseMeasurement]

@@ -14,4 +14,8 @@
 //     err), the path the runner takes.
 //   - Timing checks (a cancelled context returns "promptly") allow a second,
 //     generous on a shared, noisy machine.
+//   - A connector that is a driver.Multiplexer with an engine runs every
+//     check a second time, on a second Target, with each Exec going
+//     through Engine.Serve (one execution per Serve): the engine's wire
+//     code meets the same expectations as Stmt.Exec's.
 package drivertest

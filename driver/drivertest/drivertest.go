@@ -29,7 +29,10 @@ type Target struct {
 }
 
 // Run runs every conformance check against the target open returns. open
-// is called once; Run closes the Connector when it ends.
+// is called once; Run closes the Connector when it ends. If the Connector
+// is a driver.Multiplexer with an engine, Run calls open a second time and
+// runs every check again with each Exec going through the engine
+// (subtests under "Multiplexed").
 func Run(t *testing.T, open func(t *testing.T) Target) {
 	t.Helper()
 	tg := open(t)
@@ -37,10 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) Target) {
 		t.Fatal("drivertest: Target needs a Connector and an Exec")
 	}
 	t.Cleanup(func() { _ = tg.Connector.Close() })
-	checks := []struct {
-		name string
-		fn   func(t *testing.T, tg Target)
-	}{
+	checks := []check{
 		{"Connect", testConnect},
 		{"PrepareMissingTable", testPrepareMissingTable},
 		{"Placeholders", testPlaceholders},
@@ -59,6 +59,14 @@ func Run(t *testing.T, open func(t *testing.T) Target) {
 			c.fn(t, tg)
 		})
 	}
+	if _, ok := tg.Connector.(driver.Multiplexer); ok {
+		t.Run("Multiplexed", func(t *testing.T) { runMultiplexed(t, open, checks) })
+	}
+}
+
+type check struct {
+	name string
+	fn   func(t *testing.T, tg Target)
 }
 
 func ctxT(t *testing.T) context.Context {

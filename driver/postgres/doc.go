@@ -10,8 +10,8 @@
 //
 // Everything pgx.ParseConfig accepts (URL or keyword/value form, PG*
 // environment variables, sslmode, connect_timeout, server runtime
-// parameters such as statement_timeout), plus statement_mode, which is
-// stripped before pgx parses the DSN. The config is parsed, adjusted
+// parameters such as statement_timeout), plus statement_mode, engine and
+// engine_loops, which are stripped before pgx parses the DSN. The config is parsed, adjusted
 // (statement and description caches off, the exec mode set per
 // statement_mode) and used for every Connect. Errors name host, port, user
 // and database; they never hold the password: parse errors show the DSN
@@ -43,8 +43,9 @@
 //     to ReadyForQuery with its own reader: DataRows counted,
 //     CommandComplete's count parsed, ErrorResponse turned into a
 //     *pgconn.PgError, anything else skipped. 0 allocations per Exec. A
-//     read that finds nothing waits in the Go netpoller, so closing the
-//     connection and CancelQuery work as in prepared. pgconn still owns
+//     read that finds nothing waits in the Go netpoller (in poll(2) on
+//     the epoll engine's sockets, see Engines), so closing the connection
+//     and CancelQuery work as in prepared. pgconn still owns
 //     the connection for everything else (connect, Prepare, QueryColumn,
 //     Close); before the first raw Exec after pgconn used it, SyncConn
 //     checks pgconn is idle with nothing buffered. An I/O or framing
@@ -68,6 +69,82 @@
 //
 // One Connect dials one connection, held by its loop for the whole run:
 // there is no pool.
+//
+// # Engines
+//
+// The DSN parameter engine (EngineParam; auto, epoll or goroutine, removed
+// before pgx parses the DSN) chooses how a runner drives the connections;
+// Settings reports the one chosen as {"engine": …}, so a result records
+// which ran.
+//
+//   - goroutine: each connection runs on its own goroutine through
+//     Stmt.Exec, as described above, on pgx's own sockets. Portable, and
+//     the only engine for TLS and for statement_mode extended and simple.
+//   - epoll (Linux): the Connector is a driver.Multiplexer. Its engine runs
+//     up to engine_loops event loops (EngineLoopsParam; default
+//     DefaultEngineLoops, GOMAXPROCS−1, at least 1), each a goroutine
+//     locked to its OS thread that owns an epoll set and several
+//     connections. The runner hands a connection over with Engine.Serve
+//     and the loop drives it through the runner's driver.Handler: when the
+//     answer to one request is read (DataRows counted, CommandComplete's
+//     count parsed, ErrorResponse made a *pgconn.PgError, up to
+//     ReadyForQuery — the raw mode's framing, in the loop's own buffer),
+//     Done records it and Next's request (the raw mode's pre-encoded
+//     Bind/Execute/Sync of a statement prepared on that connection) is
+//     written at once; then the loop waits in epoll_wait for whichever of
+//     its connections is ready. No goroutine parks or wakes per query: the
+//     loop goroutine of each connection sleeps in Serve for the whole run.
+//     Connections go to loops as they arrive: the first engine_loops get a
+//     loop each, the rest the least loaded.
+//   - auto (the default): epoll where it applies — Linux, statement_mode
+//     prepared or raw, and no TLS possible (sslmode=disable, or a Unix
+//     socket) — else goroutine. engine=epoll where it does not apply is an
+//     error naming why (sslmode=prefer, pgx's default, may negotiate TLS).
+//
+// System calls of the epoll engine, and why each is made the way it is:
+//
+//   - read(2) and write(2) of requests and answers, and the eventfd's, go
+//     through syscall.RawSyscall: the sockets are non-blocking, so these
+//     calls never block (EAGAIN instead), and the runtime's
+//     entersyscall/exitsyscall — which exist so that a thread blocked in
+//     the kernel gives its P away — would be pure cost on every query.
+//   - epoll_wait, the one call that sleeps, goes through the runtime-aware
+//     path (unix.EpollWait, syscall.Syscall6): while a loop's thread
+//     sleeps, its P is free for the rest of the process — the collector,
+//     the pacer, the store writers, the garbage collector. A raw, blocking
+//     epoll_wait would hold the P while asleep: with as many loops as Ps,
+//     everything else would run only when sysmon preempts a loop (every
+//     10 ms), a stall the open model's pacer and the store writers would
+//     show. With one P left free (GOMAXPROCS−1 loops), a thread waking
+//     from epoll_wait finds its P still its own (sysmon retakes a P from a
+//     thread in a system call only when no other P is idle), so the
+//     bookkeeping stays at entersyscall/exitsyscall's fast path.
+//   - The sockets are taken out of the Go netpoller (sockConn): the
+//     engine's dialer duplicates the dialed descriptor and closes the
+//     net.Conn, which deregisters it. A socket left registered (edge-
+//     triggered, in the runtime's epoll set) would wake whichever thread
+//     sleeps in the runtime's netpoll on every answer — for nothing. pgconn
+//     keeps using the socket for everything but the hot path (connect,
+//     Prepare, QueryColumn, cancel requests, Close) through sockConn, whose
+//     calls wait in poll(2) through the runtime-aware path.
+//
+// What the engine keeps of the goroutine path: exactly one connection per
+// loop of the runner, held for the run; cancellation (CancelQuery is the
+// same cancel request; a query cut by it ends with 57014 and the
+// connection stays usable); error classes (the same Classify); a broken
+// connection (I/O error, an administrator's pg_terminate_backend, whose
+// FATAL 57P01 is reported as the execution's error) shuts the socket down
+// and is released to the runner, which reconnects. Before a connection is
+// handed to a loop, SyncConn checks pgconn is idle with nothing buffered.
+// The engine skips what pgconn tracks from asynchronous messages
+// (ParameterStatus, notices), like the raw mode. Engine.Close abandons an
+// execution still in flight and shuts its socket down; the runner closes
+// it only after every loop has left it.
+//
+// On the 2-core machine shared with the server where bench/pgbench-compare.sh
+// runs, the epoll engine spends about half the client CPU per query of the
+// goroutine engine; bench/README.md has the figures and how to reproduce
+// them.
 //
 // # Contexts and cancellation (the hot path)
 //

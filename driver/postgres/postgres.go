@@ -74,6 +74,8 @@ func (Driver) Classify(err error) (core.ErrorClass, string) { return Classify(er
 type Connector struct {
 	cfg      *pgx.ConnConfig
 	mode     Mode
+	engine   Engine // EngineEpoll or EngineGoroutine
+	loops    int    // engine_loops; 0: DefaultEngineLoops
 	redacted string
 }
 
@@ -105,9 +107,17 @@ func NewConnector(dsn string) (*Connector, error) {
 			return nil, fmt.Errorf("postgres: bad DSN %s: %s=%q: want prepared, raw, extended or simple", core.RedactDSN(dsn), ModeParam, modeStr)
 		}
 	}
+	rest, want, loops, err := engineOptions(rest)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: bad DSN %s: %v", core.RedactDSN(dsn), err)
+	}
 	cfg, err := pgx.ParseConfig(rest)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: bad DSN %s: %w", core.RedactDSN(dsn), parseError(err))
+	}
+	eng, err := resolveEngine(cfg, mode, want)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: bad DSN %s: %v", core.RedactDSN(dsn), err)
 	}
 	// Adjust: no statement cache or description cache in any mode. The
 	// prepared mode manages its own statements at the pgconn level; the
@@ -120,7 +130,7 @@ func NewConnector(dsn string) (*Connector, error) {
 	default:
 		cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 	}
-	return &Connector{cfg: cfg, mode: mode, redacted: core.RedactDSN(dsn)}, nil
+	return &Connector{cfg: cfg, mode: mode, engine: eng, loops: loops, redacted: core.RedactDSN(dsn)}, nil
 }
 
 // Mode returns the connector's statement mode.
@@ -128,7 +138,7 @@ func (c *Connector) Mode() Mode { return c.mode }
 
 // Settings implements driver.Describer.
 func (c *Connector) Settings() map[string]string {
-	return map[string]string{ModeParam: string(c.mode)}
+	return map[string]string{ModeParam: string(c.mode), EngineParam: string(c.engine)}
 }
 
 // Classify implements driver.Classifier; see the package function Classify.

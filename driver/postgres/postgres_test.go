@@ -24,12 +24,17 @@ var pgTypes = drivertest.Types{Int: "bigint", Float: "double precision", Text: "
 
 func withMode(t testing.TB, dsn string, mode postgres.Mode) string {
 	t.Helper()
+	return withParam(t, dsn, postgres.ModeParam, string(mode))
+}
+
+func withParam(t testing.TB, dsn, name, value string) string {
+	t.Helper()
 	u, err := url.Parse(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	q := u.Query()
-	q.Set(postgres.ModeParam, string(mode))
+	q.Set(name, value)
 	u.RawQuery = q.Encode()
 	return u.String()
 }
@@ -43,12 +48,33 @@ func modes() []postgres.Mode {
 	return m
 }
 
+// TestConformance runs the suite in every statement mode with the engine
+// the DSN gets by default (epoll for prepared and raw on Linux: the suite
+// then runs once more through the engine), and in the modes the engine
+// serves with engine=goroutine, the pgconn path on Go's own sockets.
 func TestConformance(t *testing.T) {
+	type variant struct{ name, engine string }
+	var variants []variant
 	for _, mode := range modes() {
-		t.Run(string(mode), func(t *testing.T) {
+		variants = append(variants, variant{string(mode), ""})
+	}
+	variants = append(variants, variant{"prepared", "goroutine"})
+	if runtime.GOOS == "linux" {
+		variants = append(variants, variant{"raw", "goroutine"})
+	}
+	for _, v := range variants {
+		name := v.name
+		if v.engine != "" {
+			name += "/engine=" + v.engine
+		}
+		t.Run(name, func(t *testing.T) {
 			drivertest.Run(t, func(t *testing.T) drivertest.Target {
 				dsn := testpg.NewDatabase(t)
-				c, err := postgres.NewConnector(withMode(t, dsn, mode))
+				target := withMode(t, dsn, postgres.Mode(v.name))
+				if v.engine != "" {
+					target = withParam(t, target, postgres.EngineParam, v.engine)
+				}
+				c, err := postgres.NewConnector(target)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -112,8 +138,8 @@ func TestStatementModes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := c.Settings(); len(got) != 1 || got["statement_mode"] != string(mode) {
-				t.Errorf("Settings() = %v, want statement_mode=%s only", got, mode)
+			if got := c.Settings(); len(got) != 2 || got["statement_mode"] != string(mode) || got["engine"] != string(c.Engine()) {
+				t.Errorf("Settings() = %v, want statement_mode=%s and engine=%s only", got, mode, c.Engine())
 			}
 			conn, err := c.Connect(context.Background())
 			if err != nil {

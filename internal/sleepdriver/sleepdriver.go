@@ -19,9 +19,15 @@ type Connector struct {
 	D     time.Duration
 	Execs atomic.Int64 // statements started
 	Open  atomic.Int64 // connections open (a double Close shows as a deficit)
+	// Engine makes NewEngine return an engine (see engine.go), so a runner
+	// drives the connections through driver.Engine and its Handler.
+	Engine bool
 }
 
-var _ driver.Connector = (*Connector)(nil)
+var (
+	_ driver.Connector   = (*Connector)(nil)
+	_ driver.Multiplexer = (*Connector)(nil)
+)
 
 // Connect implements driver.Connector.
 func (c *Connector) Connect(context.Context) (driver.Conn, error) {

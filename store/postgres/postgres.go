@@ -180,11 +180,9 @@ func (b *pgBackend) WriteSnapshots(ctx context.Context, rows []store.Snapshot) e
 	})
 }
 
+// WriteExecutions encodes its COPY itself: see copy.go.
 func (b *pgBackend) WriteExecutions(ctx context.Context, rows []store.Execution) error {
-	buf := make([]any, 0, len(sqlstore.ExecutionColumns))
-	return b.copy(ctx, "query_executions", sqlstore.ExecutionColumns, len(rows), func(i int) ([]any, error) {
-		return sqlstore.ExecutionValues(buf[:0], &rows[i], b.Time), nil
-	})
+	return b.copyExecutions(ctx, rows)
 }
 
 func (b *pgBackend) copy(ctx context.Context, table string, cols []string, n int, row func(int) ([]any, error)) error {

@@ -1,0 +1,170 @@
+package postgres
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/unistore-bench/unistore/driver"
+)
+
+// Engine is how a runner drives a connector's connections: on the epoll
+// engine's event loops or one goroutine per connection.
+type Engine string
+
+// The engines, chosen with the DSN parameter engine.
+const (
+	// EngineAuto picks EngineEpoll where it applies (Linux, statement_mode
+	// prepared or raw, no TLS possible), else EngineGoroutine. The default.
+	EngineAuto Engine = "auto"
+	// EngineEpoll runs the connections on a few OS-thread-locked event
+	// loops multiplexing their sockets with epoll (driver.Multiplexer).
+	EngineEpoll Engine = "epoll"
+	// EngineGoroutine runs each connection on its own goroutine through
+	// Stmt.Exec: the portable path, and the only one for TLS.
+	EngineGoroutine Engine = "goroutine"
+)
+
+// EngineParam selects the engine; EngineLoopsParam the number of event
+// loops of the epoll engine (default DefaultEngineLoops). Both are removed
+// from the DSN before pgx parses it.
+const (
+	EngineParam      = "engine"
+	EngineLoopsParam = "engine_loops"
+)
+
+// DefaultEngineLoops is the number of event loops of an epoll engine when
+// the DSN names none: GOMAXPROCS−1, at least 1. One P stays free for the
+// rest of the process (the collector, the pacer, the store writers, the
+// garbage collector), and the loops' threads sleeping in epoll_wait never
+// leave the scheduler without an idle P — the state in which the runtime's
+// sysmon takes Ps back from threads in system calls and hands them around
+// (see doc.go).
+func DefaultEngineLoops() int { return max(1, runtime.GOMAXPROCS(0)-1) }
+
+// maxEngineLoops bounds engine_loops.
+const maxEngineLoops = 256
+
+var _ driver.Multiplexer = (*Connector)(nil)
+
+// Engine returns the engine the connector's connections run on: EngineEpoll
+// or EngineGoroutine (EngineAuto is resolved by NewConnector).
+func (c *Connector) Engine() Engine { return c.engine }
+
+// NewEngine implements driver.Multiplexer: an epoll engine when the
+// connector's engine is EngineEpoll, else (nil, nil).
+func (c *Connector) NewEngine() (driver.Engine, error) {
+	if c.engine != EngineEpoll {
+		return nil, nil
+	}
+	loops := c.loops
+	if loops == 0 {
+		loops = DefaultEngineLoops()
+	}
+	return newEpollEngine(loops)
+}
+
+// engineOptions removes engine and engine_loops from dsn and returns
+// their values (EngineAuto and 0 when absent).
+func engineOptions(dsn string) (rest string, eng Engine, loops int, err error) {
+	rest, e, err := stripOption(dsn, EngineParam)
+	if err != nil {
+		return "", "", 0, err
+	}
+	rest, l, err := stripOption(rest, EngineLoopsParam)
+	if err != nil {
+		return "", "", 0, err
+	}
+	eng = EngineAuto
+	if e != "" {
+		switch m := Engine(strings.ToLower(e)); m {
+		case EngineAuto, EngineEpoll, EngineGoroutine:
+			eng = m
+		default:
+			return "", "", 0, fmt.Errorf("%s=%q: want auto, epoll or goroutine", EngineParam, e)
+		}
+	}
+	if l != "" {
+		loops, err = strconv.Atoi(l)
+		if err != nil || loops < 1 || loops > maxEngineLoops {
+			return "", "", 0, fmt.Errorf("%s=%q: want a number of event loops from 1 to %d", EngineLoopsParam, l, maxEngineLoops)
+		}
+	}
+	return rest, eng, loops, nil
+}
+
+// resolveEngine decides the engine of a connector with config cfg and
+// statement mode mode, the DSN asking for want, and adjusts cfg for it:
+// the epoll engine's connections are dialed through sockDialer.
+func resolveEngine(cfg *pgx.ConnConfig, mode Mode, want Engine) (Engine, error) {
+	if want == EngineGoroutine {
+		return EngineGoroutine, nil
+	}
+	why := ""
+	switch {
+	case !epollSupported:
+		why = "it is only available on Linux"
+	case mode != ModePrepared && mode != ModeRaw:
+		why = fmt.Sprintf("it runs statement_mode prepared or raw, not %s", mode)
+	case mayUseTLS(cfg):
+		why = "it cannot run over TLS: set sslmode=disable (or engine=goroutine)"
+	}
+	if why != "" {
+		if want == EngineEpoll {
+			return "", errors.New(EngineParam + "=epoll: " + why)
+		}
+		return EngineGoroutine, nil
+	}
+	cfg.DialFunc = sockDialer(cfg.DialFunc)
+	return EngineEpoll, nil
+}
+
+// mayUseTLS reports whether a connection of cfg may end up on TLS
+// (sslmode prefer, the default, as well as require and verify-*).
+func mayUseTLS(cfg *pgx.ConnConfig) bool {
+	if cfg.TLSConfig != nil {
+		return true
+	}
+	for _, f := range cfg.Fallbacks {
+		if f.TLSConfig != nil {
+			return true
+		}
+	}
+	return false
+}
+
+var kvOption = map[string]*regexp.Regexp{
+	EngineParam:      regexp.MustCompile(`(?i)(^|\s)engine\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`),
+	EngineLoopsParam: regexp.MustCompile(`(?i)(^|\s)engine_loops\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`),
+}
+
+// stripOption removes parameter name (a key of kvOption) from a URL or
+// keyword/value DSN and returns the DSN without it and its value.
+func stripOption(dsn, name string) (rest, value string, err error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return "", "", errors.New("not a valid URL")
+		}
+		q := u.Query()
+		if !q.Has(name) {
+			return dsn, "", nil
+		}
+		value = q.Get(name)
+		q.Del(name)
+		u.RawQuery = q.Encode()
+		return u.String(), value, nil
+	}
+	m := kvOption[name].FindStringSubmatchIndex(dsn)
+	if m == nil {
+		return dsn, "", nil
+	}
+	value = strings.Trim(dsn[m[4]:m[5]], "'")
+	return strings.TrimSpace(dsn[:m[0]] + " " + dsn[m[1]:]), value, nil
+}
