@@ -35,18 +35,25 @@ var copyBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 func (b *pgBackend) copyExecutions(ctx context.Context, rows []store.Execution) error {
 	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
 	*bp = appendExecutionsCopy((*bp)[:0], rows)
 	conn, err := b.pool.Acquire(ctx)
 	if err != nil {
+		copyBufs.Put(bp)
 		return err
 	}
 	defer conn.Release()
 	tag, err := conn.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(*bp), copyExecutionsSQL)
-	if err == nil && tag.RowsAffected() != int64(len(rows)) {
-		err = fmt.Errorf("copy stored %d of %d rows", tag.RowsAffected(), len(rows))
+	if err != nil {
+		// A failed CopyFrom can return while its goroutine still reads
+		// the buffer (a broken connection): the buffer is left to the
+		// garbage collector, never handed to the next batch.
+		return err
 	}
-	return err
+	copyBufs.Put(bp)
+	if tag.RowsAffected() != int64(len(rows)) {
+		return fmt.Errorf("copy stored %d of %d rows", tag.RowsAffected(), len(rows))
+	}
+	return nil
 }
 
 // pgEpochMicros is 2000-01-01 00:00:00 UTC, binary timestamptz's zero, in
