@@ -19,6 +19,10 @@
 #   CONNS           connection counts (default "4 16 64")
 #   UNISTORE_PARAMS extra DSN parameters for unistore only, e.g.
 #                   "statement_mode=extended" (default none)
+#   UNISTORE_VARIANTS several unistore configurations raced in the same
+#                   rounds, space-separated DSN parameter sets (each added
+#                   to UNISTORE_PARAMS), e.g. "engine=epoll engine=goroutine";
+#                   each gets its own rows, named after its parameters
 #   UNISTORE_CAPTURE unistore's --capture (default: the CLI's default); runs
 #                   are recorded in a throwaway SQLite store either way
 #   KEEP_OUTPUT=1   keep the per-run logs and JSON (their directory is printed)
@@ -76,9 +80,21 @@ if [ "${PGBENCH_SKIP_INIT:-}" != 1 ]; then
 	pgbench -i -q -s "$scale" "$dsn" >"$work/init.log" 2>&1 || { cat "$work/init.log" >&2; die "pgbench -i failed"; }
 fi
 
-udsn=$dsn
-if [ -n "${UNISTORE_PARAMS:-}" ]; then
-	case $udsn in *\?*) udsn="$udsn&$UNISTORE_PARAMS" ;; *) udsn="$udsn?$UNISTORE_PARAMS" ;; esac
+# with_params DSN PARAMS prints DSN with the &-separated PARAMS added.
+with_params() {
+	[ -n "$2" ] || { echo "$1"; return; }
+	case $1 in *\?*) echo "$1&$2" ;; *) echo "$1?$2" ;; esac
+}
+udsn=$(with_params "$dsn" "${UNISTORE_PARAMS:-}")
+# The unistore variants: their tool names in the table, and their DSNs.
+variants=(${UNISTORE_VARIANTS:-})
+tools=() vdsn=()
+if [ ${#variants[@]} -eq 0 ]; then
+	tools=(unistore) vdsn=("$udsn")
+else
+	for v in "${variants[@]}"; do
+		tools+=("$v") vdsn+=("$(with_params "$udsn" "$v")")
+	done
 fi
 
 # One line per run in $results: C tool round qps cpu_seconds queries.
@@ -96,10 +112,11 @@ run_pgbench() { # C round
 	echo "$1 pgbench $2 $qps $(awk '{print $1 + $2}' "$tm") $n" >>"$results"
 }
 
-run_unistore() { # C round
-	local log=$work/unistore-c$1-r$2.log tm=$work/unistore-c$1-r$2.time js=$work/unistore-c$1-r$2.json
+run_unistore() { # C round variant-index
+	local tool=${tools[$3]} target=${vdsn[$3]}
+	local log=$work/unistore-c$1-r$2-v$3.log tm=$work/unistore-c$1-r$2-v$3.time js=$work/unistore-c$1-r$2-v$3.json
 	(cd "$root" && /usr/bin/time -f "%U %S" -o "$tm" "$work/unistore" run examples/pgbench-select.yaml \
-		--target "$udsn" --connections "$1" --duration "${duration}s" --quiet --json "$js" \
+		--target "$target" --connections "$1" --duration "${duration}s" --quiet --json "$js" \
 		--store "$ustore" ${capture:+--capture "$capture"}) >"$log" 2>&1 ||
 		{ cat "$log" >&2; die "unistore failed (C=$1)"; }
 	# Every query the process ran: warm-up plus measurement.
@@ -113,21 +130,21 @@ print(t["qps"], t["count"] + (w.get("count") or 0), t.get("errors", 0) or 0)
 PY
 	) || die "cannot parse $js"
 	set -- "$1" "$2" $line
-	[ "$5" = 0 ] || echo "pgbench-compare: warning: unistore C=$1 round $2: $5 errors" >&2
-	echo "$1 unistore $2 $3 $(awk '{print $1 + $2}' "$tm") $4" >>"$results"
+	[ "$5" = 0 ] || echo "pgbench-compare: warning: $tool C=$1 round $2: $5 errors" >&2
+	echo "$1 $tool $2 $3 $(awk '{print $1 + $2}' "$tm") $4" >>"$results"
 }
 
 command -v python3 >/dev/null || die "python3 not found (used to read unistore's JSON)"
-echo "pgbench-compare: C in {$conns}, $rounds rounds of ${duration}s per tool, alternating${GOMAXPROCS:+, GOMAXPROCS=$GOMAXPROCS}${UNISTORE_PARAMS:+, unistore DSN +$UNISTORE_PARAMS}"
+echo "pgbench-compare: C in {$conns}, $rounds rounds of ${duration}s per tool, alternating${GOMAXPROCS:+, GOMAXPROCS=$GOMAXPROCS}${UNISTORE_PARAMS:+, unistore DSN +$UNISTORE_PARAMS}${UNISTORE_VARIANTS:+, variants: $UNISTORE_VARIANTS}; load $(cut -d' ' -f1-3 /proc/loadavg)"
 for c in $conns; do
 	for r in $(seq 1 "$rounds"); do
 		# Alternate which tool goes first, so a drift in the machine's load
 		# does not always favour the same one.
 		if [ $((r % 2)) = 1 ]; then
 			run_pgbench "$c" "$r"
-			run_unistore "$c" "$r"
+			for ((v = 0; v < ${#tools[@]}; v++)); do run_unistore "$c" "$r" "$v"; done
 		else
-			run_unistore "$c" "$r"
+			for ((v = ${#tools[@]} - 1; v >= 0; v--)); do run_unistore "$c" "$r" "$v"; done
 			run_pgbench "$c" "$r"
 		fi
 		echo "pgbench-compare: C=$c round $r: $(awk -v c="$c" -v r="$r" '$1 == c && $3 == r {printf "%s %.0f QPS  ", $2, $4}' "$results")" >&2
@@ -135,7 +152,7 @@ for c in $conns; do
 done
 
 echo
-awk -v rounds="$rounds" -v nproc="$(nproc)" '
+awk -v rounds="$rounds" -v nproc="$(nproc)" -v unistores="${tools[*]}" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" '
 function median(a, n,    i, j, t) {
 	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
 	return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
@@ -146,29 +163,37 @@ function median(a, n,    i, j, t) {
 	if (!(c in seen)) { seen[c] = 1; order[++nc] = c }
 }
 END {
-	hdr = sprintf("%5s  %-9s", "C", "tool")
+	nu = split(unistores, us_tools, " ")
+	w = 9
+	for (t = 1; t <= nu; t++) if (length(us_tools[t]) + 8 > w) w = length(us_tools[t]) + 8
+	hdr = sprintf("%5s  %-" w "s", "C", "tool")
 	for (r = 1; r <= rounds; r++) hdr = hdr sprintf("  %9s", "round " r)
 	hdr = hdr sprintf("  %9s  %12s", "median", "CPU us/query")
 	print hdr
 	for (i = 1; i <= nc; i++) {
 		c = order[i]
-		split("pgbench unistore", tools, " ")
-		for (t = 1; t <= 2; t++) {
-			tool = tools[t]; line = sprintf("%5s  %-9s", c, tool)
+		ntools = split("pgbench " unistores, tools, " ")
+		for (t = 1; t <= ntools; t++) {
+			tool = tools[t]; line = sprintf("%5s  %-" w "s", c, tool)
 			for (r = 1; r <= rounds; r++) { line = line sprintf("  %9.0f", qps[c, tool, r]); q[r] = qps[c, tool, r]; u[r] = us[c, tool, r] }
 			line = line sprintf("  %9.0f  %12.1f", median(q, rounds), median(u, rounds))
 			print line
 		}
-		line = sprintf("%5s  %-9s", c, "ratio")
-		for (r = 1; r <= rounds; r++) { q[r] = qps[c, "unistore", r] / qps[c, "pgbench", r]; line = line sprintf("  %9.2f", q[r]) }
-		for (r = 1; r <= rounds; r++) u[r] = us[c, "unistore", r] / us[c, "pgbench", r]
-		ratio[i] = median(q, rounds)
-		line = line sprintf("  %9.2f  %12.2f", ratio[i], median(u, rounds))
-		print line
+		for (t = 1; t <= nu; t++) {
+			tool = us_tools[t]
+			line = sprintf("%5s  %-" w "s", c, nu == 1 ? "ratio" : tool "/pgbench")
+			for (r = 1; r <= rounds; r++) { q[r] = qps[c, tool, r] / qps[c, "pgbench", r]; line = line sprintf("  %9.2f", q[r]) }
+			for (r = 1; r <= rounds; r++) u[r] = us[c, tool, r] / us[c, "pgbench", r]
+			ratio[i, t] = median(q, rounds)
+			line = line sprintf("  %9.2f  %12.2f", ratio[i, t], median(u, rounds))
+			print line
+		}
 	}
 	print ""
-	s = "ratio unistore/pgbench (median of per-round QPS ratios):"
-	for (i = 1; i <= nc; i++) s = s sprintf("  C=%s %.2f", order[i], ratio[i])
-	print s
-	printf "CPU us/query is the client process'"'"'s user+sys CPU over the queries it ran (%d CPUs here, shared with the server)\n", nproc
+	for (t = 1; t <= nu; t++) {
+		s = "ratio " us_tools[t] "/pgbench (median of per-round QPS ratios):"
+		for (i = 1; i <= nc; i++) s = s sprintf("  C=%s %.2f", order[i], ratio[i, t])
+		print s
+	}
+	printf "CPU us/query is the client process'"'"'s user+sys CPU over the queries it ran (%d CPUs here, shared with the server; load at the end %s)\n", nproc, load
 }' "$results"
