@@ -8,6 +8,7 @@ import (
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/driver"
 	"github.com/unistore-bench/unistore/metrics"
+	"github.com/unistore-bench/unistore/store"
 	"github.com/unistore-bench/unistore/workload"
 )
 
@@ -71,5 +72,42 @@ func benchLoop(b *testing.B, ops []core.OperationSpec, rate float64) {
 	b.ReportAllocs()
 	for b.Loop() {
 		w.once(ctx, l, intended)
+	}
+}
+
+// BenchmarkCapture measures what capture all adds to a loop's turn, on the
+// loop: the turn of BenchmarkLoopOverhead's select mix with the execution
+// built, staged and handed to a store writer whose flush does nothing
+// (the COPY encoding is store/postgres's BenchmarkEncodeExecutions; the
+// writer's goroutine runs on another P). Compare with capture=none.
+func BenchmarkCapture(b *testing.B) {
+	lo, hi := int64(1), int64(1_000_000)
+	ops := []core.OperationSpec{{Name: "select", SQL: "SELECT abalance FROM pgbench_accounts WHERE aid = ?",
+		Params: []core.ParamSpec{{Gen: "uniform", Min: &lo, Max: &hi}}}}
+	for _, mode := range []string{"none", "all"} {
+		b.Run(mode, func(b *testing.B) {
+			wl, err := workload.Compile(core.WorkloadSpec{Operations: ops})
+			if err != nil {
+				b.Fatal(err)
+			}
+			capture, _ := core.ParseCapture(mode)
+			w := &Worker{cfg: Config{Connections: 1, Seed: 1, Workload: wl, Capture: capture, RunID: "run", WorkerID: "worker-0"},
+				ops: wl.Operations(), names: []string{"select"}}
+			w.mix = workload.NewMix(w.ops)
+			if mode != "none" {
+				w.execs = store.NewWriter(func(context.Context, []store.Execution) error { return nil }, store.WriterConfig{})
+				defer w.execs.Close(context.Background())
+			}
+			l := &loop{stmts: []driver.Stmt{nopStmt{}}, args: make([]core.Value, 0, 16)}
+			l.l = workload.Loop{Seed: 1, Groups: 1, Rand: workload.NewRand(1, 0, 0)}
+			l.src = wl.NewSource(l.l)
+			l.rec = metrics.NewRecorder(1, false)
+			ctx := context.Background()
+			w.started = time.Now()
+			b.ReportAllocs()
+			for b.Loop() {
+				w.once(ctx, l, closedLoop)
+			}
+		})
 	}
 }
