@@ -139,7 +139,10 @@ func mayUseTLS(cfg *pgx.ConnConfig) bool {
 	return false
 }
 
+// kvOption matches each of our own DSN parameters in a keyword/value DSN
+// (pgx would refuse them), so stripOption can take them out.
 var kvOption = map[string]*regexp.Regexp{
+	ModeParam:        regexp.MustCompile(`(?i)(^|\s)statement_mode\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`),
 	EngineParam:      regexp.MustCompile(`(?i)(^|\s)engine\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`),
 	EngineLoopsParam: regexp.MustCompile(`(?i)(^|\s)engine_loops\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`),
 }

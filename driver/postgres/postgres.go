@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
-	"regexp"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -89,7 +87,7 @@ var (
 // accepts, plus statement_mode) without connecting. Errors show the DSN
 // redacted, never its password.
 func NewConnector(dsn string) (*Connector, error) {
-	rest, modeStr, err := stripParam(dsn, ModeParam)
+	rest, modeStr, err := stripOption(dsn, ModeParam)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: bad DSN %s: %v", core.RedactDSN(dsn), err)
 	}
@@ -209,31 +207,4 @@ func scrub(s, password string) string {
 		return s
 	}
 	return strings.ReplaceAll(s, password, "xxxxx")
-}
-
-var kvParam = regexp.MustCompile(`(?i)(^|\s)statement_mode\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`)
-
-// stripParam removes parameter name from a URL or keyword/value DSN and
-// returns the DSN without it and the parameter's value.
-func stripParam(dsn, name string) (rest, value string, err error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			return "", "", errors.New("not a valid URL")
-		}
-		q := u.Query()
-		if !q.Has(name) {
-			return dsn, "", nil
-		}
-		value = q.Get(name)
-		q.Del(name)
-		u.RawQuery = q.Encode()
-		return u.String(), value, nil
-	}
-	m := kvParam.FindStringSubmatchIndex(dsn)
-	if m == nil {
-		return dsn, "", nil
-	}
-	value = strings.Trim(dsn[m[4]:m[5]], "'")
-	return strings.TrimSpace(dsn[:m[0]] + " " + dsn[m[1]:]), value, nil
 }
