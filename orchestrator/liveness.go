@@ -169,7 +169,13 @@ func (d *driveState) watch(now time.Time, joinTimeout time.Duration, running boo
 // next attempt (watch sees it join).
 func (d *driveState) lose(gi int, now time.Time, reason string) {
 	g := d.groups[gi]
-	d.log.Warn("orchestrator: worker lost", "run_id", d.run.ID, "worker_id", control.WorkerID(gi, g.attempt), "reason", reason)
+	id := control.WorkerID(gi, g.attempt)
+	d.log.Warn("orchestrator: worker lost", "run_id", d.run.ID, "worker_id", id, "reason", reason)
+	// Declared in the control events before anything is relaunched: the
+	// next attempt may then take the group over although the lost
+	// worker's last heartbeat is fresh (a worker refuses to take over a
+	// live group), and the lost worker, should it still run, stops.
+	d.event(control.WorkerLost(id, reason))
 	if d.restarts && g.handle != nil && !isDone(g.handle) {
 		d.countLost(gi, now, reason)
 		g.joined, g.launchedAt = false, now

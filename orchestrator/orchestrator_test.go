@@ -348,9 +348,20 @@ func TestBoundedRelaunch(t *testing.T) {
 				if row.Status != core.StatusFailed || !strings.Contains(row.Outcome, errBoom.Error()) {
 					t.Errorf("RUN_STATUS %s, outcome %q; want FAILED naming %q", row.Status, row.Outcome, errBoom)
 				}
-				// Nobody joined: no START, only the STOP that ends the run.
-				if ev := r.events(t, run.ID); len(ev) != 1 || ev[0].Kind != control.EventStop {
-					t.Errorf("events %+v, want only STOP", ev)
+				// Nobody joined: no START, only a WORKER_LOST per lost
+				// worker (before its relaunch) and the STOP that ends the run.
+				ev := r.events(t, run.ID)
+				var kinds []control.EventKind
+				lost := 0
+				for _, e := range ev {
+					if e.Kind == control.EventWorkerLost {
+						lost++
+						continue
+					}
+					kinds = append(kinds, e.Kind)
+				}
+				if len(kinds) != 1 || kinds[0] != control.EventStop || lost != 2*(n+1) {
+					t.Errorf("events %+v, want %d WORKER_LOST and one STOP", ev, 2*(n+1))
 				}
 			})
 		})

@@ -266,7 +266,7 @@ func stateOf(st store.Store, id string) storeState {
 
 // TestJoinRefuses: Join's errors before load leave the store as it was; a
 // relaunch (higher attempt) takes over a group its predecessor still
-// appears to hold.
+// appears to hold once that heartbeat has gone stale without advancing.
 func TestJoinRefuses(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -348,6 +348,94 @@ func TestJoinRefuses(t *testing.T) {
 			appendEvent(t, st, "r", control.EventStop, nil)
 			if err := <-j.done; err != nil {
 				t.Fatalf("Join: %v", err)
+			}
+		})
+	})
+}
+
+// TestJoinTakeover: a worker started with a later --attempt never takes
+// over a group whose worker is alive (its heartbeat advances); it takes
+// over at once from one the orchestrator declared lost (WORKER_LOST), and
+// a worker declared lost stops.
+func TestJoinTakeover(t *testing.T) {
+	t.Run("live holder refuses a later attempt", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			st := store.NewMemory()
+			createRun(t, st, "r", joinSpec(2, 0, time.Minute), core.StatusRunning)
+			ctx, stop := context.WithCancel(context.Background())
+			defer stop()
+			beat := func() {
+				_ = st.PutHeartbeat(context.Background(), store.Heartbeat{RunID: "r", WorkerID: "worker-1", Group: 1,
+					Status: "RUNNING", LastSeen: time.Now()})
+			}
+			beat()
+			go func() { // worker-1 alive: it heartbeats
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(joinHeartbeat):
+						beat()
+					}
+				}
+			}()
+			j := join(st, "r", 1, 5)
+			err := <-j.done
+			if !errors.Is(err, control.ErrGroupTaken) || !strings.Contains(err.Error(), "held by worker-1") || !strings.Contains(err.Error(), "alive") {
+				t.Fatalf("Join at attempt 5 beside a live worker-1: %v; want ErrGroupTaken saying it is alive", err)
+			}
+			if n := j.conn.Open.Load(); n != 0 {
+				t.Errorf("%d connections opened", n)
+			}
+			for _, h := range stateOf(st, "r").hbs {
+				if h.WorkerID != "worker-1" {
+					t.Errorf("heartbeat of %s: the refused worker wrote to the store", h.WorkerID)
+				}
+			}
+		})
+	})
+	t.Run("declared lost: taken over at once", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			st := store.NewMemory()
+			spec := joinSpec(2, 0, time.Minute)
+			createRun(t, st, "r", spec, core.StatusRunning)
+			if err := st.PutHeartbeat(context.Background(), store.Heartbeat{RunID: "r", WorkerID: "worker-1", Group: 1,
+				Status: "RUNNING", LastSeen: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			c := control.WorkerLost("worker-1", "heartbeat silent")
+			appendEvent(t, st, "r", c.Kind, json.RawMessage(c.Payload))
+			began := time.Now()
+			j := join(st, "r", 1, 1)
+			select {
+			case <-j.ready:
+			case err := <-j.done:
+				t.Fatalf("Join at attempt 1: %v", err)
+			}
+			// Virtual time: no waiting for worker-1's heartbeat to age.
+			if waited := time.Since(began); waited >= spec.Control.HeartbeatTimeout.D() {
+				t.Errorf("joined after %v, want at once: worker-1 was declared lost", waited)
+			}
+			appendEvent(t, st, "r", control.EventStop, nil)
+			if err := <-j.done; err != nil {
+				t.Fatalf("Join: %v", err)
+			}
+		})
+	})
+	t.Run("a worker declared lost stops", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			st := store.NewMemory()
+			createRun(t, st, "r", joinSpec(2, 0, time.Minute), core.StatusRunning)
+			j := join(st, "r", 1, 0)
+			select {
+			case <-j.ready:
+			case err := <-j.done:
+				t.Fatalf("Join: %v", err)
+			}
+			c := control.WorkerLost("worker-1", "heartbeat silent")
+			appendEvent(t, st, "r", c.Kind, json.RawMessage(c.Payload))
+			if err := <-j.done; !errors.Is(err, control.ErrDeclaredLost) {
+				t.Fatalf("Join: %v, want ErrDeclaredLost", err)
 			}
 		})
 	})
