@@ -133,6 +133,7 @@ func (d *driveState) waitStopped(limit time.Duration) bool {
 			return false
 		}
 		<-tick.C
+		d.renew(time.Now()) // the grace periods may outlast the lease
 	}
 }
 

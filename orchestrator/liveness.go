@@ -30,6 +30,36 @@ func (d *driveState) externalStop() bool {
 	return stop
 }
 
+// renew renews the orchestrator's lease — RUN_STATUS's updated_at, with
+// the live and lost worker counts — when no write of the row came for
+// lease/5 (at most once a poll). Workers stop on their own if renewals stop
+// for a lease, and a reader that sees none for a lease marks the run
+// FAILED (orchestrator lost, MarkAbandoned): so it is renewed from the
+// first join wait to the last grace period.
+func (d *driveState) renew(now time.Time) {
+	ctl := d.spec.Control
+	if now.Sub(d.lastRenew) < max(ctl.Lease.D()/5, ctl.Poll.D()) {
+		return
+	}
+	live, lost := d.liveCount(), d.stats.Lost
+	d.update(store.RunUpdate{WorkersLive: &live, WorkersLost: &lost})
+}
+
+// sweep marks the store's runs whose orchestrator is gone
+// (SweepAbandoned) before this one creates its run: best effort, bounded,
+// logged.
+func (s *Service) sweep(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	n, err := SweepAbandoned(ctx, s.Store, "the next orchestrator on the store")
+	if err != nil {
+		s.logger().Warn("orchestrator: could not mark the runs whose orchestrator is gone", "err", err)
+	}
+	if n > 0 {
+		s.logger().Info("orchestrator: marked runs whose orchestrator is gone FAILED (orchestrator lost)", "runs", n)
+	}
+}
+
 func (d *driveState) allJoined() bool {
 	for _, g := range d.groups {
 		if !g.joined && !g.dead {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -196,6 +197,9 @@ func listRuns(w io.Writer, out []unistore.RunInfo, asJSON bool) error {
 			qps, p99 = fmt.Sprintf("%.1f", *l.QPS), fmt.Sprintf("%.3f", *l.P99)
 		}
 		status := string(l.Status)
+		if l.Status == core.StatusFailed && strings.HasPrefix(l.Outcome, unistore.OutcomeOrchestratorLost) {
+			status += " (" + unistore.OutcomeOrchestratorLost + ")"
+		}
 		if l.Stale {
 			status += " (orchestrator gone)"
 		}
