@@ -62,7 +62,7 @@ func appendCommand(ctx context.Context, st store.Store, runID string, c control.
 func liveRun(ctx context.Context, st store.Store, runID, by string) (store.Run, error) {
 	run, err := st.GetRun(ctx, runID)
 	if errors.Is(err, store.ErrNotFound) {
-		return run, fmt.Errorf("orchestrator: run %q does not exist: %w", runID, err)
+		return run, fmt.Errorf("orchestrator: run %q does not exist: %w", runID, store.ErrNotFound)
 	}
 	if err != nil {
 		return run, err

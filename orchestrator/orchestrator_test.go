@@ -595,6 +595,9 @@ func TestStopScaleRefuse(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want one containing %q", err, tc.want)
 			}
+			if missing := tc.id == "nope"; errors.Is(err, store.ErrNotFound) != missing {
+				t.Errorf("errors.Is(%v, store.ErrNotFound) = %v, want %v", err, !missing, missing)
+			}
 			if ev, _ := st.EventsSince(ctx, tc.id, 0); len(ev) != 0 {
 				t.Errorf("events appended: %+v", ev)
 			}
