@@ -83,16 +83,32 @@ type Latency struct {
 }
 
 // OpenStats counts the starts of an open-model run's measurement phase.
+// Every intended start is counted once: Intended = Started + Skipped +
+// Pending.
 type OpenStats struct {
-	// Intended is how many starts the schedule asked for.
+	// Intended is how many starts the measurement had to serve: those its
+	// schedule made due during it, plus CarriedIn.
 	Intended int64 `json:"intended"`
-	// Started is how many began.
+	// CarriedIn counts starts due during warm-up that were still waiting
+	// for a connection when measurement began (they run, and count, in
+	// measurement).
+	CarriedIn int64 `json:"carried_in"`
+	// Started is how many began (the few in flight at the stop among
+	// them, whose results are not counted).
 	Started int64 `json:"started"`
 	// Late counts starts that began more than LateThreshold after their intended time.
 	Late int64 `json:"late"`
 	// Skipped counts starts dropped because the backlog was full.
-	Skipped         int64   `json:"skipped"`
+	Skipped int64 `json:"skipped"`
+	// Pending counts intended starts still waiting for a connection when
+	// the run stopped: they never ran, so no response time holds their
+	// wait.
+	Pending         int64   `json:"pending"`
 	LateThresholdMS float64 `json:"late_threshold_ms"`
+	// Behind is set when the client could not keep the rate: more of the
+	// intended starts were skipped or never started than 1% of them (and
+	// than one per worker, a start due at the very stop).
+	Behind bool `json:"behind"`
 }
 
 // WorkerStats counts a run's workers.

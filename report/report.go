@@ -58,8 +58,17 @@ func Summary(w io.Writer, r *core.Result) error {
 			ms(rl.Mean), ms(rl.P50), ms(rl.P90), ms(rl.P99), ms(rl.P999), ms(rl.Max))
 	}
 	if o := r.Open; o != nil {
-		fmt.Fprintf(w, "open model at %.0f/s: %d starts intended, %d started, %d late (> %.0f ms), %d skipped\n",
-			r.Rate, o.Intended, o.Started, o.Late, o.LateThresholdMS, o.Skipped)
+		fmt.Fprintf(w, "open model at %s/s: %d starts intended", strconv.FormatFloat(r.Rate, 'f', -1, 64), o.Intended)
+		if o.CarriedIn > 0 {
+			fmt.Fprintf(w, " (%d carried over from warm-up)", o.CarriedIn)
+		}
+		fmt.Fprintf(w, ", %d started, %d skipped, %d still waiting at the end; %d late (> %s ms)\n",
+			o.Started, o.Skipped, o.Pending, o.Late, strconv.FormatFloat(o.LateThresholdMS, 'f', -1, 64))
+		if o.Behind {
+			fmt.Fprintf(w, "THE CLIENT COULD NOT KEEP THE RATE: %d of %d intended starts (%.1f%%) never ran (%d skipped, %d still waiting); "+
+				"response times cover only the starts that ran. Add connections or lower the rate.\n",
+				o.Skipped+o.Pending, o.Intended, 100*float64(o.Skipped+o.Pending)/float64(max(o.Intended, 1)), o.Skipped, o.Pending)
+		}
 	}
 	if len(r.Total.ErrorsByClass) > 0 {
 		fmt.Fprintf(w, "errors by class: %s\n", errorClasses(r.Total.ErrorsByClass))

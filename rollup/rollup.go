@@ -85,10 +85,38 @@ func Rollup(run store.Run, base core.Result, rows []store.Snapshot) (*core.Resul
 	res.Total, res.Operations = meas.Stats(res.MeasuredSeconds)
 	res.Open = nil
 	if open {
-		res.Open = &core.OpenStats{Intended: meas.Open.Intended, Started: meas.Open.Started, Late: meas.Open.Late,
-			Skipped: meas.Open.Skipped, LateThresholdMS: control.LateThresholdMS()}
+		res.Open = openStats(totals, spec.Workers)
 	}
 	return &res, nil
+}
+
+// openStats accounts for every intended start of the measurement. A
+// worker counts a start as intended when its pacer makes it due, as
+// started when a loop takes it and as skipped when the backlog is full,
+// each exactly once, in the interval (and so the phase) where that
+// happened. Summed over every phase, intended − started − skipped is
+// what was still queued when the workers stopped (Pending); summed over
+// the phases before measurement, it is what warm-up left queued
+// (CarriedIn), which measurement then served. So the measurement's
+// Intended, its own due starts plus CarriedIn, equals Started + Skipped +
+// Pending.
+func openStats(totals map[core.Phase]*metrics.Snapshot, workers int) *core.OpenStats {
+	o := &core.OpenStats{LateThresholdMS: control.LateThresholdMS()}
+	var pending int64
+	for p, t := range totals {
+		left := t.Open.Intended - t.Open.Started - t.Open.Skipped
+		pending += left
+		if p == core.PhaseMeasurement {
+			o.Intended, o.Started, o.Late, o.Skipped = t.Open.Intended, t.Open.Started, t.Open.Late, t.Open.Skipped
+		} else {
+			o.CarriedIn += left
+		}
+	}
+	o.Intended += o.CarriedIn
+	o.Pending = max(pending, 0)
+	missed := o.Skipped + o.Pending
+	o.Behind = missed > 0 && float64(missed) > max(0.01*float64(o.Intended), float64(workers))
+	return o
 }
 
 // Result reads a run and its snapshots from st and rolls them up. For a

@@ -1,0 +1,88 @@
+package orchestrator_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/unistore-bench/unistore/report"
+	"github.com/unistore-bench/unistore/store"
+)
+
+// TestOpenModelAccounting: every intended start of the measurement is
+// counted once, as started, skipped or still pending at the end
+// (intended = started + skipped + pending), warm-up's queue included; an
+// overloaded client (4 connections, 50 ms statements: 80/s, asked for
+// 200/s) says plainly that it could not keep the rate, and a client with
+// room to spare does not.
+func TestOpenModelAccounting(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		rate     float64
+		duration time.Duration
+		behind   bool
+		skipped  bool
+	}{
+		{"overloaded", 200, 8 * time.Second, true, false},
+		// 2,000 queued starts fill the backlog after ~17 s: then starts are skipped.
+		{"overloaded past the backlog", 200, 24 * time.Second, true, true},
+		{"within capacity", 40, 8 * time.Second, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := newRig(store.NewMemory())
+				r.conn.D = 50 * time.Millisecond
+				spec := testSpec(2, 2*time.Second, tc.duration)
+				spec.Connections, spec.Rate = 2, tc.rate // 2 workers × 2 connections: 4 in all
+				res, err := r.start(t, spec, nil).Wait()
+				if err != nil {
+					t.Fatal(err)
+				}
+				o := res.Open
+				if o == nil {
+					t.Fatal("no open-model figures")
+				}
+				t.Logf("%+v; executed %d, response max %.0f ms", *o, res.Total.Count, res.Total.Response.Max)
+				if o.Intended != o.Started+o.Skipped+o.Pending {
+					t.Errorf("intended %d != started %d + skipped %d + pending %d", o.Intended, o.Started, o.Skipped, o.Pending)
+				}
+				if o.Started > o.Intended {
+					t.Errorf("started %d > intended %d", o.Started, o.Intended)
+				}
+				// What ran is what was executed, give or take the 4 in
+				// flight at each end of the measurement.
+				if d := o.Started - res.Total.Count; d < -4 || d > 4 {
+					t.Errorf("started %d, executed %d: want within 4", o.Started, res.Total.Count)
+				}
+				if o.Behind != tc.behind || (o.Skipped > 0) != tc.skipped {
+					t.Errorf("behind %v, skipped %d; want behind %v, skipped %v", o.Behind, o.Skipped, tc.behind, tc.skipped)
+				}
+				var out bytes.Buffer
+				if err := report.Summary(&out, res); err != nil {
+					t.Fatal(err)
+				}
+				if said := strings.Contains(out.String(), "COULD NOT KEEP THE RATE"); said != tc.behind {
+					t.Errorf("summary says it could not keep the rate: %v, want %v:\n%s", said, tc.behind, out.String())
+				}
+				if !tc.behind {
+					if o.Pending > int64(spec.Workers) || o.CarriedIn > int64(spec.Workers) {
+						t.Errorf("pending %d, carried in %d with room to spare", o.Pending, o.CarriedIn)
+					}
+					return
+				}
+				// Overloaded: 80/s served of 200/s; warm-up's queue carries
+				// over; what still waits at the end is most of the rest.
+				if o.CarriedIn < 150 || o.Pending < int64(float64(o.Intended)/3) {
+					t.Errorf("carried in %d, pending %d of %d: want warm-up's queue carried and most starts pending", o.CarriedIn, o.Pending, o.Intended)
+				}
+				// The starts that ran waited in the queue, and their
+				// response time shows it: the last ones waited seconds.
+				if res.Total.Response.Max < 2000 || res.Total.Latency.Max > 51 {
+					t.Errorf("response max %.0f ms, service max %.0f ms: want seconds of waiting, 50 ms of service", res.Total.Response.Max, res.Total.Latency.Max)
+				}
+			})
+		})
+	}
+}
