@@ -367,15 +367,52 @@ var ErrFormat = errors.New("unistore: unknown export format")
 // ExportFormats are Export's formats.
 var ExportFormats = []string{"hdr", "csv", "json"}
 
+// Export phases (ExportPhase).
+const (
+	// ExportMeasurement, the default, exports the measurement's intervals
+	// only: what the result's figures are made of.
+	ExportMeasurement = "measurement"
+	// ExportAll exports warm-up's intervals too, marked apart: hdr tags
+	// begin "warmup:", csv and json rows carry their phase.
+	ExportAll = "all"
+)
+
+// ExportOption changes what Export writes.
+type ExportOption func(*exportConfig)
+
+type exportConfig struct{ phase string }
+
+// ExportPhase chooses the intervals Export writes: ExportMeasurement (the
+// default) or ExportAll.
+func ExportPhase(phase string) ExportOption { return func(c *exportConfig) { c.phase = phase } }
+
 // Export writes a run's interval snapshots to w: "hdr" (an HdrHistogram
-// interval log), "csv", or "json" (the result with its snapshots).
-func Export(ctx context.Context, st store.Store, runID, format string, w io.Writer) error {
+// interval log), "csv", or "json" (the result with its snapshots). It
+// writes the measurement's intervals only unless ExportPhase(ExportAll)
+// is given: then warm-up's too, marked apart.
+func Export(ctx context.Context, st store.Store, runID, format string, w io.Writer, opts ...ExportOption) error {
 	if format != "hdr" && format != "csv" && format != "json" {
 		return fmt.Errorf("%w %q: want hdr, csv or json", ErrFormat, format)
+	}
+	cfg := exportConfig{phase: ExportMeasurement}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.phase != ExportMeasurement && cfg.phase != ExportAll {
+		return fmt.Errorf("%w: phase %q: want %s or %s", ErrFormat, cfg.phase, ExportMeasurement, ExportAll)
 	}
 	run, rows, err := rollup.Load(ctx, st, runID)
 	if err != nil {
 		return err
+	}
+	if cfg.phase == ExportMeasurement {
+		kept := rows[:0]
+		for _, r := range rows {
+			if r.Phase == core.PhaseMeasurement {
+				kept = append(kept, r)
+			}
+		}
+		rows = kept
 	}
 	switch format {
 	case "hdr":

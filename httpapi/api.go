@@ -241,9 +241,17 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("format %q: want hdr, csv or json", format))
 		return
 	}
+	phase := r.URL.Query().Get("phase")
+	if phase == "" {
+		phase = unistore.ExportMeasurement // the CLI's default
+	}
+	if phase != unistore.ExportMeasurement && phase != unistore.ExportAll {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("phase %q: want measurement or all", phase))
+		return
+	}
 	// Whole, then sent: an error half-way must still be an error status.
 	var buf bytes.Buffer
-	if err := unistore.Export(r.Context(), s.cfg.Store, id, format, &buf); err != nil {
+	if err := unistore.Export(r.Context(), s.cfg.Store, id, format, &buf, unistore.ExportPhase(phase)); err != nil {
 		s.fail(w, r, err)
 		return
 	}
