@@ -14,6 +14,11 @@ type Result struct {
 	// TargetSettings are the driver's settings as it ran, e.g. the PostgreSQL statement mode.
 	TargetSettings map[string]string `json:"target_settings,omitempty"`
 	Connections    int               `json:"connections"`
+	// ConnectionsTarget is how many connections the workers were asked to
+	// hold over the run — Connections is the start's, per worker — with
+	// every scale (SET_WORKER_TARGET) replayed: final and maximum, per
+	// worker and across the workers.
+	ConnectionsTarget *ConnectionTargets `json:"connections_target,omitempty"`
 	// Workers counts the run's workers: the target, those declared lost
 	// and the relaunches, with the gaps a loss left.
 	Workers   WorkerStats `json:"workers"`
@@ -109,6 +114,29 @@ type OpenStats struct {
 	// intended starts were skipped or never started than 1% of them (and
 	// than one per worker, a start due at the very stop).
 	Behind bool `json:"behind"`
+}
+
+// ConnectionTargets are a run's connection targets over time. The per-worker
+// figures are the largest group's when a scale moved only some groups; the
+// totals add every group's.
+type ConnectionTargets struct {
+	Start      int `json:"start"`
+	Final      int `json:"final"`
+	Max        int `json:"max"`
+	TotalStart int `json:"total_start"`
+	TotalFinal int `json:"total_final"`
+	TotalMax   int `json:"total_max"`
+	// Changes are the scales in order, each with the total it left.
+	Changes []ConnectionChange `json:"changes,omitempty"`
+}
+
+// ConnectionChange is one scale: Connections per worker for Groups (every
+// group if empty), from At; Total is the sum across workers after it.
+type ConnectionChange struct {
+	At          time.Time `json:"at"`
+	Connections int       `json:"connections"`
+	Groups      []int     `json:"groups,omitempty"`
+	Total       int       `json:"total"`
 }
 
 // WorkerStats counts a run's workers.

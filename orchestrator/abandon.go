@@ -100,6 +100,9 @@ func MarkAbandoned(ctx context.Context, st store.Store, run store.Run, by string
 	marked.Status, marked.Phase, marked.Outcome, marked.EndedAt, marked.RowsDropped = status, phase, reason, ended, dropped
 	u := store.RunUpdate{Status: &status, Phase: &phase, EndedAt: &ended, WorkersLive: &live, Outcome: &reason, RowsDropped: &dropped}
 	base := core.Result{Target: run.Spec.Target.DSN, Workers: core.WorkerStats{Lost: run.WorkersLost}}
+	if events, err := st.EventsSince(ctx, run.ID, 0); err == nil {
+		base.ConnectionsTarget = rollup.Targets(run.Spec, events)
+	}
 	if res, err := rollup.Rollup(marked, base, rows); err == nil {
 		u.Summary, _ = json.Marshal(res)
 	} // else: marked without a summary; runs show says what is wrong with the rows

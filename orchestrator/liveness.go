@@ -11,6 +11,7 @@ import (
 
 	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
+	"github.com/unistore-bench/unistore/rollup"
 	"github.com/unistore-bench/unistore/store"
 )
 
@@ -21,8 +22,11 @@ func (d *driveState) externalStop() bool {
 		events, err := d.s.Store.EventsSince(ctx, d.run.ID, d.seq)
 		for _, e := range events {
 			d.seq = e.Seq
-			if e.Kind == control.EventStop {
+			switch e.Kind {
+			case control.EventStop:
 				stop, d.stopSeen = true, true
+			case control.EventSetWorkerTarget:
+				d.scales = append(d.scales, e)
 			}
 		}
 		return err
@@ -86,6 +90,22 @@ func (d *driveState) liveCount() int {
 		}
 	}
 	return n
+}
+
+// targets are the run's connection targets for its result: its scales
+// replayed (rollup.Targets), read once more at the end so that one
+// appended after the last poll counts; if the store cannot be read, the
+// scales the polls saw.
+func (d *driveState) targets() *core.ConnectionTargets {
+	events := d.scales
+	d.write("events", func(ctx context.Context) error {
+		all, err := d.s.Store.EventsSince(ctx, d.run.ID, 0)
+		if err == nil {
+			events = all
+		}
+		return err
+	})
+	return rollup.Targets(d.spec, events)
 }
 
 // firstError says why the first group to have lost a worker lost its last

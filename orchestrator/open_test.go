@@ -2,12 +2,18 @@ package orchestrator_test
 
 import (
 	"bytes"
+	"context"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/unistore-bench/unistore/core"
+	"github.com/unistore-bench/unistore/orchestrator"
 	"github.com/unistore-bench/unistore/report"
+	"github.com/unistore-bench/unistore/rollup"
 	"github.com/unistore-bench/unistore/store"
 )
 
@@ -85,4 +91,54 @@ func TestOpenModelAccounting(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestConnectionsAfterScale: the result holds the connection targets over
+// the run — at the start, at the end and at most, per worker and across
+// the workers, with each scale — and `runs show` recomputes the same.
+func TestConnectionsAfterScale(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		r := newRig(store.NewMemory())
+		run := r.start(t, testSpec(2, 0, 6*time.Second), nil)
+		time.Sleep(2 * time.Second)
+		if err := orchestrator.Scale(ctx, r.st, run.ID, 4); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		if err := orchestrator.Scale(ctx, r.st, run.ID, 3, 1); err != nil {
+			t.Fatal(err)
+		}
+		res, err := run.Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := res.ConnectionsTarget
+		if got == nil {
+			t.Fatal("no connections_target")
+		}
+		want := core.ConnectionTargets{Start: 2, Final: 4, Max: 4, TotalStart: 4, TotalFinal: 7, TotalMax: 8}
+		if c := *got; c.Start != want.Start || c.Final != want.Final || c.Max != want.Max || c.TotalStart != want.TotalStart ||
+			c.TotalFinal != want.TotalFinal || c.TotalMax != want.TotalMax || len(c.Changes) != 2 ||
+			c.Changes[0].Total != 8 || c.Changes[1].Total != 7 || !slices.Equal(c.Changes[1].Groups, []int{1}) {
+			t.Errorf("connections_target %+v, want %+v with changes to 8 then 7 (group 1)", c, want)
+		}
+		if res.Connections != 2 {
+			t.Errorf("connections %d, want the start's 2", res.Connections)
+		}
+		shown, err := rollup.Result(ctx, r.st, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(shown.ConnectionsTarget, got) {
+			t.Errorf("runs show: %+v, run: %+v", shown.ConnectionsTarget, got)
+		}
+		var out bytes.Buffer
+		if err := report.Summary(&out, res); err != nil {
+			t.Fatal(err)
+		}
+		if line := "connections per worker: 2 at the start, 4 at the end, 4 at most; across 2 workers: 4, 7, 8 at most (2 scales)"; !strings.Contains(out.String(), line) {
+			t.Errorf("summary lacks %q:\n%s", line, out.String())
+		}
+	})
 }

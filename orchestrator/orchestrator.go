@@ -240,6 +240,8 @@ type driveState struct {
 	heartbeats []store.Heartbeat
 	// lastRenew is when RUN_STATUS was last written (renew).
 	lastRenew time.Time
+	// scales are the SET_WORKER_TARGET events the polls read.
+	scales []store.Event
 }
 
 func (d *driveState) launch(ctx context.Context, g int) error {

@@ -30,6 +30,17 @@ func Summary(w io.Writer, r *core.Result) error {
 			fmt.Fprintf(w, "  %s %s", k, r.TargetSettings[k])
 		}
 	}
+	if t := r.ConnectionsTarget; t != nil && (len(t.Changes) > 0 || t.TotalStart != t.Start) {
+		fmt.Fprintf(w, "\nconnections per worker: %d at the start, %d at the end, %d at most; across %d workers: %d, %d, %d at most",
+			t.Start, t.Final, t.Max, max(r.Workers.Target, 1), t.TotalStart, t.TotalFinal, t.TotalMax)
+		if n := len(t.Changes); n > 0 {
+			fmt.Fprintf(w, " (%d scale", n)
+			if n > 1 {
+				fmt.Fprint(w, "s")
+			}
+			fmt.Fprint(w, ")")
+		}
+	}
 	fmt.Fprintf(w, "\nmeasured %.1fs (warm-up %.1fs: %d ops, %d errors)\n", r.MeasuredSeconds, r.Warmup.Seconds, r.Warmup.Count, r.Warmup.Errors)
 	if r.Error != "" {
 		fmt.Fprintf(w, "error: %s\n", r.Error)

@@ -87,7 +87,58 @@ func Rollup(run store.Run, base core.Result, rows []store.Snapshot) (*core.Resul
 	if open {
 		res.Open = openStats(totals, spec.Workers)
 	}
+	if res.ConnectionsTarget == nil {
+		res.ConnectionsTarget = Targets(spec, nil)
+	}
 	return &res, nil
+}
+
+// Targets replays a run's SET_WORKER_TARGET events over its spec's
+// connections: the connection targets at the start, at the end and at
+// most, per worker and in all, and every change. Events after the first
+// STOP are left out: workers act on nothing after it.
+func Targets(spec core.Spec, events []store.Event) *core.ConnectionTargets {
+	workers := max(spec.Workers, 1)
+	per := make([]int, workers)
+	for g := range per {
+		per[g] = spec.Connections
+	}
+	t := &core.ConnectionTargets{Start: spec.Connections, TotalStart: spec.Connections * workers}
+	sum := func() (total, most int) {
+		for _, c := range per {
+			total, most = total+c, max(most, c)
+		}
+		return total, most
+	}
+	t.TotalFinal, t.Final = sum()
+	t.TotalMax, t.Max = t.TotalFinal, t.Final
+	for _, e := range events {
+		if e.Kind == control.EventStop {
+			break
+		}
+		if e.Kind != control.EventSetWorkerTarget {
+			continue
+		}
+		var p control.TargetPayload
+		if json.Unmarshal(e.Payload, &p) != nil || p.Connections < 1 {
+			continue
+		}
+		for g := range per {
+			if c, ok := control.TargetFor(e.Payload, g); ok {
+				per[g] = c
+			}
+		}
+		t.TotalFinal, t.Final = sum()
+		t.TotalMax, t.Max = max(t.TotalMax, t.TotalFinal), max(t.Max, t.Final)
+		t.Changes = append(t.Changes, core.ConnectionChange{At: e.CreatedAt, Connections: p.Connections, Groups: p.Groups, Total: t.TotalFinal})
+	}
+	return t
+}
+
+// eventReader is the store method Result uses, when the store has it, to
+// replay a running run's scales (Targets).
+type eventReader interface {
+	EventsSince(ctx context.Context, runID string, afterSeq int64) ([]store.Event, error)
 }
 
 // openStats accounts for every intended start of the measurement. A
@@ -132,6 +183,13 @@ func Result(ctx context.Context, st Reader, runID string) (*core.Result, error) 
 		if err := json.Unmarshal(run.Summary, &base); err != nil {
 			return nil, fmt.Errorf("rollup: run %s: bad stored summary: %w", runID, err)
 		}
+	}
+	if er, ok := st.(eventReader); ok && base.ConnectionsTarget == nil {
+		events, err := er.EventsSince(ctx, runID, 0)
+		if err != nil {
+			return nil, err
+		}
+		base.ConnectionsTarget = Targets(run.Spec, events)
 	}
 	return Rollup(run, base, rows)
 }
