@@ -54,9 +54,17 @@ type StoreStats struct {
 
 // PhaseStats summarises a phase other than measurement.
 type PhaseStats struct {
+	// Seconds is the span the phase's snapshots cover: from the first
+	// worker's first load to the last worker's cut.
 	Seconds float64 `json:"seconds"`
-	Count   int64   `json:"count"`
-	Errors  int64   `json:"errors"`
+	// ConfiguredSeconds is the spec's length for the phase (warm-up),
+	// counted from the moment every worker had joined. Seconds exceeds it
+	// by how long before that the first worker joined (workers load from
+	// the moment they join) and by how long the phase change took to
+	// reach the workers (at most a poll).
+	ConfiguredSeconds float64 `json:"configured_seconds"`
+	Count             int64   `json:"count"`
+	Errors            int64   `json:"errors"`
 }
 
 // OpStats summarises one operation (or all of them) over a phase.

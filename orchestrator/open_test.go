@@ -10,6 +10,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/orchestrator"
 	"github.com/unistore-bench/unistore/report"
@@ -139,6 +140,43 @@ func TestConnectionsAfterScale(t *testing.T) {
 		}
 		if line := "connections per worker: 2 at the start, 4 at the end, 4 at most; across 2 workers: 4, 7, 8 at most (2 scales)"; !strings.Contains(out.String(), line) {
 			t.Errorf("summary lacks %q:\n%s", line, out.String())
+		}
+	})
+}
+
+// TestWarmupConfiguredAndActual: the warm-up ends on the orchestrator's
+// clock exactly when configured (a timer, not the next poll: 2.05 s is not
+// a multiple of the 100 ms poll), and the result reports both the
+// configured warm-up and the span the workers actually warmed up, the
+// summary explaining the difference.
+func TestWarmupConfiguredAndActual(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(store.NewMemory())
+		run := r.start(t, testSpec(2, 2050*time.Millisecond, 3*time.Second), nil)
+		res, err := run.Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := r.events(t, run.ID)
+		if len(ev) < 3 || ev[1].Kind != control.EventSetPhase {
+			t.Fatalf("events %+v", ev)
+		}
+		if d := ev[1].CreatedAt.Sub(ev[0].CreatedAt); d != 2050*time.Millisecond {
+			t.Errorf("SET_PHASE %v after START, want exactly 2.05s", d)
+		}
+		if d := ev[2].CreatedAt.Sub(ev[0].CreatedAt); d != 5050*time.Millisecond {
+			t.Errorf("STOP %v after START, want exactly 5.05s", d)
+		}
+		wu := res.Warmup
+		if wu.ConfiguredSeconds != 2.05 || wu.Seconds < 2.05 || wu.Seconds > 2.05+(2*poll+heartbeat).Seconds() {
+			t.Errorf("warm-up %+v: want 2.05 configured, and at most a join and a poll more run", wu)
+		}
+		var out bytes.Buffer
+		if err := report.Summary(&out, res); err != nil {
+			t.Fatal(err)
+		}
+		if wu.Seconds-wu.ConfiguredSeconds >= 0.05 && !strings.Contains(out.String(), "for 2.05s configured") {
+			t.Errorf("summary does not explain the warm-up's %.3fs:\n%s", wu.Seconds, out.String())
 		}
 	})
 }

@@ -342,6 +342,14 @@ func (d *driveState) drive(ctx context.Context) {
 	outcome := core.StatusCompleted
 	reason := ""
 
+	// The phase change and the end come on timers of their own, not on
+	// the next poll: the configured warm-up and duration are kept to the
+	// orchestrator's clock, not to a poll.
+	due := time.NewTimer(time.Until(warmupEnd))
+	defer due.Stop()
+	if phase != core.PhaseWarmup {
+		due.Reset(time.Until(end))
+	}
 loop:
 	for {
 		select {
@@ -352,6 +360,8 @@ loop:
 			outcome = core.StatusCancelled
 			break loop
 		case <-tick.C:
+		case <-due.C:
+			due.Reset(time.Until(end)) // after the warm-up's end, the end's
 		}
 		now := time.Now()
 		if phase == core.PhaseWarmup && !now.Before(warmupEnd) {

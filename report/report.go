@@ -42,6 +42,10 @@ func Summary(w io.Writer, r *core.Result) error {
 		}
 	}
 	fmt.Fprintf(w, "\nmeasured %.1fs (warm-up %.1fs: %d ops, %d errors)\n", r.MeasuredSeconds, r.Warmup.Seconds, r.Warmup.Count, r.Warmup.Errors)
+	if wu := r.Warmup; wu.ConfiguredSeconds > 0 && wu.Seconds-wu.ConfiguredSeconds >= 0.05 {
+		fmt.Fprintf(w, "warm-up ran %.2fs for %.2fs configured: workers load from the moment they join, and the configured time "+
+			"counts from when the last had joined; the phase change then reaches each within a poll\n", wu.Seconds, wu.ConfiguredSeconds)
+	}
 	if r.Error != "" {
 		fmt.Fprintf(w, "error: %s\n", r.Error)
 	}

@@ -73,9 +73,9 @@ func Rollup(run store.Run, base core.Result, rows []store.Snapshot) (*core.Resul
 			tot.End = r.IntervalEnd
 		}
 	}
-	res.Warmup = core.PhaseStats{}
+	res.Warmup = core.PhaseStats{ConfiguredSeconds: spec.Warmup.D().Seconds()}
 	if wu := totals[core.PhaseWarmup]; wu != nil {
-		res.Warmup = core.PhaseStats{Seconds: wu.End.Sub(wu.Start).Seconds(), Count: wu.Count(), Errors: wu.Errors()}
+		res.Warmup.Seconds, res.Warmup.Count, res.Warmup.Errors = wu.End.Sub(wu.Start).Seconds(), wu.Count(), wu.Errors()
 	}
 	meas := totals[core.PhaseMeasurement]
 	if meas == nil {
