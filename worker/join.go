@@ -88,6 +88,12 @@ func Join(ctx context.Context, cfg JoinConfig) error {
 	}
 	spec := run.Spec // stored with its defaults (orchestrator.Service.Start)
 	ctl := spec.Control
+	if since := time.Since(run.UpdatedAt); ctl.Lease > 0 && !run.UpdatedAt.IsZero() && since > ctl.Lease.D() {
+		// Its orchestrator is gone (a reader will mark the run FAILED):
+		// joining would only wait a lease to stop with ErrLeaseLost.
+		return fmt.Errorf("%w: run %s was not renewed for %s, more than its lease (%s): its orchestrator is gone",
+			ErrRunFinished, run.ID, since.Round(time.Millisecond), ctl.Lease)
+	}
 	if cfg.Group < 0 || cfg.Group >= spec.Workers {
 		return fmt.Errorf("%w: group %d, run %s has groups 0..%d", ErrBadGroup, cfg.Group, run.ID, spec.Workers-1)
 	}

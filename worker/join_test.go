@@ -327,6 +327,22 @@ func TestJoinRefuses(t *testing.T) {
 		})
 	}
 
+	t.Run("orchestrator gone", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			st := store.NewMemory()
+			createRun(t, st, "r", joinSpec(2, 0, joinLease), core.StatusRunning)
+			time.Sleep(joinLease + time.Second) // nobody renews the run
+			before := stateOf(st, "r")
+			j := join(st, "r", 0, 0)
+			if err := <-j.done; !errors.Is(err, control.ErrRunFinished) || !strings.Contains(err.Error(), "orchestrator is gone") {
+				t.Fatalf("Join: %v, want ErrRunFinished: its orchestrator is gone", err)
+			}
+			if after := stateOf(st, "r"); !reflect.DeepEqual(after, before) || j.conn.Open.Load() != 0 {
+				t.Errorf("store changed or connections opened")
+			}
+		})
+	})
+
 	t.Run("relaunch takes over", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			st := store.NewMemory()
