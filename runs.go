@@ -331,9 +331,8 @@ func Runs(ctx context.Context, st store.Store, f RunFilter) ([]RunInfo, error) {
 // first (OutcomeOrchestratorLost).
 func Show(ctx context.Context, st store.Store, runID string) (*Result, error) {
 	if run, err := st.GetRun(ctx, runID); err == nil && orchestrator.Abandoned(run, time.Now()) {
-		if _, _, err := orchestrator.MarkAbandoned(ctx, st, run, "runs show"); err != nil {
-			return nil, err
-		}
+		// Best effort: a store that refuses the write still shows the run.
+		_, _, _ = orchestrator.MarkAbandoned(ctx, st, run, "runs show")
 	}
 	return rollup.Result(ctx, st, runID)
 }

@@ -53,7 +53,7 @@ func (d *driveState) renew(now time.Time) {
 // (SweepAbandoned) before this one creates its run: best effort, bounded,
 // logged.
 func (s *Service) sweep(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	n, err := SweepAbandoned(ctx, s.Store, "the next orchestrator on the store")
 	if err != nil {
