@@ -102,6 +102,13 @@ func Join(ctx context.Context, cfg JoinConfig) error {
 	if err != nil {
 		return err
 	}
+	for _, e := range events {
+		if lost, ok := control.LostOf(e.Payload); ok && e.Kind == control.EventWorkerLost && lost == id {
+			// Declared lost before it joined (it took longer than the
+			// join timeout): its group went to a relaunch.
+			return fmt.Errorf("%w: %s of run %s, before it joined; its group goes to a relaunch", ErrDeclaredLost, id, run.ID)
+		}
+	}
 	waited, err := claim(ctx, st, run.ID, cfg.Group, cfg.Attempt, ctl, events)
 	if err != nil {
 		return err

@@ -438,6 +438,18 @@ func TestJoinTakeover(t *testing.T) {
 			}
 		})
 	})
+	t.Run("declared lost before it joined", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			st := store.NewMemory()
+			createRun(t, st, "r", joinSpec(2, 0, time.Minute), core.StatusRunning)
+			c := control.WorkerLost("worker-1", "did not join within 30s")
+			appendEvent(t, st, "r", c.Kind, json.RawMessage(c.Payload))
+			j := join(st, "r", 1, 0)
+			if err := <-j.done; !errors.Is(err, control.ErrDeclaredLost) || j.conn.Open.Load() != 0 {
+				t.Fatalf("Join: %v (%d connections), want ErrDeclaredLost before connecting", err, j.conn.Open.Load())
+			}
+		})
+	})
 	t.Run("a worker declared lost stops", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			st := store.NewMemory()
