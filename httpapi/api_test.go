@@ -371,6 +371,18 @@ func TestRunShapes(t *testing.T) {
 	}
 	resp, body := e.do("GET", "/api/v1/runs/"+a+"/export?format=xml", nil)
 	e.want(resp, body, http.StatusBadRequest)
+	// Warm-up's intervals only when asked for, as the CLI's --phase all.
+	var all bytes.Buffer
+	if err := unistore.Export(ctx, e.st, a, "hdr", &all, unistore.ExportPhase(unistore.ExportAll)); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = e.do("GET", "/api/v1/runs/"+a+"/export?format=hdr&phase=all", nil)
+	e.want(resp, body, http.StatusOK)
+	if !bytes.Equal(body, all.Bytes()) {
+		t.Errorf("export ?phase=all differs from unistore.Export with ExportAll")
+	}
+	resp, body = e.do("GET", "/api/v1/runs/"+a+"/export?format=hdr&phase=cooldown", nil)
+	e.want(resp, body, http.StatusBadRequest)
 	// A finished run cannot be stopped or scaled.
 	resp, body = e.do("POST", "/api/v1/runs/"+a+"/stop", nil)
 	e.want(resp, body, http.StatusConflict)
