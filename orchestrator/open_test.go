@@ -27,22 +27,24 @@ import (
 func TestOpenModelAccounting(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
+		workers  int
 		rate     float64
 		duration time.Duration
 		behind   bool
 		skipped  bool
 	}{
-		{"overloaded", 200, 8 * time.Second, true, false},
+		{"overloaded, one worker", 1, 200, 8 * time.Second, true, false},
+		{"overloaded, two workers", 2, 200, 8 * time.Second, true, false},
 		// 2,000 queued starts fill the backlog after ~17 s: then starts are skipped.
-		{"overloaded past the backlog", 200, 24 * time.Second, true, true},
-		{"within capacity", 40, 8 * time.Second, false, false},
+		{"overloaded past the backlog", 2, 200, 24 * time.Second, true, true},
+		{"within capacity", 2, 40, 8 * time.Second, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				r := newRig(store.NewMemory())
 				r.conn.D = 50 * time.Millisecond
-				spec := testSpec(2, 2*time.Second, tc.duration)
-				spec.Connections, spec.Rate = 2, tc.rate // 2 workers × 2 connections: 4 in all
+				spec := testSpec(tc.workers, 2*time.Second, tc.duration)
+				spec.Connections, spec.Rate = 4/tc.workers, tc.rate // 4 connections in all
 				res, err := r.start(t, spec, nil).Wait()
 				if err != nil {
 					t.Fatal(err)
