@@ -40,11 +40,16 @@ func (d *driveState) externalStop() bool {
 // for a lease, and a reader that sees none for a lease marks the run
 // FAILED (orchestrator lost, MarkAbandoned): so it is renewed from the
 // first join wait to the last grace period.
+//
+// A failed renewal is retried lease/5 later, not on the next poll: a store
+// that hangs costs the run one write timeout per lease/5, not one per poll.
 func (d *driveState) renew(now time.Time) {
 	ctl := d.spec.Control
-	if now.Sub(d.lastRenew) < max(ctl.Lease.D()/5, ctl.Poll.D()) {
+	every := max(ctl.Lease.D()/5, ctl.Poll.D())
+	if now.Sub(d.lastRenew) < every || now.Sub(d.renewTried) < every {
 		return
 	}
+	d.renewTried = now
 	live, lost := d.liveCount(), d.stats.Lost
 	d.update(store.RunUpdate{WorkersLive: &live, WorkersLost: &lost})
 }
@@ -96,15 +101,16 @@ func (d *driveState) liveCount() int {
 // replayed (rollup.Targets), read once more at the end so that one
 // appended after the last poll counts; if the store cannot be read, the
 // scales the polls saw.
+//
+// The read is bounded by a second of its own: with the store down at the
+// end, the run's end does not wait for it.
 func (d *driveState) targets() *core.ConnectionTargets {
 	events := d.scales
-	d.write("events", func(ctx context.Context) error {
-		all, err := d.s.Store.EventsSince(ctx, d.run.ID, 0)
-		if err == nil {
-			events = all
-		}
-		return err
-	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if all, err := d.s.Store.EventsSince(ctx, d.run.ID, 0); err == nil {
+		events = all
+	}
 	return rollup.Targets(d.spec, events)
 }
 

@@ -238,8 +238,9 @@ type driveState struct {
 	stopSeen bool
 	// heartbeats is the last read of the heartbeat rows, for progress.
 	heartbeats []store.Heartbeat
-	// lastRenew is when RUN_STATUS was last written (renew).
-	lastRenew time.Time
+	// lastRenew is when RUN_STATUS was last written, renewTried when
+	// renew last tried to (renew).
+	lastRenew, renewTried time.Time
 	// scales are the SET_WORKER_TARGET events the polls read.
 	scales []store.Event
 }
