@@ -269,12 +269,28 @@ type RunInfo struct {
 	P99         *float64   `json:"p99_ms,omitempty"`
 	RowsDropped int64      `json:"rows_dropped"`
 	// Stale marks a run that is not finished but whose orchestrator has not
-	// renewed it for longer than its lease: it died, and its workers have
-	// stopped on their own. Its status stays as the orchestrator left it.
+	// renewed it for longer than its lease, and that could not be marked
+	// FAILED (orchestrator lost) as Runs marks such runs: the store
+	// refused the write.
 	Stale bool `json:"stale,omitempty"`
 }
 
-// Runs lists the stored runs, newest first.
+// OutcomeOrchestratorLost begins the outcome (RunInfo.Outcome,
+// Result.Error) of a run marked FAILED because its orchestrator died: it
+// stopped renewing the run for longer than the run's lease (its workers
+// then stop on their own). Whoever reads such a run first marks it — Runs,
+// Show, Stop, Scale, the controller (through them) or the next run on the
+// store — and its snapshots stay readable (Show).
+const OutcomeOrchestratorLost = orchestrator.OutcomeOrchestratorLost
+
+// ErrOrchestratorLost is matched by the error of Stop and Scale on a run
+// whose orchestrator is gone: the run is marked FAILED (orchestrator lost)
+// and there is nothing left to stop.
+var ErrOrchestratorLost = orchestrator.ErrOrchestratorLost
+
+// Runs lists the stored runs, newest first. A run whose orchestrator is
+// gone is marked FAILED (OutcomeOrchestratorLost) on the way, and is left
+// out if f asks for another status.
 func Runs(ctx context.Context, st store.Store, f RunFilter) ([]RunInfo, error) {
 	runs, err := st.ListRuns(ctx, f)
 	if err != nil {
@@ -282,6 +298,14 @@ func Runs(ctx context.Context, st store.Store, f RunFilter) ([]RunInfo, error) {
 	}
 	out := make([]RunInfo, 0, len(runs))
 	for _, r := range runs {
+		if orchestrator.Abandoned(r, time.Now()) {
+			if cur, _, err := orchestrator.MarkAbandoned(ctx, st, r, "runs list"); err == nil {
+				r = cur
+			}
+			if f.Status != "" && r.Status != f.Status {
+				continue
+			}
+		}
 		l := RunInfo{RunID: r.ID, Name: r.Name, Template: r.Template, Status: r.Status, Phase: r.Phase,
 			CreatedAt: r.CreatedAt, Connections: r.Spec.Connections, Outcome: r.Outcome, RowsDropped: r.RowsDropped,
 			Stale: !r.Status.Terminal() && time.Since(r.UpdatedAt) > r.Spec.Control.Lease.D()}
@@ -303,8 +327,13 @@ func Runs(ctx context.Context, st store.Store, f RunFilter) ([]RunInfo, error) {
 }
 
 // Show recomputes a stored run's result from its snapshots (see
-// ResultFromStore).
+// ResultFromStore). A run whose orchestrator is gone is marked FAILED
+// first (OutcomeOrchestratorLost).
 func Show(ctx context.Context, st store.Store, runID string) (*Result, error) {
+	if run, err := st.GetRun(ctx, runID); err == nil && orchestrator.Abandoned(run, time.Now()) {
+		// Best effort: a store that refuses the write still shows the run.
+		_, _, _ = orchestrator.MarkAbandoned(ctx, st, run, "runs show")
+	}
 	return rollup.Result(ctx, st, runID)
 }
 
@@ -337,15 +366,52 @@ var ErrFormat = errors.New("unistore: unknown export format")
 // ExportFormats are Export's formats.
 var ExportFormats = []string{"hdr", "csv", "json"}
 
+// Export phases (ExportPhase).
+const (
+	// ExportMeasurement, the default, exports the measurement's intervals
+	// only: what the result's figures are made of.
+	ExportMeasurement = "measurement"
+	// ExportAll exports warm-up's intervals too, marked apart: hdr tags
+	// begin "warmup:", csv and json rows carry their phase.
+	ExportAll = "all"
+)
+
+// ExportOption changes what Export writes.
+type ExportOption func(*exportConfig)
+
+type exportConfig struct{ phase string }
+
+// ExportPhase chooses the intervals Export writes: ExportMeasurement (the
+// default) or ExportAll.
+func ExportPhase(phase string) ExportOption { return func(c *exportConfig) { c.phase = phase } }
+
 // Export writes a run's interval snapshots to w: "hdr" (an HdrHistogram
-// interval log), "csv", or "json" (the result with its snapshots).
-func Export(ctx context.Context, st store.Store, runID, format string, w io.Writer) error {
+// interval log), "csv", or "json" (the result with its snapshots). It
+// writes the measurement's intervals only unless ExportPhase(ExportAll)
+// is given: then warm-up's too, marked apart.
+func Export(ctx context.Context, st store.Store, runID, format string, w io.Writer, opts ...ExportOption) error {
 	if format != "hdr" && format != "csv" && format != "json" {
 		return fmt.Errorf("%w %q: want hdr, csv or json", ErrFormat, format)
+	}
+	cfg := exportConfig{phase: ExportMeasurement}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.phase != ExportMeasurement && cfg.phase != ExportAll {
+		return fmt.Errorf("%w: phase %q: want %s or %s", ErrFormat, cfg.phase, ExportMeasurement, ExportAll)
 	}
 	run, rows, err := rollup.Load(ctx, st, runID)
 	if err != nil {
 		return err
+	}
+	if cfg.phase == ExportMeasurement {
+		kept := rows[:0]
+		for _, r := range rows {
+			if r.Phase == core.PhaseMeasurement {
+				kept = append(kept, r)
+			}
+		}
+		rows = kept
 	}
 	switch format {
 	case "hdr":

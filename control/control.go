@@ -26,6 +26,12 @@ const (
 	// EventSetWorkerTarget changes the connections of running workers
 	// (TargetPayload).
 	EventSetWorkerTarget EventKind = "SET_WORKER_TARGET"
+	// EventWorkerLost records that the orchestrator declared a worker
+	// lost (LostPayload), before it relaunches the worker's group: the
+	// relaunch may take the group over although the lost worker's last
+	// heartbeat is still fresh, and the lost worker, should it still run,
+	// stops when it reads the event.
+	EventWorkerLost EventKind = "WORKER_LOST"
 )
 
 // Control event payloads, stored as JSON.
@@ -39,6 +45,11 @@ type (
 	TargetPayload struct {
 		Connections int   `json:"connections"`
 		Groups      []int `json:"groups,omitempty"`
+	}
+	// LostPayload is WORKER_LOST's payload: the worker declared lost.
+	LostPayload struct {
+		WorkerID string `json:"worker_id"`
+		Reason   string `json:"reason,omitempty"`
 	}
 )
 
@@ -75,6 +86,22 @@ func Scale(connections, workers int, groups ...int) (Command, error) {
 	}
 	raw, _ := json.Marshal(TargetPayload{Connections: connections, Groups: groups})
 	return Command{Kind: EventSetWorkerTarget, Payload: raw}, nil
+}
+
+// WorkerLost is the WORKER_LOST event declaring worker workerID lost.
+func WorkerLost(workerID, reason string) Command {
+	raw, _ := json.Marshal(LostPayload{WorkerID: workerID, Reason: reason})
+	return Command{Kind: EventWorkerLost, Payload: raw}
+}
+
+// LostOf reads a WORKER_LOST payload: the worker declared lost, or ok
+// false if it names none.
+func LostOf(payload json.RawMessage) (workerID string, ok bool) {
+	var p LostPayload
+	if json.Unmarshal(payload, &p) != nil || p.WorkerID == "" {
+		return "", false
+	}
+	return p.WorkerID, true
 }
 
 // PhaseOf reads a SET_PHASE payload; ok is false if it holds no phase.
@@ -146,6 +173,9 @@ var (
 	ErrGroupTaken  = errors.New("worker: group is held by a live worker")
 	ErrBadGroup    = errors.New("worker: group outside the run's groups")
 	ErrLeaseLost   = errors.New("worker: lost the control plane")
+	// ErrDeclaredLost: the orchestrator declared this worker lost
+	// (WORKER_LOST) and its group belongs to a relaunch now.
+	ErrDeclaredLost = errors.New("worker: declared lost by the orchestrator")
 )
 
 // LateThreshold is how far after its intended time an open-model start may

@@ -14,6 +14,11 @@ type Result struct {
 	// TargetSettings are the driver's settings as it ran, e.g. the PostgreSQL statement mode.
 	TargetSettings map[string]string `json:"target_settings,omitempty"`
 	Connections    int               `json:"connections"`
+	// ConnectionsTarget is how many connections the workers were asked to
+	// hold over the run — Connections is the start's, per worker — with
+	// every scale (SET_WORKER_TARGET) replayed: final and maximum, per
+	// worker and across the workers.
+	ConnectionsTarget *ConnectionTargets `json:"connections_target,omitempty"`
 	// Workers counts the run's workers: the target, those declared lost
 	// and the relaunches, with the gaps a loss left.
 	Workers   WorkerStats `json:"workers"`
@@ -49,9 +54,17 @@ type StoreStats struct {
 
 // PhaseStats summarises a phase other than measurement.
 type PhaseStats struct {
+	// Seconds is the span the phase's snapshots cover: from the first
+	// worker's first load to the last worker's cut.
 	Seconds float64 `json:"seconds"`
-	Count   int64   `json:"count"`
-	Errors  int64   `json:"errors"`
+	// ConfiguredSeconds is the spec's length for the phase (warm-up),
+	// counted from the moment every worker had joined. Seconds exceeds it
+	// by how long before that the first worker joined (workers load from
+	// the moment they join) and by how long the phase change took to
+	// reach the workers (at most a poll).
+	ConfiguredSeconds float64 `json:"configured_seconds"`
+	Count             int64   `json:"count"`
+	Errors            int64   `json:"errors"`
 }
 
 // OpStats summarises one operation (or all of them) over a phase.
@@ -83,16 +96,55 @@ type Latency struct {
 }
 
 // OpenStats counts the starts of an open-model run's measurement phase.
+// Every intended start is counted once: Intended = Started + Skipped +
+// Pending.
 type OpenStats struct {
-	// Intended is how many starts the schedule asked for.
+	// Intended is how many starts the measurement had to serve: those its
+	// schedule made due during it, plus CarriedIn.
 	Intended int64 `json:"intended"`
-	// Started is how many began.
+	// CarriedIn counts starts due during warm-up that were still waiting
+	// for a connection when measurement began (they run, and count, in
+	// measurement).
+	CarriedIn int64 `json:"carried_in"`
+	// Started is how many began (the few in flight at the stop among
+	// them, whose results are not counted).
 	Started int64 `json:"started"`
 	// Late counts starts that began more than LateThreshold after their intended time.
 	Late int64 `json:"late"`
 	// Skipped counts starts dropped because the backlog was full.
-	Skipped         int64   `json:"skipped"`
+	Skipped int64 `json:"skipped"`
+	// Pending counts intended starts still waiting for a connection when
+	// the run stopped: they never ran, so no response time holds their
+	// wait.
+	Pending         int64   `json:"pending"`
 	LateThresholdMS float64 `json:"late_threshold_ms"`
+	// Behind is set when the client could not keep the rate: more of the
+	// intended starts were skipped or never started than 1% of them (and
+	// than one per worker, a start due at the very stop).
+	Behind bool `json:"behind"`
+}
+
+// ConnectionTargets are a run's connection targets over time. The per-worker
+// figures are the largest group's when a scale moved only some groups; the
+// totals add every group's.
+type ConnectionTargets struct {
+	Start      int `json:"start"`
+	Final      int `json:"final"`
+	Max        int `json:"max"`
+	TotalStart int `json:"total_start"`
+	TotalFinal int `json:"total_final"`
+	TotalMax   int `json:"total_max"`
+	// Changes are the scales in order, each with the total it left.
+	Changes []ConnectionChange `json:"changes,omitempty"`
+}
+
+// ConnectionChange is one scale: Connections per worker for Groups (every
+// group if empty), from At; Total is the sum across workers after it.
+type ConnectionChange struct {
+	At          time.Time `json:"at"`
+	Connections int       `json:"connections"`
+	Groups      []int     `json:"groups,omitempty"`
+	Total       int       `json:"total"`
 }
 
 // WorkerStats counts a run's workers.

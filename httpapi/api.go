@@ -241,9 +241,17 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("format %q: want hdr, csv or json", format))
 		return
 	}
+	phase := r.URL.Query().Get("phase")
+	if phase == "" {
+		phase = unistore.ExportMeasurement // the CLI's default
+	}
+	if phase != unistore.ExportMeasurement && phase != unistore.ExportAll {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("phase %q: want measurement or all", phase))
+		return
+	}
 	// Whole, then sent: an error half-way must still be an error status.
 	var buf bytes.Buffer
-	if err := unistore.Export(r.Context(), s.cfg.Store, id, format, &buf); err != nil {
+	if err := unistore.Export(r.Context(), s.cfg.Store, id, format, &buf, unistore.ExportPhase(phase)); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -302,7 +310,10 @@ func (s *Server) handleScale(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) || !s.liveStored(w, r, id) {
 		return
 	}
-	if err := unistore.Scale(r.Context(), s.cfg.Store, id, req.Connections, req.Groups...); err != nil {
+	if err := unistore.Scale(r.Context(), s.cfg.Store, id, req.Connections, req.Groups...); errors.Is(err, unistore.ErrOrchestratorLost) {
+		s.fail(w, r, err)
+		return
+	} else if err != nil {
 		// The run exists and goes on: what is left is a bad count or group.
 		writeError(w, http.StatusBadRequest, scrub(err.Error()))
 		return
@@ -419,6 +430,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusNotFound, msg)
 	case errors.Is(err, core.ErrInvalidSpec):
 		writeError(w, http.StatusBadRequest, msg)
+	case errors.Is(err, unistore.ErrOrchestratorLost):
+		// Stop or scale on a run whose orchestrator is gone: marked
+		// FAILED on the way, so it has ended, as for any ended run.
+		writeError(w, http.StatusConflict, msg)
 	case r.Context().Err() != nil:
 		// The client went away; nobody reads the answer.
 	default:

@@ -15,6 +15,7 @@ import (
 	"github.com/unistore-bench/unistore"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/httpapi"
+	"github.com/unistore-bench/unistore/store"
 )
 
 func TestHealthz(t *testing.T) {
@@ -370,6 +371,18 @@ func TestRunShapes(t *testing.T) {
 	}
 	resp, body := e.do("GET", "/api/v1/runs/"+a+"/export?format=xml", nil)
 	e.want(resp, body, http.StatusBadRequest)
+	// Warm-up's intervals only when asked for, as the CLI's --phase all.
+	var all bytes.Buffer
+	if err := unistore.Export(ctx, e.st, a, "hdr", &all, unistore.ExportPhase(unistore.ExportAll)); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = e.do("GET", "/api/v1/runs/"+a+"/export?format=hdr&phase=all", nil)
+	e.want(resp, body, http.StatusOK)
+	if !bytes.Equal(body, all.Bytes()) {
+		t.Errorf("export ?phase=all differs from unistore.Export with ExportAll")
+	}
+	resp, body = e.do("GET", "/api/v1/runs/"+a+"/export?format=hdr&phase=cooldown", nil)
+	e.want(resp, body, http.StatusBadRequest)
 	// A finished run cannot be stopped or scaled.
 	resp, body = e.do("POST", "/api/v1/runs/"+a+"/stop", nil)
 	e.want(resp, body, http.StatusConflict)
@@ -469,4 +482,43 @@ func TestTemplates(t *testing.T) {
 	e.want(resp, b, http.StatusNoContent)
 	resp, b = e.do("GET", "/api/v1/templates/mix", nil)
 	e.want(resp, b, http.StatusNotFound)
+}
+
+// TestOrchestratorLostAPI: the controller marks a run nobody renewed for
+// its lease FAILED (orchestrator lost) as the CLI does: stop and scale
+// answer 409 saying so, and the run reads FAILED in the list and alone.
+func TestOrchestratorLostAPI(t *testing.T) {
+	e := newEnv(t, "")
+	ctx := context.Background()
+	spec := core.Spec{Name: "gone", Workers: 1, Connections: 2, Control: core.ControlSpec{Lease: core.Duration(500 * time.Millisecond)}}
+	for _, id := range []string{"gone-stop", "gone-scale", "gone-read"} {
+		if err := e.st.CreateRun(ctx, store.Run{ID: id, Name: id, Spec: spec, Status: core.StatusRunning}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(time.Second) // the lease lapses: nobody renews these rows
+	resp, body := e.do("POST", "/api/v1/runs/gone-stop/stop", nil)
+	e.want(resp, body, http.StatusConflict)
+	if !strings.Contains(string(body), "marked FAILED (orchestrator lost)") {
+		t.Errorf("stop: %s", body)
+	}
+	resp, body = e.do("POST", "/api/v1/runs/gone-scale/scale", map[string]int{"connections": 3})
+	e.want(resp, body, http.StatusConflict)
+	resp, body = e.do("GET", "/api/v1/runs/gone-read", nil)
+	e.want(resp, body, http.StatusOK)
+	var res unistore.Result
+	if err := json.Unmarshal(body, &res); err != nil || res.Status != core.StatusFailed || !strings.HasPrefix(res.Error, unistore.OutcomeOrchestratorLost) {
+		t.Errorf("GET run: %v, %s", err, body)
+	}
+	resp, body = e.do("GET", "/api/v1/runs", nil)
+	e.want(resp, body, http.StatusOK)
+	var list []unistore.RunInfo
+	if err := json.Unmarshal(body, &list); err != nil || len(list) != 3 {
+		t.Fatalf("GET runs: %v, %s", err, body)
+	}
+	for _, l := range list {
+		if l.Status != core.StatusFailed || !strings.HasPrefix(l.Outcome, unistore.OutcomeOrchestratorLost) {
+			t.Errorf("%s: %s %q", l.RunID, l.Status, l.Outcome)
+		}
+	}
 }

@@ -22,8 +22,12 @@ func NewRunID() string {
 
 // Stop appends a STOP event to a running run: its orchestrator and its
 // workers stop it. A run that does not exist or has finished is an error.
+//
+// A run whose orchestrator is gone (Abandoned) is marked FAILED
+// (MarkAbandoned) instead, and the error, matching ErrOrchestratorLost,
+// says so.
 func Stop(ctx context.Context, st store.Store, runID string) error {
-	if _, err := liveRun(ctx, st, runID); err != nil {
+	if _, err := liveRun(ctx, st, runID, "stop"); err != nil {
 		return err
 	}
 	return appendCommand(ctx, st, runID, control.Stop())
@@ -35,7 +39,7 @@ func Scale(ctx context.Context, st store.Store, runID string, connections int, g
 	if _, err := control.Scale(connections, 1); err != nil {
 		return err // before reading the run: a bad count is the caller's error whatever the run
 	}
-	run, err := liveRun(ctx, st, runID)
+	run, err := liveRun(ctx, st, runID, "scale")
 	if err != nil {
 		return err
 	}
@@ -52,13 +56,27 @@ func appendCommand(ctx context.Context, st store.Store, runID string, c control.
 	return err
 }
 
-func liveRun(ctx context.Context, st store.Store, runID string) (store.Run, error) {
+// liveRun reads a run that is going on. A missing run's error matches
+// store.ErrNotFound; a finished one is an error; one whose orchestrator is
+// gone is marked (by by) and its error matches ErrOrchestratorLost.
+func liveRun(ctx context.Context, st store.Store, runID, by string) (store.Run, error) {
 	run, err := st.GetRun(ctx, runID)
 	if errors.Is(err, store.ErrNotFound) {
-		return run, fmt.Errorf("orchestrator: run %q does not exist", runID)
+		return run, fmt.Errorf("orchestrator: run %q does not exist: %w", runID, store.ErrNotFound)
 	}
 	if err != nil {
 		return run, err
+	}
+	if Abandoned(run, time.Now()) {
+		cur, _, err := MarkAbandoned(ctx, st, run, by)
+		if err != nil {
+			return run, err
+		}
+		if LostByOrchestrator(cur) {
+			return cur, fmt.Errorf("%w: run %s was not renewed since %s, for more than its lease (%s): marked %s (%s)",
+				ErrOrchestratorLost, runID, run.UpdatedAt.UTC().Format(time.RFC3339), lease(run), cur.Status, OutcomeOrchestratorLost)
+		}
+		run = cur
 	}
 	if run.Status.Terminal() {
 		return run, fmt.Errorf("orchestrator: run %s is already %s", runID, run.Status)

@@ -43,6 +43,32 @@
 // that dies leaves no orphan load. Workers judge renewals on their own clock
 // (did updated_at change?), so clock skew between machines does not matter.
 //
+// # Runs whose orchestrator died
+//
+// The orchestrator renews RUN_STATUS from its first join wait to its last
+// grace period, so a run not renewed for longer than its lease has no
+// orchestrator (Abandoned). Such a run is made final as FAILED, with an
+// outcome beginning "orchestrator lost" (OutcomeOrchestratorLost) that
+// names its last renewal and who marked it — not a new status: every
+// reader, filter, exit code and UI already knows FAILED, and the outcome
+// says why. It is marked by whoever sees it first (MarkAbandoned): `runs
+// list` and `runs show` and the controller (through the root's Runs and
+// Show), Stop and Scale (which then return ErrOrchestratorLost and append
+// nothing), and the next orchestrator on the store (SweepAbandoned, before
+// it creates its run). The mark carries the rollup of every stored
+// snapshot as the summary, so the run's figures stay readable. It is a
+// compare-and-set on updated_at (store.RunUpdaterIf): a renewal racing it
+// wins. Judging a lease compares the reader's clock with the time the
+// orchestrator wrote, so clocks skewed by more than a lease misjudge;
+// and an orchestrator that was only cut off from the store writes its
+// own outcome over the mark when it ends.
+//
+// A relaunch takes a group over from the worker it replaces because the
+// orchestrator first appends WORKER_LOST naming that worker: a joining
+// worker never takes over a group whose holder is alive (its heartbeat
+// advances) unless that holder was declared lost, and a worker that reads
+// its own WORKER_LOST stops (worker.ErrDeclaredLost).
+//
 // # Progress
 //
 // The final RUN_STATUS summary is package rollup's exact merge of every

@@ -133,6 +133,7 @@ func (d *driveState) waitStopped(limit time.Duration) bool {
 			return false
 		}
 		<-tick.C
+		d.renew(time.Now()) // the grace periods may outlast the lease
 	}
 }
 
@@ -181,6 +182,7 @@ func (d *driveState) finish(outcome core.Status, reason string, dropped int64) {
 	phase, live, lost := core.PhaseDone, 0, d.stats.Lost
 	d.base.Workers = d.stats
 	d.base.Workers.Target = d.spec.Workers
+	d.base.ConnectionsTarget = d.targets()
 	var res *core.Result
 	var err error
 	deadline := time.Now().Add(30 * time.Second)

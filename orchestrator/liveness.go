@@ -11,6 +11,7 @@ import (
 
 	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
+	"github.com/unistore-bench/unistore/rollup"
 	"github.com/unistore-bench/unistore/store"
 )
 
@@ -21,13 +22,51 @@ func (d *driveState) externalStop() bool {
 		events, err := d.s.Store.EventsSince(ctx, d.run.ID, d.seq)
 		for _, e := range events {
 			d.seq = e.Seq
-			if e.Kind == control.EventStop {
+			switch e.Kind {
+			case control.EventStop:
 				stop, d.stopSeen = true, true
+			case control.EventSetWorkerTarget:
+				d.scales = append(d.scales, e)
 			}
 		}
 		return err
 	})
 	return stop
+}
+
+// renew renews the orchestrator's lease — RUN_STATUS's updated_at, with
+// the live and lost worker counts — when no write of the row came for
+// lease/5 (at most once a poll). Workers stop on their own if renewals stop
+// for a lease, and a reader that sees none for a lease marks the run
+// FAILED (orchestrator lost, MarkAbandoned): so it is renewed from the
+// first join wait to the last grace period.
+//
+// A failed renewal is retried lease/5 later, not on the next poll: a store
+// that hangs costs the run one write timeout per lease/5, not one per poll.
+func (d *driveState) renew(now time.Time) {
+	ctl := d.spec.Control
+	every := max(ctl.Lease.D()/5, ctl.Poll.D())
+	if now.Sub(d.lastRenew) < every || now.Sub(d.renewTried) < every {
+		return
+	}
+	d.renewTried = now
+	live, lost := d.liveCount(), d.stats.Lost
+	d.update(store.RunUpdate{WorkersLive: &live, WorkersLost: &lost})
+}
+
+// sweep marks the store's runs whose orchestrator is gone
+// (SweepAbandoned) before this one creates its run: best effort, bounded,
+// logged.
+func (s *Service) sweep(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	n, err := SweepAbandoned(ctx, s.Store, "the next orchestrator on the store")
+	if err != nil {
+		s.logger().Warn("orchestrator: could not mark the runs whose orchestrator is gone", "err", err)
+	}
+	if n > 0 {
+		s.logger().Info("orchestrator: marked runs whose orchestrator is gone FAILED (orchestrator lost)", "runs", n)
+	}
 }
 
 func (d *driveState) allJoined() bool {
@@ -56,6 +95,23 @@ func (d *driveState) liveCount() int {
 		}
 	}
 	return n
+}
+
+// targets are the run's connection targets for its result: its scales
+// replayed (rollup.Targets), read once more at the end so that one
+// appended after the last poll counts; if the store cannot be read, the
+// scales the polls saw.
+//
+// The read is bounded by a second of its own: with the store down at the
+// end, the run's end does not wait for it.
+func (d *driveState) targets() *core.ConnectionTargets {
+	events := d.scales
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if all, err := d.s.Store.EventsSince(ctx, d.run.ID, 0); err == nil {
+		events = all
+	}
+	return rollup.Targets(d.spec, events)
 }
 
 // firstError says why the first group to have lost a worker lost its last
@@ -169,7 +225,13 @@ func (d *driveState) watch(now time.Time, joinTimeout time.Duration, running boo
 // next attempt (watch sees it join).
 func (d *driveState) lose(gi int, now time.Time, reason string) {
 	g := d.groups[gi]
-	d.log.Warn("orchestrator: worker lost", "run_id", d.run.ID, "worker_id", control.WorkerID(gi, g.attempt), "reason", reason)
+	id := control.WorkerID(gi, g.attempt)
+	d.log.Warn("orchestrator: worker lost", "run_id", d.run.ID, "worker_id", id, "reason", reason)
+	// Declared in the control events before anything is relaunched: the
+	// next attempt may then take the group over although the lost
+	// worker's last heartbeat is fresh (a worker refuses to take over a
+	// live group), and the lost worker, should it still run, stops.
+	d.event(control.WorkerLost(id, reason))
 	if d.restarts && g.handle != nil && !isDone(g.handle) {
 		d.countLost(gi, now, reason)
 		g.joined, g.launchedAt = false, now

@@ -145,6 +145,7 @@ func (s *Service) Start(ctx context.Context, spec core.Spec, o Options) (*Run, e
 	// The id before the preflight, so that its statements carry the run's
 	// label; no row is written until the preflight has passed.
 	id := NewRunID()
+	s.sweep(ctx)
 	if err := preflight(ctx, id, conn, wl, spec.Workers, spec.Connections); err != nil {
 		return nil, fmt.Errorf("unistore: before load: %w", err)
 	}
@@ -241,6 +242,11 @@ type driveState struct {
 	stopSeen bool
 	// heartbeats is the last read of the heartbeat rows, for progress.
 	heartbeats []store.Heartbeat
+	// lastRenew is when RUN_STATUS was last written, renewTried when
+	// renew last tried to (renew).
+	lastRenew, renewTried time.Time
+	// scales are the SET_WORKER_TARGET events the polls read.
+	scales []store.Event
 }
 
 func (d *driveState) launch(ctx context.Context, g int) error {
@@ -277,7 +283,11 @@ func (d *driveState) event(c control.Command) {
 }
 
 func (d *driveState) update(u store.RunUpdate) bool {
-	return d.write("run status", func(ctx context.Context) error { return d.s.Store.UpdateRun(ctx, d.run.ID, u) })
+	ok := d.write("run status", func(ctx context.Context) error { return d.s.Store.UpdateRun(ctx, d.run.ID, u) })
+	if ok {
+		d.lastRenew = time.Now() // every write of the row renews the lease
+	}
+	return ok
 }
 
 // drive runs the run's phases; it is the only goroutine touching d.
@@ -313,6 +323,7 @@ func (d *driveState) drive(ctx context.Context) {
 			d.stopAndFinish(core.StatusFailed, err.Error(), true)
 			return
 		}
+		d.renew(time.Now()) // a join may take longer than the lease
 		// Every group given up on is "all joined" too: check it first.
 		if d.noneLeft() {
 			d.stopAndFinish(core.StatusFailed, "no worker could join: "+d.firstError(), true)
@@ -333,11 +344,17 @@ func (d *driveState) drive(ctx context.Context) {
 	d.update(store.RunUpdate{Status: &status, Phase: &phase, StartedAt: &started, WorkersLive: &live})
 	warmupEnd := started.Add(d.spec.Warmup.D())
 	end := warmupEnd.Add(d.spec.Duration.D())
-	renewEvery := max(ctl.Lease.D()/5, ctl.Poll.D())
-	lastRenew := started
 	outcome := core.StatusCompleted
 	reason := ""
 
+	// The phase change and the end come on timers of their own, not on
+	// the next poll: the configured warm-up and duration are kept to the
+	// orchestrator's clock, not to a poll.
+	due := time.NewTimer(time.Until(warmupEnd))
+	defer due.Stop()
+	if phase != core.PhaseWarmup {
+		due.Reset(time.Until(end))
+	}
 loop:
 	for {
 		select {
@@ -348,6 +365,8 @@ loop:
 			outcome = core.StatusCancelled
 			break loop
 		case <-tick.C:
+		case <-due.C:
+			due.Reset(time.Until(end)) // after the warm-up's end, the end's
 		}
 		now := time.Now()
 		if phase == core.PhaseWarmup && !now.Before(warmupEnd) {
@@ -370,14 +389,7 @@ loop:
 			outcome, reason = core.StatusFailed, "every worker group was lost: "+d.firstError()
 			break
 		}
-		if now.Sub(lastRenew) >= renewEvery {
-			// Renewing RUN_STATUS is the orchestrator's lease: workers stop
-			// on their own if it stops coming.
-			liveN, lost := d.liveCount(), d.stats.Lost
-			if d.update(store.RunUpdate{WorkersLive: &liveN, WorkersLost: &lost}) {
-				lastRenew = now
-			}
-		}
+		d.renew(now)
 		prog.poll(now, started, phase)
 	}
 	d.stopAndFinish(outcome, reason, outcome == core.StatusCancelled && ctx.Err() != nil)

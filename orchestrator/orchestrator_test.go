@@ -348,9 +348,20 @@ func TestBoundedRelaunch(t *testing.T) {
 				if row.Status != core.StatusFailed || !strings.Contains(row.Outcome, errBoom.Error()) {
 					t.Errorf("RUN_STATUS %s, outcome %q; want FAILED naming %q", row.Status, row.Outcome, errBoom)
 				}
-				// Nobody joined: no START, only the STOP that ends the run.
-				if ev := r.events(t, run.ID); len(ev) != 1 || ev[0].Kind != control.EventStop {
-					t.Errorf("events %+v, want only STOP", ev)
+				// Nobody joined: no START, only a WORKER_LOST per lost
+				// worker (before its relaunch) and the STOP that ends the run.
+				ev := r.events(t, run.ID)
+				var kinds []control.EventKind
+				lost := 0
+				for _, e := range ev {
+					if e.Kind == control.EventWorkerLost {
+						lost++
+						continue
+					}
+					kinds = append(kinds, e.Kind)
+				}
+				if len(kinds) != 1 || kinds[0] != control.EventStop || lost != 2*(n+1) {
+					t.Errorf("events %+v, want %d WORKER_LOST and one STOP", ev, 2*(n+1))
 				}
 			})
 		})
@@ -583,6 +594,9 @@ func TestStopScaleRefuse(t *testing.T) {
 			err := tc.call(tc.id)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want one containing %q", err, tc.want)
+			}
+			if missing := tc.id == "nope"; errors.Is(err, store.ErrNotFound) != missing {
+				t.Errorf("errors.Is(%v, store.ErrNotFound) = %v, want %v", err, !missing, missing)
 			}
 			if ev, _ := st.EventsSince(ctx, tc.id, 0); len(ev) != 0 {
 				t.Errorf("events appended: %+v", ev)

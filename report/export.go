@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
@@ -16,34 +17,40 @@ import (
 	"github.com/unistore-bench/unistore/store"
 )
 
-// ExportHDR writes a run's stored snapshots in the HdrHistogram interval-log
+// ExportHDR writes stored snapshot rows in the HdrHistogram interval-log
 // format (version 1.3), readable by HistogramLogProcessor and every
 // HdrHistogram log reader: one tagged interval line per worker, operation
 // and interval, tagged "OPERATION" (service time, successes),
 // "OPERATION.response" (open model, from the intended start) and
-// "OPERATION.errors". Values are microseconds; the max column is in
-// milliseconds. Timestamps are seconds from the run's start, which the
-// StartTime and BaseTime headers give.
+// "OPERATION.errors"; a warm-up row's tags begin "warmup:", so warm-up
+// samples never mix with measurement ones under one tag. Values are
+// microseconds; the max column is in milliseconds. Timestamps are seconds
+// from the earliest row written — never negative — which the StartTime and
+// BaseTime headers give to the millisecond. Which rows to write is the
+// caller's choice (unistore.Export: the measurement's, unless every
+// phase is asked for).
 func ExportHDR(w io.Writer, run store.Run, rows []store.Snapshot) error {
 	base := run.StartedAt
-	if base.IsZero() && len(rows) > 0 {
-		base = rows[0].IntervalStart
+	for i, r := range rows {
+		if i == 0 || r.IntervalStart.Before(base) {
+			base = r.IntervalStart
+		}
 	}
-	lw := hdr.NewHistogramLogWriter(w)
-	fmt.Fprintf(w, "#unistore run %s (%s): latency in microseconds; tags are operations\n", run.ID, run.Name)
-	if err := lw.OutputLogFormatVersion(); err != nil {
-		return err
-	}
-	if err := lw.OutputStartTime(base.UnixMilli()); err != nil {
-		return err
-	}
-	if err := lw.OutputBaseTime(base.UnixMilli()); err != nil {
-		return err
-	}
-	if err := lw.OutputLegend(); err != nil {
+	base = time.UnixMilli(base.UnixMilli()).UTC() // the headers' precision: offsets stay ≥ 0
+	secs := float64(base.UnixMilli()) / 1000
+	if _, err := fmt.Fprintf(w, "#unistore run %s (%s): latency in microseconds; tags are operations, warm-up's prefixed \"warmup:\"\n"+
+		"#[Histogram log format version %s]\n"+
+		"#[StartTime: %.3f (seconds since epoch), %s]\n"+
+		"#[BaseTime: %.3f (seconds since epoch)]\n"+
+		"\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n",
+		run.ID, run.Name, hdr.HISTOGRAM_LOG_FORMAT_VERSION, secs, base.Format("2006-01-02T15:04:05.000Z07:00"), secs); err != nil {
 		return err
 	}
 	for _, r := range rows {
+		prefix := ""
+		if r.Phase != core.PhaseMeasurement {
+			prefix = strings.ToLower(string(r.Phase)) + ":"
+		}
 		for _, h := range []struct{ tag, enc string }{
 			{r.Operation, r.Histogram}, {r.Operation + ".response", r.ResponseHistogram}, {r.Operation + ".errors", r.ErrorHistogram},
 		} {
@@ -56,7 +63,7 @@ func ExportHDR(w io.Writer, run store.Run, rows []store.Snapshot) error {
 			}
 			start := r.IntervalStart.Sub(base).Seconds()
 			length := r.IntervalEnd.Sub(r.IntervalStart).Seconds()
-			if _, err := fmt.Fprintf(w, "Tag=%s,%.3f,%.3f,%.3f,%s\n", tagSafe(h.tag), start, length,
+			if _, err := fmt.Fprintf(w, "Tag=%s,%.3f,%.3f,%.3f,%s\n", tagSafe(prefix+h.tag), start, length,
 				float64(hist.Max())/1000, h.enc); err != nil {
 				return err
 			}

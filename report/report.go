@@ -30,7 +30,22 @@ func Summary(w io.Writer, r *core.Result) error {
 			fmt.Fprintf(w, "  %s %s", k, r.TargetSettings[k])
 		}
 	}
+	if t := r.ConnectionsTarget; t != nil && (len(t.Changes) > 0 || t.TotalStart != t.Start) {
+		fmt.Fprintf(w, "\nconnections per worker: %d at the start, %d at the end, %d at most; across %d workers: %d, %d, %d at most",
+			t.Start, t.Final, t.Max, max(r.Workers.Target, 1), t.TotalStart, t.TotalFinal, t.TotalMax)
+		if n := len(t.Changes); n > 0 {
+			fmt.Fprintf(w, " (%d scale", n)
+			if n > 1 {
+				fmt.Fprint(w, "s")
+			}
+			fmt.Fprint(w, ")")
+		}
+	}
 	fmt.Fprintf(w, "\nmeasured %.1fs (warm-up %.1fs: %d ops, %d errors)\n", r.MeasuredSeconds, r.Warmup.Seconds, r.Warmup.Count, r.Warmup.Errors)
+	if wu := r.Warmup; wu.ConfiguredSeconds > 0 && wu.Seconds-wu.ConfiguredSeconds >= 0.05 {
+		fmt.Fprintf(w, "warm-up ran %.2fs for %.2fs configured: workers load from the moment they join, and the configured time "+
+			"counts from when the last had joined; the phase change then reaches each within a poll\n", wu.Seconds, wu.ConfiguredSeconds)
+	}
 	if r.Error != "" {
 		fmt.Fprintf(w, "error: %s\n", r.Error)
 	}
@@ -58,8 +73,17 @@ func Summary(w io.Writer, r *core.Result) error {
 			ms(rl.Mean), ms(rl.P50), ms(rl.P90), ms(rl.P99), ms(rl.P999), ms(rl.Max))
 	}
 	if o := r.Open; o != nil {
-		fmt.Fprintf(w, "open model at %.0f/s: %d starts intended, %d started, %d late (> %.0f ms), %d skipped\n",
-			r.Rate, o.Intended, o.Started, o.Late, o.LateThresholdMS, o.Skipped)
+		fmt.Fprintf(w, "open model at %s/s: %d starts intended", strconv.FormatFloat(r.Rate, 'f', -1, 64), o.Intended)
+		if o.CarriedIn > 0 {
+			fmt.Fprintf(w, " (%d carried over from warm-up)", o.CarriedIn)
+		}
+		fmt.Fprintf(w, ", %d started, %d skipped, %d still waiting at the end; %d late (> %s ms)\n",
+			o.Started, o.Skipped, o.Pending, o.Late, strconv.FormatFloat(o.LateThresholdMS, 'f', -1, 64))
+		if o.Behind {
+			fmt.Fprintf(w, "THE CLIENT COULD NOT KEEP THE RATE: %d of %d intended starts (%.1f%%) never ran (%d skipped, %d still waiting); "+
+				"response times cover only the starts that ran. Add connections or lower the rate.\n",
+				o.Skipped+o.Pending, o.Intended, 100*float64(o.Skipped+o.Pending)/float64(max(o.Intended, 1)), o.Skipped, o.Pending)
+		}
 	}
 	if len(r.Total.ErrorsByClass) > 0 {
 		fmt.Fprintf(w, "errors by class: %s\n", errorClasses(r.Total.ErrorsByClass))

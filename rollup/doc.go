@@ -15,6 +15,15 @@
 //     same rollup from the same rows: the two are identical.
 //   - Intervals buckets rows by their interval's midpoint, aligned on the
 //     run's first snapshot: workers cut intervals on their own clocks.
+//   - Open-model starts balance: the measurement's Intended (its own due
+//     starts plus CarriedIn, what warm-up left queued) equals Started +
+//     Skipped + Pending, Pending being what was still queued at the stop
+//     (openStats derives both from the stored per-interval counts, with
+//     no column of their own: each start is counted intended, started and
+//     skipped exactly once, in the interval where it happened). Behind is
+//     set when more than 1% of the intended starts (and more than one per
+//     worker) never ran: the client could not keep the rate, and the
+//     summary says so in capitals.
 //   - It reads through Reader (GetRun, Snapshots), the two methods it
 //     needs, and writes nothing.
 package rollup

@@ -73,9 +73,9 @@ func Rollup(run store.Run, base core.Result, rows []store.Snapshot) (*core.Resul
 			tot.End = r.IntervalEnd
 		}
 	}
-	res.Warmup = core.PhaseStats{}
+	res.Warmup = core.PhaseStats{ConfiguredSeconds: spec.Warmup.D().Seconds()}
 	if wu := totals[core.PhaseWarmup]; wu != nil {
-		res.Warmup = core.PhaseStats{Seconds: wu.End.Sub(wu.Start).Seconds(), Count: wu.Count(), Errors: wu.Errors()}
+		res.Warmup.Seconds, res.Warmup.Count, res.Warmup.Errors = wu.End.Sub(wu.Start).Seconds(), wu.Count(), wu.Errors()
 	}
 	meas := totals[core.PhaseMeasurement]
 	if meas == nil {
@@ -85,10 +85,89 @@ func Rollup(run store.Run, base core.Result, rows []store.Snapshot) (*core.Resul
 	res.Total, res.Operations = meas.Stats(res.MeasuredSeconds)
 	res.Open = nil
 	if open {
-		res.Open = &core.OpenStats{Intended: meas.Open.Intended, Started: meas.Open.Started, Late: meas.Open.Late,
-			Skipped: meas.Open.Skipped, LateThresholdMS: control.LateThresholdMS()}
+		res.Open = openStats(totals, spec.Workers)
+	}
+	if res.ConnectionsTarget == nil {
+		res.ConnectionsTarget = Targets(spec, nil)
 	}
 	return &res, nil
+}
+
+// Targets replays a run's SET_WORKER_TARGET events over its spec's
+// connections: the connection targets at the start, at the end and at
+// most, per worker and in all, and every change. Events after the first
+// STOP are left out: workers act on nothing after it.
+func Targets(spec core.Spec, events []store.Event) *core.ConnectionTargets {
+	workers := max(spec.Workers, 1)
+	per := make([]int, workers)
+	for g := range per {
+		per[g] = spec.Connections
+	}
+	t := &core.ConnectionTargets{Start: spec.Connections, TotalStart: spec.Connections * workers}
+	sum := func() (total, most int) {
+		for _, c := range per {
+			total, most = total+c, max(most, c)
+		}
+		return total, most
+	}
+	t.TotalFinal, t.Final = sum()
+	t.TotalMax, t.Max = t.TotalFinal, t.Final
+	for _, e := range events {
+		if e.Kind == control.EventStop {
+			break
+		}
+		if e.Kind != control.EventSetWorkerTarget {
+			continue
+		}
+		var p control.TargetPayload
+		if json.Unmarshal(e.Payload, &p) != nil || p.Connections < 1 {
+			continue
+		}
+		for g := range per {
+			if c, ok := control.TargetFor(e.Payload, g); ok {
+				per[g] = c
+			}
+		}
+		t.TotalFinal, t.Final = sum()
+		t.TotalMax, t.Max = max(t.TotalMax, t.TotalFinal), max(t.Max, t.Final)
+		t.Changes = append(t.Changes, core.ConnectionChange{At: e.CreatedAt, Connections: p.Connections, Groups: p.Groups, Total: t.TotalFinal})
+	}
+	return t
+}
+
+// eventReader is the store method Result uses, when the store has it, to
+// replay a running run's scales (Targets).
+type eventReader interface {
+	EventsSince(ctx context.Context, runID string, afterSeq int64) ([]store.Event, error)
+}
+
+// openStats accounts for every intended start of the measurement. A
+// worker counts a start as intended when its pacer makes it due, as
+// started when a loop takes it and as skipped when the backlog is full,
+// each exactly once, in the interval (and so the phase) where that
+// happened. Summed over every phase, intended − started − skipped is
+// what was still queued when the workers stopped (Pending); summed over
+// the phases before measurement, it is what warm-up left queued
+// (CarriedIn), which measurement then served. So the measurement's
+// Intended, its own due starts plus CarriedIn, equals Started + Skipped +
+// Pending.
+func openStats(totals map[core.Phase]*metrics.Snapshot, workers int) *core.OpenStats {
+	o := &core.OpenStats{LateThresholdMS: control.LateThresholdMS()}
+	var pending int64
+	for p, t := range totals {
+		left := t.Open.Intended - t.Open.Started - t.Open.Skipped
+		pending += left
+		if p == core.PhaseMeasurement {
+			o.Intended, o.Started, o.Late, o.Skipped = t.Open.Intended, t.Open.Started, t.Open.Late, t.Open.Skipped
+		} else {
+			o.CarriedIn += left
+		}
+	}
+	o.Intended += o.CarriedIn
+	o.Pending = max(pending, 0)
+	missed := o.Skipped + o.Pending
+	o.Behind = missed > 0 && float64(missed) > max(0.01*float64(o.Intended), float64(workers))
+	return o
 }
 
 // Result reads a run and its snapshots from st and rolls them up. For a
@@ -104,6 +183,13 @@ func Result(ctx context.Context, st Reader, runID string) (*core.Result, error) 
 		if err := json.Unmarshal(run.Summary, &base); err != nil {
 			return nil, fmt.Errorf("rollup: run %s: bad stored summary: %w", runID, err)
 		}
+	}
+	if er, ok := st.(eventReader); ok && base.ConnectionsTarget == nil {
+		events, err := er.EventsSince(ctx, runID, 0)
+		if err != nil {
+			return nil, err
+		}
+		base.ConnectionsTarget = Targets(run.Spec, events)
 	}
 	return Rollup(run, base, rows)
 }

@@ -62,6 +62,26 @@ func (m *Memory) UpdateRun(_ context.Context, runID string, u RunUpdate) error {
 	if !ok {
 		return fmt.Errorf("%w: run %s", ErrNotFound, runID)
 	}
+	m.updateLocked(r, u)
+	return nil
+}
+
+// UpdateRunIf implements RunUpdaterIf.
+func (m *Memory) UpdateRunIf(_ context.Context, runID string, updatedAt time.Time, u RunUpdate) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.runs[runID]
+	if !ok {
+		return false, fmt.Errorf("%w: run %s", ErrNotFound, runID)
+	}
+	if !r.UpdatedAt.Equal(UTC(updatedAt)) || r.Status.Terminal() {
+		return false, nil
+	}
+	m.updateLocked(r, u)
+	return true, nil
+}
+
+func (m *Memory) updateLocked(r Run, u RunUpdate) {
 	set := func(dst *time.Time, v *time.Time) {
 		if v != nil {
 			*dst = UTC(*v)
@@ -94,8 +114,7 @@ func (m *Memory) UpdateRun(_ context.Context, runID string, u RunUpdate) error {
 		r.RowsDropped = *u.RowsDropped
 	}
 	r.UpdatedAt = memNow()
-	m.runs[runID] = r
-	return nil
+	m.runs[r.ID] = r
 }
 
 // GetRun implements Store.

@@ -109,6 +109,16 @@ type Run struct {
 	RowsDropped int64
 }
 
+// RunUpdaterIf is an optional Store capability (Memory and the SQL
+// backends have it): UpdateRunIf applies u only while the run is unfinished
+// and its updated_at still equals updatedAt — a compare-and-set on the
+// row's last write — and reports whether it did. Whoever marks a run whose
+// orchestrator is gone uses it, so that a renewal racing the mark wins.
+// A missing run is ErrNotFound.
+type RunUpdaterIf interface {
+	UpdateRunIf(ctx context.Context, runID string, updatedAt time.Time, u RunUpdate) (bool, error)
+}
+
 // RunUpdate names the RUN_STATUS fields to change: nil leaves one as is.
 type RunUpdate struct {
 	Status        *core.Status

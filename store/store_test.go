@@ -64,6 +64,7 @@ func TestRoundTrip(t *testing.T) {
 				fn   func(*testing.T, store.Store)
 			}{
 				{"runs", testRuns},
+				{"update if", testUpdateRunIf},
 				{"events", testEvents},
 				{"heartbeats", testHeartbeats},
 				{"snapshots", testSnapshots},
@@ -444,5 +445,50 @@ func testWriterIntoStore(t *testing.T, st store.Store) {
 	snaps, err := st.Snapshots(ctx, "wr")
 	if err != nil || len(snaps) != 10 {
 		t.Errorf("Snapshots: %d, %v; want 10", len(snaps), err)
+	}
+}
+
+// testUpdateRunIf: UpdateRunIf writes only while the run is unfinished and
+// its updated_at is the one the caller read — a renewal in between wins.
+func testUpdateRunIf(t *testing.T, st store.Store) {
+	ctx := ctxT(t)
+	c, ok := st.(store.RunUpdaterIf)
+	if !ok {
+		t.Fatalf("%T has no UpdateRunIf", st)
+	}
+	// Memory too: the capability is the orchestrator's guard.
+	var _ store.RunUpdaterIf = store.NewMemory()
+	if err := st.CreateRun(ctx, store.Run{ID: "cas", Name: "cas", Status: core.StatusRunning, Phase: core.PhaseMeasurement}); err != nil {
+		t.Fatal(err)
+	}
+	read, err := st.GetRun(ctx, "cas")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Millisecond)                                                       // a distinct updated_at (microseconds)
+	if err := st.UpdateRun(ctx, "cas", store.RunUpdate{WorkersLive: ptr(2)}); err != nil { // the renewal
+		t.Fatal(err)
+	}
+	failed := store.RunUpdate{Status: ptr(core.StatusFailed), Outcome: ptr("orchestrator lost")}
+	if done, err := c.UpdateRunIf(ctx, "cas", read.UpdatedAt, failed); err != nil || done {
+		t.Fatalf("UpdateRunIf after a renewal: %v, %v; want false, nil", done, err)
+	}
+	if r, _ := st.GetRun(ctx, "cas"); r.Status != core.StatusRunning || r.Outcome != "" {
+		t.Fatalf("run after a refused UpdateRunIf: %s %q", r.Status, r.Outcome)
+	}
+	read, _ = st.GetRun(ctx, "cas")
+	if done, err := c.UpdateRunIf(ctx, "cas", read.UpdatedAt, failed); err != nil || !done {
+		t.Fatalf("UpdateRunIf on the row as read: %v, %v; want true, nil", done, err)
+	}
+	r, _ := st.GetRun(ctx, "cas")
+	if r.Status != core.StatusFailed || r.Outcome != "orchestrator lost" || r.WorkersLive != 2 || !r.UpdatedAt.After(read.UpdatedAt) {
+		t.Fatalf("run after UpdateRunIf: %+v", r)
+	}
+	// A finished run is never written again, whatever time is given.
+	if done, err := c.UpdateRunIf(ctx, "cas", r.UpdatedAt, store.RunUpdate{Status: ptr(core.StatusCompleted)}); err != nil || done {
+		t.Fatalf("UpdateRunIf on a finished run: %v, %v; want false, nil", done, err)
+	}
+	if _, err := c.UpdateRunIf(ctx, "nope", r.UpdatedAt, failed); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UpdateRunIf(missing): %v, want ErrNotFound", err)
 	}
 }

@@ -95,8 +95,8 @@
 // Join is a worker's whole life inside a stored run, the same for a
 // goroutine group (orchestrator.InProcess) and a process (`unistore
 // worker`): it reads the run's spec from the store, refuses a finished run,
-// a group outside 0..workers-1 or one held by a live worker of the same or a
-// later attempt (ids worker-G, worker-G-rK), connects and prepares, and
+// a group outside 0..workers-1 or one held by a live worker (ids worker-G,
+// worker-G-rK), connects and prepares, and
 // starts in the run's current phase, replayed from the control events — a
 // worker joining after warm-up starts in MEASUREMENT. It then polls the
 // events every control.poll: SET_PHASE moves it, SET_WORKER_TARGET scales
@@ -107,6 +107,17 @@
 // has been unreachable for control.lease: a worker never outlives its
 // control plane by more than a lease. Each of N workers paces rate/N in
 // the open model.
+//
+// A group is held by a worker of it whose heartbeat is RUNNING and fresher
+// than control.heartbeat_timeout, unless the orchestrator declared it lost
+// (WORKER_LOST, appended before every relaunch). A holder of the same or a
+// later attempt refuses the join at once. A later --attempt never takes a
+// live group over: a holder of an earlier attempt may be dead with a fresh
+// last heartbeat, so Join watches it for at most the heartbeat timeout and
+// refuses as soon as its heartbeat advances (it is alive), taking the
+// group only once it stopped, went silent for the timeout or was declared
+// lost. A worker that reads WORKER_LOST naming itself stops, with
+// ErrDeclaredLost: its group belongs to the relaunch.
 //
 // # Deterministic sharding by worker group
 //

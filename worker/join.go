@@ -58,6 +58,8 @@ var (
 	ErrGroupTaken  = control.ErrGroupTaken
 	ErrBadGroup    = control.ErrBadGroup
 	ErrLeaseLost   = control.ErrLeaseLost
+	// ErrDeclaredLost ends a worker the orchestrator declared lost.
+	ErrDeclaredLost = control.ErrDeclaredLost
 )
 
 // Join runs one worker of a stored run until the run stops: it reads the
@@ -86,27 +88,39 @@ func Join(ctx context.Context, cfg JoinConfig) error {
 	}
 	spec := run.Spec // stored with its defaults (orchestrator.Service.Start)
 	ctl := spec.Control
+	if since := time.Since(run.UpdatedAt); ctl.Lease > 0 && !run.UpdatedAt.IsZero() && since > ctl.Lease.D() {
+		// Its orchestrator is gone (a reader will mark the run FAILED):
+		// joining would only wait a lease to stop with ErrLeaseLost.
+		return fmt.Errorf("%w: run %s was not renewed for %s, more than its lease (%s): its orchestrator is gone",
+			ErrRunFinished, run.ID, since.Round(time.Millisecond), ctl.Lease)
+	}
 	if cfg.Group < 0 || cfg.Group >= spec.Workers {
 		return fmt.Errorf("%w: group %d, run %s has groups 0..%d", ErrBadGroup, cfg.Group, run.ID, spec.Workers-1)
 	}
 	id := control.WorkerID(cfg.Group, cfg.Attempt)
-	hbs, err := st.ListHeartbeats(ctx, run.ID)
-	if err != nil {
-		return err
-	}
-	for _, h := range hbs {
-		if h.Group == cfg.Group && h.Status == control.WorkerRunning && time.Since(h.LastSeen) < ctl.HeartbeatTimeout.D() &&
-			control.AttemptOf(h.WorkerID) >= cfg.Attempt {
-			return fmt.Errorf("%w: group %d of run %s is held by %s (pid %d on %s, seen %s ago)", ErrGroupTaken,
-				cfg.Group, run.ID, h.WorkerID, h.PID, h.Host, time.Since(h.LastSeen).Round(time.Millisecond))
-		}
-	}
-
-	// Where the run is: replay its events.
 	events, err := st.EventsSince(ctx, run.ID, 0)
 	if err != nil {
 		return err
 	}
+	for _, e := range events {
+		if lost, ok := control.LostOf(e.Payload); ok && e.Kind == control.EventWorkerLost && lost == id {
+			// Declared lost before it joined (it took longer than the
+			// join timeout): its group went to a relaunch.
+			return fmt.Errorf("%w: %s of run %s, before it joined; its group goes to a relaunch", ErrDeclaredLost, id, run.ID)
+		}
+	}
+	waited, err := claim(ctx, st, run.ID, cfg.Group, cfg.Attempt, ctl, events)
+	if err != nil {
+		return err
+	}
+	if waited {
+		// The run went on while the holder was watched.
+		if events, err = st.EventsSince(ctx, run.ID, 0); err != nil {
+			return err
+		}
+	}
+
+	// Where the run is: replay its events.
 	phase := core.PhaseMeasurement
 	if spec.Warmup > 0 {
 		phase = core.PhaseWarmup
@@ -184,10 +198,81 @@ func Join(ctx context.Context, cfg JoinConfig) error {
 		return err
 	}
 	log.Info("worker: stopped", "run_id", run.ID, "worker_id", id, "reason", reason)
-	if errors.Is(reason, ErrLeaseLost) {
+	if errors.Is(reason, ErrLeaseLost) || errors.Is(reason, ErrDeclaredLost) {
 		return reason
 	}
 	return nil
+}
+
+// claim checks that group is free for a worker of attempt, and says
+// whether it had to watch a holder first. A group is held by a worker of
+// it whose heartbeat is RUNNING and fresher than the heartbeat timeout,
+// unless the orchestrator declared it lost (a WORKER_LOST event, which it
+// appends before it relaunches a group). A holder of the same or a later
+// attempt refuses the join at once. A holder of an earlier attempt may be
+// dead with a fresh last heartbeat (killed a moment ago): claim watches it
+// for at most the heartbeat timeout — if its heartbeat advances it is
+// alive and the join is refused (a higher --attempt never takes over a
+// live group); if it stops, goes silent for the timeout or is declared
+// lost, the group is free.
+func claim(ctx context.Context, st JoinStore, runID string, group, attempt int, ctl core.ControlSpec, events []store.Event) (waited bool, err error) {
+	timeout := ctl.HeartbeatTimeout.D()
+	lost := map[string]bool{}
+	var seq int64
+	readLost := func(events []store.Event) {
+		for _, e := range events {
+			seq = e.Seq
+			if e.Kind == control.EventWorkerLost {
+				if id, ok := control.LostOf(e.Payload); ok {
+					lost[id] = true
+				}
+			}
+		}
+	}
+	readLost(events)
+	taken := func(h store.Heartbeat, why string) error {
+		return fmt.Errorf("%w: group %d of run %s is held by %s (pid %d on %s, seen %s ago)%s", ErrGroupTaken,
+			group, runID, h.WorkerID, h.PID, h.Host, time.Since(h.LastSeen).Round(time.Millisecond), why)
+	}
+	watched := map[string]time.Time{} // holder → its LastSeen when first read
+	every := max(min(ctl.Poll.D(), ctl.Heartbeat.D()), 10*time.Millisecond)
+	for {
+		hbs, err := st.ListHeartbeats(ctx, runID)
+		if err != nil {
+			return waited, err
+		}
+		held := false
+		for _, h := range hbs {
+			if h.Group != group || h.Status != control.WorkerRunning || time.Since(h.LastSeen) >= timeout || lost[h.WorkerID] {
+				continue
+			}
+			if control.AttemptOf(h.WorkerID) >= attempt {
+				return waited, taken(h, "")
+			}
+			if first, ok := watched[h.WorkerID]; ok && h.LastSeen.After(first) {
+				return waited, taken(h, ": it is alive (its heartbeat advanced); a later --attempt takes a group over only from a worker declared lost or silent for "+timeout.String())
+			} else if !ok {
+				watched[h.WorkerID] = h.LastSeen
+			}
+			held = true
+		}
+		if !held {
+			return waited, nil
+		}
+		waited = true
+		t := time.NewTimer(every)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return waited, ctx.Err()
+		case <-t.C:
+		}
+		more, err := st.EventsSince(ctx, runID, seq)
+		if err != nil {
+			return waited, err
+		}
+		readLost(more)
+	}
 }
 
 // follow polls the control plane until the worker must stop and says why:
@@ -224,6 +309,10 @@ func follow(ctx context.Context, st JoinStore, w *Worker, run store.Run, lastSeq
 			switch e.Kind {
 			case control.EventStop:
 				return nil
+			case control.EventWorkerLost:
+				if id, ok := control.LostOf(e.Payload); ok && id == w.cfg.WorkerID {
+					return fmt.Errorf("%w: %s of run %s; its group goes to a relaunch", ErrDeclaredLost, id, run.ID)
+				}
 			case control.EventSetPhase:
 				if p, ok := control.PhaseOf(e.Payload); ok && p != w.Phase() {
 					w.SetPhase(ctx, p)

@@ -266,7 +266,7 @@ func stateOf(st store.Store, id string) storeState {
 
 // TestJoinRefuses: Join's errors before load leave the store as it was; a
 // relaunch (higher attempt) takes over a group its predecessor still
-// appears to hold.
+// appears to hold once that heartbeat has gone stale without advancing.
 func TestJoinRefuses(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -327,6 +327,22 @@ func TestJoinRefuses(t *testing.T) {
 		})
 	}
 
+	t.Run("orchestrator gone", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			st := store.NewMemory()
+			createRun(t, st, "r", joinSpec(2, 0, joinLease), core.StatusRunning)
+			time.Sleep(joinLease + time.Second) // nobody renews the run
+			before := stateOf(st, "r")
+			j := join(st, "r", 0, 0)
+			if err := <-j.done; !errors.Is(err, control.ErrRunFinished) || !strings.Contains(err.Error(), "orchestrator is gone") {
+				t.Fatalf("Join: %v, want ErrRunFinished: its orchestrator is gone", err)
+			}
+			if after := stateOf(st, "r"); !reflect.DeepEqual(after, before) || j.conn.Open.Load() != 0 {
+				t.Errorf("store changed or connections opened")
+			}
+		})
+	})
+
 	t.Run("relaunch takes over", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			st := store.NewMemory()
@@ -348,6 +364,106 @@ func TestJoinRefuses(t *testing.T) {
 			appendEvent(t, st, "r", control.EventStop, nil)
 			if err := <-j.done; err != nil {
 				t.Fatalf("Join: %v", err)
+			}
+		})
+	})
+}
+
+// TestJoinTakeover: a worker started with a later --attempt never takes
+// over a group whose worker is alive (its heartbeat advances); it takes
+// over at once from one the orchestrator declared lost (WORKER_LOST), and
+// a worker declared lost stops.
+func TestJoinTakeover(t *testing.T) {
+	t.Run("live holder refuses a later attempt", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			st := store.NewMemory()
+			createRun(t, st, "r", joinSpec(2, 0, time.Minute), core.StatusRunning)
+			ctx, stop := context.WithCancel(context.Background())
+			defer stop()
+			beat := func() {
+				_ = st.PutHeartbeat(context.Background(), store.Heartbeat{RunID: "r", WorkerID: "worker-1", Group: 1,
+					Status: "RUNNING", LastSeen: time.Now()})
+			}
+			beat()
+			go func() { // worker-1 alive: it heartbeats
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(joinHeartbeat):
+						beat()
+					}
+				}
+			}()
+			j := join(st, "r", 1, 5)
+			err := <-j.done
+			if !errors.Is(err, control.ErrGroupTaken) || !strings.Contains(err.Error(), "held by worker-1") || !strings.Contains(err.Error(), "alive") {
+				t.Fatalf("Join at attempt 5 beside a live worker-1: %v; want ErrGroupTaken saying it is alive", err)
+			}
+			if n := j.conn.Open.Load(); n != 0 {
+				t.Errorf("%d connections opened", n)
+			}
+			for _, h := range stateOf(st, "r").hbs {
+				if h.WorkerID != "worker-1" {
+					t.Errorf("heartbeat of %s: the refused worker wrote to the store", h.WorkerID)
+				}
+			}
+		})
+	})
+	t.Run("declared lost: taken over at once", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			st := store.NewMemory()
+			spec := joinSpec(2, 0, time.Minute)
+			createRun(t, st, "r", spec, core.StatusRunning)
+			if err := st.PutHeartbeat(context.Background(), store.Heartbeat{RunID: "r", WorkerID: "worker-1", Group: 1,
+				Status: "RUNNING", LastSeen: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			c := control.WorkerLost("worker-1", "heartbeat silent")
+			appendEvent(t, st, "r", c.Kind, json.RawMessage(c.Payload))
+			began := time.Now()
+			j := join(st, "r", 1, 1)
+			select {
+			case <-j.ready:
+			case err := <-j.done:
+				t.Fatalf("Join at attempt 1: %v", err)
+			}
+			// Virtual time: no waiting for worker-1's heartbeat to age.
+			if waited := time.Since(began); waited >= spec.Control.HeartbeatTimeout.D() {
+				t.Errorf("joined after %v, want at once: worker-1 was declared lost", waited)
+			}
+			appendEvent(t, st, "r", control.EventStop, nil)
+			if err := <-j.done; err != nil {
+				t.Fatalf("Join: %v", err)
+			}
+		})
+	})
+	t.Run("declared lost before it joined", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			st := store.NewMemory()
+			createRun(t, st, "r", joinSpec(2, 0, time.Minute), core.StatusRunning)
+			c := control.WorkerLost("worker-1", "did not join within 30s")
+			appendEvent(t, st, "r", c.Kind, json.RawMessage(c.Payload))
+			j := join(st, "r", 1, 0)
+			if err := <-j.done; !errors.Is(err, control.ErrDeclaredLost) || j.conn.Open.Load() != 0 {
+				t.Fatalf("Join: %v (%d connections), want ErrDeclaredLost before connecting", err, j.conn.Open.Load())
+			}
+		})
+	})
+	t.Run("a worker declared lost stops", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			st := store.NewMemory()
+			createRun(t, st, "r", joinSpec(2, 0, time.Minute), core.StatusRunning)
+			j := join(st, "r", 1, 0)
+			select {
+			case <-j.ready:
+			case err := <-j.done:
+				t.Fatalf("Join: %v", err)
+			}
+			c := control.WorkerLost("worker-1", "heartbeat silent")
+			appendEvent(t, st, "r", c.Kind, json.RawMessage(c.Payload))
+			if err := <-j.done; !errors.Is(err, control.ErrDeclaredLost) {
+				t.Fatalf("Join: %v, want ErrDeclaredLost", err)
 			}
 		})
 	})

@@ -622,7 +622,9 @@ func TestScaleConnections(t *testing.T) {
 }
 
 // TestOrchestratorKilled: with the `unistore run` process killed, its
-// workers stop by themselves within the lease.
+// workers stop by themselves within the lease; once the lease has lapsed
+// `unistore stop` marks the run FAILED (orchestrator lost) and says so,
+// `runs list` shows it so, and `runs show` still reads its figures.
 func TestOrchestratorKilled(t *testing.T) {
 	f := newFixture(t)
 	p := f.start(t, "run", f.template(t, tmpl{Duration: "1h"}), "--workers", "2", "--store", f.store)
@@ -667,9 +669,43 @@ func TestOrchestratorKilled(t *testing.T) {
 			t.Errorf("%s's last heartbeat says %s", h.WorkerID, h.Status)
 		}
 	}
-	// Nobody is left to end the run: its row stays as the orchestrator
-	// left it.
-	t.Logf("RUN_STATUS after the orchestrator died: %s", f.getRun(t, id).Status)
+	// Nobody is left to end the run: the first to look marks it.
+	row := f.getRun(t, id)
+	t.Logf("RUN_STATUS after the orchestrator died: %s, last renewed %v ago", row.Status, time.Since(row.UpdatedAt).Round(time.Millisecond))
+	if row.Status.Terminal() {
+		t.Fatalf("RUN_STATUS %s before anyone looked", row.Status)
+	}
+	eventually(t, testLease+5*time.Second, "the lease lapsed", func() bool { return time.Since(row.UpdatedAt) > testLease+time.Second })
+	out, errOut, code := f.unistore(t, "stop", id)
+	if code != 0 || !strings.Contains(out, "marked FAILED (orchestrator lost)") || !strings.Contains(out, "run "+id) {
+		t.Fatalf("stop on a run whose orchestrator is gone: exit %d\nstdout %s\nstderr %s\nwant exit 0 saying it marked the run", code, out, errOut)
+	}
+	row = f.getRun(t, id)
+	if row.Status != core.StatusFailed || row.Phase != core.PhaseDone || !strings.HasPrefix(row.Outcome, "orchestrator lost: ") ||
+		!strings.Contains(row.Outcome, "marked by stop") || len(row.Summary) == 0 || row.EndedAt.IsZero() {
+		t.Errorf("RUN_STATUS after stop: %s %s %q summary %d bytes, ended %v; want FAILED, DONE, orchestrator lost, a summary",
+			row.Status, row.Phase, row.Outcome, len(row.Summary), row.EndedAt)
+	}
+	for _, e := range f.events(t, id) {
+		if e.Kind == control.EventStop {
+			t.Errorf("stop appended STOP to a run nobody runs")
+		}
+	}
+	out, _, code = f.unistore(t, "runs", "list")
+	if code != 0 || !regexp.MustCompile(id+`\s+\S+\s+FAILED \(orchestrator lost\)`).MatchString(out) {
+		t.Errorf("runs list (exit %d):\n%s\nwant %s FAILED (orchestrator lost)", code, out, id)
+	}
+	out, _, code = f.unistore(t, "runs", "show", id, "--json")
+	var res core.Result
+	if err := json.Unmarshal([]byte(out), &res); code != 0 || err != nil {
+		t.Fatalf("runs show --json: exit %d, %v\n%s", code, err, out)
+	}
+	if res.Status != core.StatusFailed || !strings.HasPrefix(res.Error, "orchestrator lost") || res.Total.Count == 0 {
+		t.Errorf("runs show: status %s, error %q, %d ops; want FAILED, orchestrator lost, the workers' figures", res.Status, res.Error, res.Total.Count)
+	}
+	if _, errOut, code := f.unistore(t, "stop", id); code == 0 || !strings.Contains(errOut, "already FAILED") {
+		t.Errorf("second stop: exit %d, %s; want an error: the run is already FAILED", code, errOut)
+	}
 }
 
 // splitLauncher launches group 0 in this process and groups ≥ 1 as

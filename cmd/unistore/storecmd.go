@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -151,7 +152,9 @@ func runsCommand() *cli.Command {
 				ArgsUsage: "RUN_ID",
 				Flags: []cli.Flag{storeFlag(),
 					&cli.StringFlag{Name: "format", Value: "hdr", Usage: "hdr (HdrHistogram interval log), csv or json"},
-					&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` instead of stdout"}},
+					&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` instead of stdout (whole or not at all)"},
+					&cli.StringFlag{Name: "phase", Value: unistore.ExportMeasurement,
+						Usage: "measurement (the intervals the result is made of) or all (warm-up too, tagged apart)"}},
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
 						return exitCode{2, errors.New("runs export: give one RUN_ID")}
@@ -159,6 +162,10 @@ func runsCommand() *cli.Command {
 					format := c.String("format")
 					if format != "hdr" && format != "csv" && format != "json" {
 						return exitCode{2, fmt.Errorf("runs export: --format %q: want hdr, csv or json", format)}
+					}
+					phase := c.String("phase")
+					if phase != unistore.ExportMeasurement && phase != unistore.ExportAll {
+						return exitCode{2, fmt.Errorf("runs export: --phase %q: want measurement or all", phase)}
 					}
 					if err := checkOutputs(c, "output"); err != nil {
 						return exitCode{2, err}
@@ -168,16 +175,13 @@ func runsCommand() *cli.Command {
 						return err
 					}
 					defer st.Close()
-					w := stdout(c)
-					if path := c.String("output"); path != "" {
-						f, err := os.Create(path)
-						if err != nil {
-							return err
-						}
-						defer f.Close()
-						w = f
+					export := func(w io.Writer) error {
+						return unistore.Export(c.Context, st, c.Args().First(), format, w, unistore.ExportPhase(phase))
 					}
-					return unistore.Export(c.Context, st, c.Args().First(), format, w)
+					if path := c.String("output"); path != "" && path != "-" {
+						return writeWhole(path, export)
+					}
+					return export(stdout(c))
 				},
 			},
 		},
@@ -196,6 +200,9 @@ func listRuns(w io.Writer, out []unistore.RunInfo, asJSON bool) error {
 			qps, p99 = fmt.Sprintf("%.1f", *l.QPS), fmt.Sprintf("%.3f", *l.P99)
 		}
 		status := string(l.Status)
+		if l.Status == core.StatusFailed && strings.HasPrefix(l.Outcome, unistore.OutcomeOrchestratorLost) {
+			status += " (" + unistore.OutcomeOrchestratorLost + ")"
+		}
 		if l.Stale {
 			status += " (orchestrator gone)"
 		}
@@ -310,4 +317,31 @@ func withStore(nargs int, usage string, f func(c *cli.Context, st unistore.Store
 		defer st.Close()
 		return f(c, st)
 	}
+}
+
+// writeWhole writes path through write, whole or not at all: into a
+// temporary file beside it, renamed over path only once write and the
+// file's close succeeded, removed otherwise — a failed export never
+// leaves an empty or partial file, nor spoils one that was there.
+func writeWhole(path string, write func(io.Writer) error) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err = write(f); err != nil {
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -54,7 +55,13 @@ func stopCommand() *cli.Command {
 		ArgsUsage: "RUN_ID",
 		Flags:     []cli.Flag{storeFlag()},
 		Action: withStore(1, "stop: give one RUN_ID", func(c *cli.Context, st unistore.Store) error {
-			if err := unistore.Stop(c.Context, st, c.Args().First()); err != nil {
+			err := unistore.Stop(c.Context, st, c.Args().First())
+			if errors.Is(err, unistore.ErrOrchestratorLost) {
+				// Marked FAILED: nothing is left running to stop.
+				fmt.Fprintln(stdout(c), strings.TrimPrefix(err.Error(), "orchestrator: "))
+				return nil
+			}
+			if err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout(c), "stop requested for run %s\n", c.Args().First())

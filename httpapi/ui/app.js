@@ -102,7 +102,8 @@ async function runsView(params) {
         h("td", {}, h("input", { type: "checkbox", class: "pick", value: r.run_id, onchange: onPick })),
         h("td", { class: "l mono" }, h("a", { href: (live ? "#/live/" : "#/run/") + r.run_id }, r.run_id)),
         h("td", { class: "l" }, r.name),
-        h("td", { class: "l" }, badge(r.status), r.stale ? h("span", { class: "muted" }, " orchestrator gone") : ""),
+        h("td", { class: "l" }, badge(r.status), r.stale ? h("span", { class: "muted" }, " orchestrator gone") :
+          (r.status === "FAILED" && (r.outcome || "").startsWith("orchestrator lost") ? h("span", { class: "muted" }, " orchestrator lost") : "")),
         h("td", { class: "l" }, when(r.created_at)),
         h("td", {}, r.connections),
         h("td", {}, num(r.qps)),

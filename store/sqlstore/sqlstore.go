@@ -280,6 +280,21 @@ func (s *Store) CreateRun(ctx context.Context, r store.Run) error {
 }
 
 func (s *Store) UpdateRun(ctx context.Context, runID string, u store.RunUpdate) error {
+	set, args := s.runSet(u)
+	args = append(args, runID)
+	n, err := s.d.Exec(ctx, s.Q(`UPDATE {run_status} SET `+set+` WHERE run_id = ?`), args...)
+	if err != nil {
+		return s.d.Errorf(err, "update run %s", runID)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: update run %s: %w", runID, store.ErrNotFound)
+	}
+	return nil
+}
+
+// runSet returns UpdateRun's SET clause for u, updated_at included, and
+// its arguments.
+func (s *Store) runSet(u store.RunUpdate) (string, []any) {
 	b := s.d
 	var set []string
 	var args []any
@@ -321,15 +336,7 @@ func (s *Store) UpdateRun(ctx context.Context, runID string, u store.RunUpdate) 
 		add("rows_dropped", *u.RowsDropped)
 	}
 	add("updated_at", b.Time(now()))
-	args = append(args, runID)
-	n, err := b.Exec(ctx, s.Q(`UPDATE {run_status} SET `+strings.Join(set, ", ")+` WHERE run_id = ?`), args...)
-	if err != nil {
-		return b.Errorf(err, "update run %s", runID)
-	}
-	if n == 0 {
-		return fmt.Errorf("store: update run %s: %w", runID, store.ErrNotFound)
-	}
-	return nil
+	return strings.Join(set, ", "), args
 }
 
 func (s *Store) GetRun(ctx context.Context, runID string) (store.Run, error) {
