@@ -17,6 +17,9 @@ type Warehouse struct {
 	Size        string // as SHOW WAREHOUSES writes it: X-Small, Small, …, 6X-Large
 	Running     int    // clusters running now (started_clusters)
 	MaxClusters int
+	// AutoSuspend is how long the warehouse runs idle before it suspends
+	// (0: never, or unknown).
+	AutoSuspend time.Duration
 }
 
 // WarehouseSampler is implemented by connections whose statements run on a

@@ -112,6 +112,9 @@ func (c *conn) SampleWarehouse(ctx context.Context) (driver.Warehouse, error) {
 	w := driver.Warehouse{Name: cell(rows[0], idx, "NAME"), Size: cell(rows[0], idx, "SIZE")}
 	w.Running, _ = strconv.Atoi(cell(rows[0], idx, "STARTED_CLUSTERS"))
 	w.MaxClusters, _ = strconv.Atoi(cell(rows[0], idx, "MAX_CLUSTER_COUNT"))
+	if sec, err := strconv.Atoi(cell(rows[0], idx, "AUTO_SUSPEND")); err == nil {
+		w.AutoSuspend = time.Duration(sec) * time.Second
+	}
 	if state := cell(rows[0], idx, "STATE"); w.Running == 0 && strings.EqualFold(state, "STARTED") {
 		w.Running = 1 // an account whose SHOW lacks started_clusters
 	}
