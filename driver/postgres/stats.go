@@ -68,18 +68,24 @@ WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
 // NormalizeStatement is the form in which a workload's statement ("?"
 // placeholders) and pg_stat_statements' text of it ($n parameters, and
 // constants replaced by $n) compare equal: parameters, $n, quoted string
-// literals and numeric constants all become "?", whitespace is collapsed,
-// letters outside literals are lower-cased, and a trailing ";" dropped.
+// literals and numeric constants all become "?", whitespace is dropped
+// except between two words, letters outside literals are lower-cased,
+// and a trailing ";" dropped.
 func NormalizeStatement(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false
+	// A space survives only between two word characters: "( $1 )" (how
+	// pgx's simple protocol writes an argument) and "($1)" compare equal.
+	var last rune
+	wordy := func(r rune) bool { return r == '?' || r == '_' || r == '"' || unicode.IsLetter(r) || unicode.IsDigit(r) }
 	put := func(r rune) {
-		if space && b.Len() > 0 {
+		if space && b.Len() > 0 && wordy(last) && wordy(r) {
 			b.WriteByte(' ')
 		}
 		space = false
 		b.WriteRune(r)
+		last = r
 	}
 	rs := []rune(strings.TrimSpace(strings.TrimRight(strings.TrimSpace(s), ";")))
 	prevWord := false // the previous rune is part of an identifier
@@ -109,11 +115,9 @@ func NormalizeStatement(s string) string {
 			for j < len(rs) && rs[j] != '"' {
 				j++
 			}
-			if space && b.Len() > 0 {
-				b.WriteByte(' ')
-			}
-			space = false
-			b.WriteString(string(rs[i:min(j+1, len(rs))]))
+			put('"')
+			b.WriteString(string(rs[i+1 : min(j+1, len(rs))]))
+			last = '"'
 			i = j
 			prevWord = true
 		case r == '$' && i+1 < len(rs) && unicode.IsDigit(rs[i+1]):

@@ -14,6 +14,7 @@ func TestNormalizeStatement(t *testing.T) {
 		{"UPDATE t SET v = v + 1 WHERE id = ?", "UPDATE t SET v = v + 1 WHERE id = -7"},
 		{"INSERT INTO e (k, s) VALUES (?, ?);", "INSERT INTO e (k, s)\n  VALUES ($1, 'it''s')"},
 		{`SELECT "Col1" FROM t2 WHERE x > ?`, `SELECT "Col1" FROM t2 WHERE x > $1`},
+		{"INSERT INTO hits (v) VALUES (?)", "INSERT INTO hits (v) VALUES ( $1 )"}, // pgx's simple protocol
 	} {
 		if a, b := postgres.NormalizeStatement(tc[0]), postgres.NormalizeStatement(tc[1]); a != b {
 			t.Errorf("%q → %q\n%q → %q", tc[0], a, tc[1], b)
