@@ -59,7 +59,7 @@ func newMeter(counter *cost.Counter, inProcess, enrich bool, log *slog.Logger) f
 		m := &runMeter{mr: mr, counter: counter, inProcess: inProcess, enrich: enrich, log: log}
 		ctx, cancel := context.WithTimeout(context.Background(), meterTimeout)
 		defer cancel()
-		m.conn, m.connErr = mr.Connector.Connect(driver.WithClientName(ctx, "unistore/"+mr.RunID+"/meter"))
+		m.conn, m.connErr = mr.Connector.Connect(driver.WithAuxiliary(ctx, "unistore/"+mr.RunID+"/meter"))
 		if m.connErr != nil {
 			m.conn = nil
 			m.log.Warn("unistore: cost and server figures: connect", "run_id", mr.RunID, "err", m.connErr)

@@ -10,6 +10,20 @@ import (
 	"time"
 )
 
+type auxKey struct{}
+
+// WithAuxiliary returns ctx marking a connection opened under it as not
+// the load's (the run's meter, reading the server's counters): drivers
+// that name connections give it ClientName even over a name the DSN sets,
+// so a DBA's (or a test's) count of the load's connections never includes
+// it.
+func WithAuxiliary(ctx context.Context, name string) context.Context {
+	return context.WithValue(WithClientName(ctx, name), auxKey{}, true)
+}
+
+// Auxiliary reports whether ctx carries WithAuxiliary.
+func Auxiliary(ctx context.Context) bool { b, _ := ctx.Value(auxKey{}).(bool); return b }
+
 // Warehouse is a compute warehouse as its server reports it (Snowflake's
 // SHOW WAREHOUSES).
 type Warehouse struct {
