@@ -518,9 +518,16 @@ func (f *fixture) scaleTo(t testing.TB, id string, workers, perWorker int, scale
 		}
 	}
 	want := int64(workers * perWorker)
+	// Each group's newest attempt: a killed worker's row still says RUNNING.
 	heldByWorkers := func() int64 {
-		var n int64
+		newest := map[int]store.Heartbeat{}
 		for _, h := range f.heartbeats(t, id) {
+			if cur, ok := newest[h.Group]; !ok || control.AttemptOf(h.WorkerID) > control.AttemptOf(cur.WorkerID) {
+				newest[h.Group] = h
+			}
+		}
+		var n int64
+		for _, h := range newest {
 			if h.Status == "RUNNING" {
 				n += int64(h.Connections)
 			}

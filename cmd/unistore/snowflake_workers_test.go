@@ -3,8 +3,10 @@ package main_test
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -76,7 +78,9 @@ INSERT INTO t SELECT SEQ4() + 1, SEQ4() + 1 FROM TABLE(GENERATOR(ROWCOUNT => 100
 func TestSnowflakeWorkers(t *testing.T) {
 	f, s := newSnowflakeFixture(t)
 	out := filepath.Join(f.dir, "out.json")
-	p := f.start(t, "run", f.template(t, tmpl{Connections: 2, Duration: "1h"}), "--workers", "3", "--store", f.store,
+	// The Snowflake store's own control timings (poll and heartbeat 1 s),
+	// so the control-plane figures are those of a real run.
+	p := f.start(t, "run", f.template(t, tmpl{Connections: 2, Duration: "1h", DefaultControl: true}), "--workers", "3", "--store", f.store,
 		"--json", out, "--price-per-credit", "3")
 	p.waitLine(t, measuring, 60*time.Second)
 	id := f.runID(t)
@@ -84,6 +88,9 @@ func TestSnowflakeWorkers(t *testing.T) {
 	f.killAndRelaunch(t, id, 1, 30*time.Second)
 	f.scaleTo(t, id, 3, 2, false, nil, 30*time.Second)
 	f.scaleTo(t, id, 3, 3, true, nil, 30*time.Second)
+	// Some measurement at the new size before the stop: a progress line
+	// 20 s or more into the run.
+	p.waitLine(t, regexp.MustCompile(`^\s+(2\d|[3-9]\d)\.\ds MEASUREMENT qps`), 90*time.Second)
 	f.stopRun(t, id)
 	if code := p.wait(t, 60*time.Second); code != 5 {
 		t.Fatalf("run exited %d, want 5 (stopped on request)", code)
@@ -121,7 +128,7 @@ func TestSnowflakeWorkers(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := full.Cost
-	if c.Source != "estimate" || c.Warehouse != "LOAD_WH" || c.Size != "X-Small" || c.Credits <= 0 || c.CreditsPer1kOps <= 0 || c.Dollars != roundTo9(c.Credits*3) {
+	if c.Source != "estimate" || c.Warehouse != "LOAD_WH" || c.Size != "X-Small" || c.Credits <= 0 || c.CreditsPer1kOps <= 0 || math.Abs(c.Dollars-c.Credits*3) > 1e-8 {
 		t.Errorf("cost %+v", c)
 	}
 	cp := c.ControlPlane
@@ -165,8 +172,11 @@ func TestSnowflakeWorkers(t *testing.T) {
 	if e.Cost.Source != "metered" || e.Cost.Enrichment == nil || e.Cost.Enrichment.Status != core.EnrichCompleted || e.Server.Status != core.EnrichCompleted {
 		t.Fatalf("enriched: %s", enriched)
 	}
+	// The killed worker's last interval never reached the store, so the
+	// server counts more calls than the client here (TestServerStatsPostgres
+	// holds the match on a run without a loss).
 	for name, op := range e.Server.Operations {
-		if op.Calls == 0 || op.ClientCalls == 0 {
+		if op.Calls == 0 || op.ClientCalls == 0 || op.Calls < op.ClientCalls {
 			t.Errorf("%s: server %+v", name, op)
 		}
 		t.Logf("%s: server calls %d, client %d (diff %+d); server mean %.3f ms p99 %.3f ms; client mean %.3f ms p99 %.3f ms; app overhead mean %.3f ms",
@@ -183,8 +193,4 @@ func TestSnowflakeWorkers(t *testing.T) {
 			}
 		}
 	}
-}
-
-func roundTo9(f float64) float64 {
-	return float64(int64(f*1e9+0.5)) / 1e9
 }
