@@ -324,4 +324,3 @@ func RunCost(ctx context.Context, st store.Store, runID string) (*core.CostStats
 	}
 	return res.Cost, nil
 }
-

@@ -78,7 +78,9 @@ func NormalizeStatement(s string) string {
 	// A space survives only between two word characters: "( $1 )" (how
 	// pgx's simple protocol writes an argument) and "($1)" compare equal.
 	var last rune
-	wordy := func(r rune) bool { return r == '?' || r == '_' || r == '"' || unicode.IsLetter(r) || unicode.IsDigit(r) }
+	wordy := func(r rune) bool {
+		return r == '?' || r == '_' || r == '"' || unicode.IsLetter(r) || unicode.IsDigit(r)
+	}
 	put := func(r rune) {
 		if space && b.Len() > 0 && wordy(last) && wordy(r) {
 			b.WriteByte(' ')
