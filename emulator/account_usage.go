@@ -80,7 +80,8 @@ func timeObject(ms []float64) string {
 // after now − Config.AccountUsageLag are left out, as Snowflake's views lag.
 func (s *Server) refreshAccountUsage() error {
 	now := time.Now().UTC()
-	cutoff := now.Add(-s.cfg.AccountUsageLag)
+	lag := s.accountUsageLag()
+	cutoff := now.Add(-lag)
 	buckets := map[aqhKey]*aqhBucket{}
 	type span struct{ first, last time.Time }
 	hours := map[string]map[time.Time]*span{}
@@ -89,7 +90,7 @@ func (s *Server) refreshAccountUsage() error {
 			continue
 		}
 		start := r.Time.UTC().Truncate(time.Minute)
-		if start.Add(time.Minute).After(cutoff) && s.cfg.AccountUsageLag > 0 {
+		if start.Add(time.Minute).After(cutoff) && lag > 0 {
 			continue
 		}
 		k := aqhKey{start: start, tag: r.QueryTag, sql: r.SQL, user: r.User, warehouse: r.Warehouse}
@@ -110,7 +111,7 @@ func (s *Server) refreshAccountUsage() error {
 		}
 		if r.Warehouse != "" && r.Status == 200 {
 			hour := r.Time.UTC().Truncate(time.Hour)
-			if hour.Add(time.Hour).After(cutoff) && s.cfg.AccountUsageLag > 0 {
+			if hour.Add(time.Hour).After(cutoff) && lag > 0 {
 				continue
 			}
 			if hours[r.Warehouse] == nil {

@@ -347,6 +347,20 @@ func (s *Server) runScript(name, sql string) error {
 	return nil
 }
 
+// SetAccountUsageLag changes Config.AccountUsageLag: how far behind the
+// ACCOUNT_USAGE views are.
+func (s *Server) SetAccountUsageLag(d time.Duration) {
+	s.mu.Lock()
+	s.cfg.AccountUsageLag = d
+	s.mu.Unlock()
+}
+
+func (s *Server) accountUsageLag() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg.AccountUsageLag
+}
+
 // Requests returns a copy of the request log, oldest first.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
