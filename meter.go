@@ -247,9 +247,9 @@ func enrichResult(ctx context.Context, h driver.ServerHistory, res *core.Result)
 	}
 }
 
-// ErrNotSnowflake is matched by Enrich's error for a run whose target has
-// no server history to read.
-var ErrNotSnowflake = errors.New("unistore: enrich: only a Snowflake target has server history to read later (PostgreSQL's pg_stat_statements figures are read during the run)")
+// ErrNotSnowflake is matched by Enrich's error for a target whose
+// connections keep no server history.
+var ErrNotSnowflake = errors.New("unistore: enrich: the target keeps no server history to read later")
 
 // Enrich reads the server's history of a finished run — on Snowflake
 // ACCOUNT_USAGE.AGGREGATE_QUERY_HISTORY (server-side latency per
@@ -257,8 +257,10 @@ var ErrNotSnowflake = errors.New("unistore: enrich: only a Snowflake target has 
 // credits, replacing the estimate) — and stores it in the run's summary,
 // with each part's status (PENDING while the views lag, COMPLETED,
 // SKIPPED, FAILED) and reason. target is the target DSN with its secret
-// ("" uses the stored one, whose password is redacted). It returns the
-// updated result.
+// ("" uses the stored one, whose password is redacted). A run whose
+// target has no warehouse metering (PostgreSQL, SQLite) is recorded
+// SKIPPED; a target that cannot be reached, FAILED with the reason (and
+// the error returned). It returns the updated result.
 func Enrich(ctx context.Context, st store.Store, runID, target string) (*Result, error) {
 	run, err := st.GetRun(ctx, runID)
 	if err != nil {
@@ -271,28 +273,59 @@ func Enrich(ctx context.Context, st store.Store, runID, target string) (*Result,
 	if err != nil {
 		return nil, err
 	}
+	now := time.Now().UTC().Truncate(time.Second)
+	if res.Cost == nil {
+		res.Cost = &core.CostStats{Source: "none"}
+	}
+	if res.Cost.Source == "none" {
+		res.Cost.Enrichment = &core.Enrichment{Status: core.EnrichSkipped, Reason: "the target has no warehouse metering or server history to read later (PostgreSQL's pg_stat_statements figures are read during the run)", CheckedAt: now}
+		if err := saveSummary(ctx, st, runID, res); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
 	if target == "" {
 		target = run.Spec.Target.DSN
 	}
-	_, c, err := driver.Open(run.Spec.Target.Driver, target)
+	h, closeConn, err := historyConn(ctx, run.Spec.Target.Driver, target)
 	if err != nil {
-		return nil, fmt.Errorf("unistore: enrich %s: %w", runID, err)
+		// Recorded FAILED with the reason (no secret: errors print DSNs
+		// redacted), and returned.
+		res.Cost.Enrichment = &core.Enrichment{Status: core.EnrichFailed, Reason: err.Error(), CheckedAt: now}
+		if res.Server == nil || res.Server.Status != core.EnrichCompleted {
+			res.Server = serverstats.Failed(serverstats.SourceAggregateQueryHistory, err)
+		}
+		if serr := saveSummary(ctx, st, runID, res); serr != nil {
+			return nil, serr
+		}
+		return res, fmt.Errorf("unistore: enrich %s: %w", runID, err)
 	}
-	defer c.Close()
-	conn, err := c.Connect(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("unistore: enrich %s: %w", runID, err)
-	}
-	defer conn.Close()
-	h, ok := conn.(driver.ServerHistory)
-	if !ok {
-		return nil, ErrNotSnowflake
-	}
+	defer closeConn()
 	enrichResult(ctx, h, res)
 	if err := saveSummary(ctx, st, runID, res); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// historyConn connects to the target for its server history.
+func historyConn(ctx context.Context, name, dsn string) (driver.ServerHistory, func(), error) {
+	_, c, err := driver.Open(name, dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := c.Connect(driver.WithAuxiliary(ctx, "unistore/enrich"))
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	h, ok := conn.(driver.ServerHistory)
+	if !ok {
+		conn.Close()
+		c.Close()
+		return nil, nil, ErrNotSnowflake
+	}
+	return h, func() { conn.Close(); c.Close() }, nil
 }
 
 // saveSummary stores res's cost and server sections in the run's summary.

@@ -9,6 +9,7 @@ import (
 	"github.com/unistore-bench/unistore"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/internal/testpg"
+	"github.com/unistore-bench/unistore/store"
 )
 
 // TestServerStatsPostgres: with pg_stat_statements in the target
@@ -79,12 +80,24 @@ func TestServerStatsSkipped(t *testing.T) {
 	spec.Warmup = 0
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	res, err := unistore.Run(ctx, spec)
+	st := store.NewMemory()
+	res, err := unistore.Run(ctx, spec, unistore.WithStore(st))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s := res.Server; s == nil || s.Status != core.EnrichSkipped || s.Reason == "" || res.Total.Count == 0 {
 		t.Fatalf("server %+v, total %+v", s, res.Total)
+	}
+	// Nothing to enrich later on PostgreSQL: SKIPPED, stored.
+	if _, err := unistore.Enrich(ctx, st, res.RunID, ""); err != nil {
+		t.Fatal(err)
+	}
+	shown, err := unistore.Show(ctx, st, res.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := shown.Cost.Enrichment; e == nil || e.Status != core.EnrichSkipped || e.Reason == "" {
+		t.Errorf("enrichment %+v", e)
 	}
 }
 

@@ -45,8 +45,10 @@
 // (the view keeps no histograms). The view lags by up to three hours:
 // `unistore run --enrich` reads it at once (PENDING if empty), `unistore
 // runs enrich RUN_ID` later. A statement's tag takes the phase at its
-// start and the client counts it in the phase it is recorded in, so the
-// calls differ by the statements in flight at the phase change and at the
-// stop (a few per connection; a worker killed with SIGKILL loses its last
-// interval, which the server still counts).
+// start (the loop's recorder's phase, metrics.Recorder.Phase) and the
+// client counts it in the phase its recorder has when it ends, so the
+// calls differ only by the statements in flight at the warm-up's end and
+// at the stop: at most one of each per connection (TestEnrichSnowflake
+// measured none). A worker killed with SIGKILL loses its last interval,
+// which the server still counts.
 package serverstats
