@@ -66,7 +66,15 @@ func newMeter(counter *cost.Counter, inProcess, enrich bool, log *slog.Logger) f
 			return m
 		}
 		if ws, ok := m.conn.(driver.WarehouseSampler); ok {
-			m.sampler = cost.StartSampler(ws.SampleWarehouse, SampleInterval)
+			sample := ws.SampleWarehouse
+			// Tagged as the run's meter ("unistore:run=ID:worker=meter:
+			// phase=METER:op=warehouse" on Snowflake).
+			if lb, ok := m.conn.(driver.Labeler); ok {
+				sample = func(ctx context.Context) (driver.Warehouse, error) {
+					return ws.SampleWarehouse(lb.Label(ctx, driver.Label{Run: mr.RunID, Worker: "meter", Phase: core.PhaseMeter, Operation: "warehouse"}))
+				}
+			}
+			m.sampler = cost.StartSampler(sample, SampleInterval)
 		}
 		if mr.Spec.Warmup == 0 {
 			m.Measure(time.Now())

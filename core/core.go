@@ -25,6 +25,9 @@ const (
 	// checks and key sampling, by the pre-flight check and by workers);
 	// it is never a run's phase.
 	PhasePrepare Phase = "PREPARE"
+	// PhaseMeter labels the run's meter's own statements (warehouse
+	// samples for the cost) while the load goes on; never a run's phase.
+	PhaseMeter Phase = "METER"
 )
 
 // Status is the lifecycle state of a run.

@@ -95,13 +95,24 @@ func cell(row []*string, idx map[string]int, col string) string {
 }
 
 // SampleWarehouse implements driver.WarehouseSampler with SHOW WAREHOUSES
-// LIKE the session's warehouse: its size, started clusters and maximum.
+// LIKE the DSN's warehouse (or the session's, CURRENT_WAREHOUSE(), when the
+// DSN names none): its size, started clusters, maximum and auto-suspend.
 func (c *conn) SampleWarehouse(ctx context.Context) (driver.Warehouse, error) {
-	name := c.c.cfg.Warehouse
-	if name == "" {
-		return driver.Warehouse{}, fmt.Errorf("snowflake: the DSN names no warehouse")
+	if !labeled(ctx) { // a caller's label (the run's meter) wins
+		ctx = gosnowflake.WithQueryTag(ctx, sampleTag)
 	}
-	cols, rows, err := c.rowsOf(gosnowflake.WithQueryTag(ctx, sampleTag), "SHOW WAREHOUSES LIKE '"+strings.ReplaceAll(name, "'", "''")+"'")
+	name := c.c.cfg.Warehouse
+	if name == "" { // the user's default warehouse
+		_, rows, err := c.rowsOf(ctx, "SELECT CURRENT_WAREHOUSE()")
+		if err != nil {
+			return driver.Warehouse{}, fmt.Errorf("snowflake: current warehouse: %w", err)
+		}
+		if len(rows) == 0 || len(rows[0]) == 0 || rows[0][0] == nil || *rows[0][0] == "" {
+			return driver.Warehouse{}, fmt.Errorf("snowflake: the session has no warehouse (give warehouse= in the DSN)")
+		}
+		name = *rows[0][0]
+	}
+	cols, rows, err := c.rowsOf(ctx, "SHOW WAREHOUSES LIKE '"+strings.ReplaceAll(name, "'", "''")+"'")
 	if err != nil {
 		return driver.Warehouse{}, fmt.Errorf("snowflake: show warehouses: %w", err)
 	}
