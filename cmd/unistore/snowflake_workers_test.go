@@ -3,10 +3,12 @@ package main_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -89,8 +91,13 @@ func TestSnowflakeWorkers(t *testing.T) {
 	f.scaleTo(t, id, 3, 2, false, nil, 30*time.Second)
 	f.scaleTo(t, id, 3, 3, true, nil, 30*time.Second)
 	// Some measurement at the new size before the stop: a progress line
-	// 20 s or more into the run.
-	p.waitLine(t, regexp.MustCompile(`^\s+(2\d|[3-9]\d)\.\ds MEASUREMENT qps`), 90*time.Second)
+	// 20 s (UNISTORE_TEST_SF_SECONDS) or more into the run.
+	secs := 20
+	if n, err := strconv.Atoi(os.Getenv("UNISTORE_TEST_SF_SECONDS")); err == nil && n >= 10 && n < 100 {
+		secs = n
+	}
+	p.waitLine(t, regexp.MustCompile(fmt.Sprintf(`^\s+(%d[%d-9]|[%d-9]\d|\d{3,})\.\ds MEASUREMENT qps`, secs/10, secs%10, min(secs/10+1, 9))),
+		time.Duration(secs+70)*time.Second)
 	f.stopRun(t, id)
 	if code := p.wait(t, 60*time.Second); code != 5 {
 		t.Fatalf("run exited %d, want 5 (stopped on request)", code)
@@ -172,11 +179,13 @@ func TestSnowflakeWorkers(t *testing.T) {
 	if e.Cost.Source != "metered" || e.Cost.Enrichment == nil || e.Cost.Enrichment.Status != core.EnrichCompleted || e.Server.Status != core.EnrichCompleted {
 		t.Fatalf("enriched: %s", enriched)
 	}
-	// The killed worker's last interval never reached the store, so the
-	// server counts more calls than the client here (TestServerStatsPostgres
-	// holds the match on a run without a loss).
+	// The server counts no fewer calls than the client but for one in
+	// flight per connection at the warm-up's end (tagged WARMUP, counted
+	// MEASUREMENT); it may count more: the killed worker's last interval
+	// never reached the store (TestEnrichSnowflake holds the match on a
+	// run without a loss).
 	for name, op := range e.Server.Operations {
-		if op.Calls == 0 || op.ClientCalls == 0 || op.Calls < op.ClientCalls {
+		if op.Calls == 0 || op.ClientCalls == 0 || op.Calls < op.ClientCalls-6 {
 			t.Errorf("%s: server %+v", name, op)
 		}
 		t.Logf("%s: server calls %d, client %d (diff %+d); server mean %.3f ms p99 %.3f ms; client mean %.3f ms p99 %.3f ms; app overhead mean %.3f ms",
