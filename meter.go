@@ -137,6 +137,9 @@ func (m *runMeter) Finish(res *core.Result) {
 		case m.baseline != nil:
 			res.Server = m.baseline.After(ctx, conn)
 			serverstats.Compare(res.Server, res)
+		default:
+			res.Server = &core.ServerStats{Source: serverstats.SourcePgStatStatements, Status: core.EnrichSkipped,
+				Reason: "the run ended before its measurement phase began", CheckedAt: time.Now().UTC().Truncate(time.Second)}
 		}
 	case driver.ServerHistory:
 		res.Server = serverstats.Pending(serverstats.SourceAggregateQueryHistory, "AGGREGATE_QUERY_HISTORY lags by up to 3 hours: `unistore runs enrich "+res.RunID+"` reads it")
