@@ -95,12 +95,15 @@ type ServerOp struct {
 	P50MS    float64 `json:"p50_ms,omitempty"`
 	P90MS    float64 `json:"p90_ms,omitempty"`
 	P99MS    float64 `json:"p99_ms,omitempty"`
-	// Snowflake's split of the elapsed time (p50/p99).
+	// Snowflake's split of the elapsed time.
 	CompileP50MS float64 `json:"compilation_p50_ms,omitempty"`
+	CompileP90MS float64 `json:"compilation_p90_ms,omitempty"`
 	CompileP99MS float64 `json:"compilation_p99_ms,omitempty"`
 	ExecP50MS    float64 `json:"execution_p50_ms,omitempty"`
+	ExecP90MS    float64 `json:"execution_p90_ms,omitempty"`
 	ExecP99MS    float64 `json:"execution_p99_ms,omitempty"`
 	QueuedP50MS  float64 `json:"queued_p50_ms,omitempty"`
+	QueuedP90MS  float64 `json:"queued_p90_ms,omitempty"`
 	QueuedP99MS  float64 `json:"queued_p99_ms,omitempty"`
 	Throttled    int64   `json:"throttled,omitempty"`
 	// The client's figures and the gap.

@@ -37,9 +37,9 @@
 // one-minute buckets per parameterized statement and query tag. The load's
 // tag is "unistore:run=RUN:worker=W:phase=P:op=NAME" (driver/snowflake),
 // so FromQueryHistory keeps the measurement phase and groups by
-// operation: calls, total elapsed p50/p90/p99 and max, compilation,
-// execution and queued (overload) p50/p99, and the hybrid-table throttled
-// count. Calls, sums (hence means) and throttled counts are exact;
+// operation: calls, p50/p90/p99 of total elapsed, compilation,
+// execution and queued (overload) time, the maximum elapsed, and the
+// hybrid-table throttled count. Calls, sums (hence means) and throttled counts are exact;
 // percentiles across buckets are the calls-weighted mean of the buckets'
 // percentiles — exact within a bucket, an approximation across several
 // (the view keeps no histograms). The view lags by up to three hours:

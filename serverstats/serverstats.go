@@ -121,7 +121,8 @@ func FromQueryHistory(buckets []driver.QueryBucket) *core.ServerStats {
 		calls, throttled             int64
 		sum                          float64
 		p50, p90, p99, max           float64
-		c50, c99, e50, e99, q50, q99 float64
+		c50, c90, c99, e50, e90, e99 float64
+		q50, q90, q99                float64
 	}
 	accs := map[string]*acc{}
 	for _, b := range buckets {
@@ -146,10 +147,13 @@ func FromQueryHistory(buckets []driver.QueryBucket) *core.ServerStats {
 		a.p99 += w * b.Elapsed.P99
 		a.max = math.Max(a.max, b.Elapsed.Max)
 		a.c50 += w * b.Compile.Median
+		a.c90 += w * b.Compile.P90
 		a.c99 += w * b.Compile.P99
 		a.e50 += w * b.Execution.Median
+		a.e90 += w * b.Execution.P90
 		a.e99 += w * b.Execution.P99
 		a.q50 += w * b.Queued.Median
+		a.q90 += w * b.Queued.P90
 		a.q99 += w * b.Queued.P99
 	}
 	s := &core.ServerStats{Source: SourceAggregateQueryHistory, Status: core.EnrichCompleted, CheckedAt: now(),
@@ -159,9 +163,9 @@ func FromQueryHistory(buckets []driver.QueryBucket) *core.ServerStats {
 		if a.calls > 0 {
 			n := float64(a.calls)
 			op.MeanMS, op.P50MS, op.P90MS, op.P99MS = round(a.sum/n), round(a.p50/n), round(a.p90/n), round(a.p99/n)
-			op.CompileP50MS, op.CompileP99MS = round(a.c50/n), round(a.c99/n)
-			op.ExecP50MS, op.ExecP99MS = round(a.e50/n), round(a.e99/n)
-			op.QueuedP50MS, op.QueuedP99MS = round(a.q50/n), round(a.q99/n)
+			op.CompileP50MS, op.CompileP90MS, op.CompileP99MS = round(a.c50/n), round(a.c90/n), round(a.c99/n)
+			op.ExecP50MS, op.ExecP90MS, op.ExecP99MS = round(a.e50/n), round(a.e90/n), round(a.e99/n)
+			op.QueuedP50MS, op.QueuedP90MS, op.QueuedP99MS = round(a.q50/n), round(a.q90/n), round(a.q99/n)
 		}
 		s.Operations[name] = op
 	}
