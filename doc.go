@@ -88,6 +88,22 @@
 // time is measured from the intended start, so a stalled server shows in
 // full (no coordinated omission); late and skipped starts are counted.
 //
+// # Cost and the server's view
+//
+// Every run's Result has a Cost section (package cost: warehouse credits
+// estimated on a Snowflake target from its size, its clusters sampled
+// with SHOW WAREHOUSES and the wall time; the control plane's writes to
+// the store, and on a Snowflake store their credits) and, where the
+// target keeps figures of its own, a Server section (package
+// serverstats: pg_stat_statements diffed over the measurement on
+// PostgreSQL; ACCOUNT_USAGE.AGGREGATE_QUERY_HISTORY by the run's query
+// tag on Snowflake, read by Enrich or WithEnrich since it lags by hours)
+// with each operation's server figures beside the client's and the gap
+// between them. The orchestrator calls the meter that gathers them
+// (meter.go) through orchestrator.Meter, on a connection and goroutine of
+// its own; nothing of it runs on a worker's loop. RunCost and Enrich are
+// `unistore runs cost` and `runs enrich`.
+//
 // # Lifecycle
 //
 // Run validates the spec (every problem, with its field), connects every

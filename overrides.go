@@ -25,6 +25,8 @@ type Overrides struct {
 	Workers     *int      `json:"workers,omitempty"`
 	Seed        *uint64   `json:"seed,omitempty"`
 	Capture     *string   `json:"capture,omitempty"`
+	// PricePerCredit is the CLI's --price-per-credit.
+	PricePerCredit *float64 `json:"price-per-credit,omitempty"`
 }
 
 // Apply returns s with the fields o sets replaced.
@@ -53,6 +55,9 @@ func (o Overrides) Apply(s Spec) Spec {
 	if o.Capture != nil {
 		s.Capture = *o.Capture
 	}
+	if o.PricePerCredit != nil {
+		s.PricePerCredit = *o.PricePerCredit
+	}
 	return s
 }
 
@@ -61,13 +66,14 @@ func (o Overrides) Apply(s Spec) Spec {
 var OverrideFields = map[string]string{
 	"target.dsn": "target", "target.driver": "target", "connections": "connections", "warmup": "warmup",
 	"duration": "duration", "rate": "rate", "seed": "seed", "capture": "capture", "workers": "workers",
+	"price_per_credit": "price-per-credit",
 }
 
 // given reports which overrides o sets, by name.
 func (o Overrides) given() map[string]bool {
 	return map[string]bool{"target": o.Target != nil, "connections": o.Connections != nil, "warmup": o.Warmup != nil,
 		"duration": o.Duration != nil, "rate": o.Rate != nil, "seed": o.Seed != nil, "capture": o.Capture != nil,
-		"workers": o.Workers != nil}
+		"workers": o.Workers != nil, "price-per-credit": o.PricePerCredit != nil}
 }
 
 // SpecFrom is the spec a front end runs from template t with overrides o,

@@ -15,6 +15,7 @@ import (
 
 	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
+	"github.com/unistore-bench/unistore/cost"
 	"github.com/unistore-bench/unistore/orchestrator"
 	"github.com/unistore-bench/unistore/report"
 	"github.com/unistore-bench/unistore/rollup"
@@ -117,14 +118,27 @@ func Start(ctx context.Context, spec Spec, opts ...Option) (*Handle, error) {
 	if ip, ok := launcher.(orchestrator.InProcess); ok || launcher == nil {
 		launcher = o.inProcess(ip, st)
 	}
+	// Every control-plane write of this process is counted for the run's
+	// cost (cost.Counter); the orchestrator and in-process workers write
+	// through it.
+	counter := cost.Count(st)
+	_, inProcess := launcher.(orchestrator.InProcess)
+	if ip, ok := launcher.(orchestrator.InProcess); ok && ip.Store == st {
+		ip.Store = counter
+		launcher = ip
+	}
+	logger := o.logger
+	if logger == nil {
+		logger = slog.Default()
+	}
 	h := &Handle{st: st}
 	observers := o.observers
 	if o.progress != nil {
 		observers = append([]func(Progress){o.progress}, observers...)
 	}
-	svc := &orchestrator.Service{Store: st, Launcher: launcher, Logger: o.logger}
+	svc := &orchestrator.Service{Store: counter, Launcher: launcher, Logger: o.logger}
 	r, err := svc.Start(ctx, spec, orchestrator.Options{Template: o.template, Connector: o.connector, DriverName: o.driver,
-		Workload: o.workload, OnProgress: func(p Progress) {
+		Workload: o.workload, Meter: newMeter(counter, inProcess, o.enrich, logger), OnProgress: func(p Progress) {
 			h.mu.Lock()
 			h.last = p
 			h.mu.Unlock()

@@ -69,6 +69,7 @@ type options struct {
 	launcher  orchestrator.Launcher
 	observers []func(Progress)
 	writerSet bool
+	enrich    bool
 }
 
 // WithLauncher launches the workers with l instead of in this process

@@ -25,6 +25,9 @@ const (
 	// checks and key sampling, by the pre-flight check and by workers);
 	// it is never a run's phase.
 	PhasePrepare Phase = "PREPARE"
+	// PhaseMeter labels the run's meter's own statements (warehouse
+	// samples for the cost) while the load goes on; never a run's phase.
+	PhaseMeter Phase = "METER"
 )
 
 // Status is the lifecycle state of a run.
@@ -97,8 +100,11 @@ type Spec struct {
 	Control ControlSpec `json:"control,omitempty" yaml:"control,omitempty"`
 	// Capture says which query executions are stored: all, errors, none or
 	// sample:FRACTION (default DefaultCapture).
-	Capture  string       `json:"capture,omitempty" yaml:"capture,omitempty"`
-	Workload WorkloadSpec `json:"workload" yaml:"workload"`
+	Capture string `json:"capture,omitempty" yaml:"capture,omitempty"`
+	// PricePerCredit is the price of one Snowflake credit in dollars, for
+	// the cost's dollar figures; 0 leaves dollars out (credits only).
+	PricePerCredit float64      `json:"price_per_credit,omitempty" yaml:"price_per_credit,omitempty"`
+	Workload       WorkloadSpec `json:"workload" yaml:"workload"`
 }
 
 // ControlSpec holds the control plane's timings. Zero fields take the
@@ -296,6 +302,12 @@ func (s Spec) Validate() error {
 		if _, err := ParseCapture(s.Capture); err != nil {
 			errs.Add("capture", err.Error())
 		}
+	}
+	switch p := s.PricePerCredit; {
+	case math.IsNaN(p) || math.IsInf(p, 0):
+		errs.Add("price_per_credit", fmt.Sprintf("must be a finite number of dollars, got %v", p))
+	case p < 0:
+		errs.Add("price_per_credit", "must not be negative")
 	}
 	return errs.Err()
 }

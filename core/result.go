@@ -38,6 +38,12 @@ type Result struct {
 	// the detail. Nothing is dropped silently.
 	RowsDropped int64       `json:"rows_dropped"`
 	Store       *StoreStats `json:"store,omitempty"`
+	// Cost is the run's cost: warehouse credits on a Snowflake target and
+	// the control plane's writes on every store (CostStats).
+	Cost *CostStats `json:"cost,omitempty"`
+	// Server is the target server's own view of the measurement phase,
+	// per operation, beside the client's (ServerStats).
+	Server *ServerStats `json:"server,omitempty"`
 }
 
 // StoreStats counts the rows a run wrote to the results store. With

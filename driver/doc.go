@@ -12,7 +12,12 @@
 // It fits a pgx connection as well as a database/sql one (SQLite, Snowflake).
 // Optional capabilities — extra schemes, reported settings, error
 // classification, out-of-band query cancel — are extra interfaces found by
-// type assertion, each with a fallback.
+// type assertion, each with a fallback. Those for a run's cost and the
+// server's own figures (server.go) — WarehouseSampler, StatementStatser,
+// ServerHistory — are asked of a connection the run's meter opens under
+// WithAuxiliary, never of a load loop's; a driver without them has no
+// warehouse to bill and no server counters (cost source "none", no server
+// section).
 //
 // Statements arrive with "?" placeholders; each driver rewrites them to its
 // own style with core.RewritePlaceholders.

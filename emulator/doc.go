@@ -136,6 +136,25 @@
 // upsert's key never changes). WHEN MATCHED THEN DELETE and several
 // clauses of one kind answer 000002 (unsupported feature).
 //
+// # ACCOUNT_USAGE
+//
+// A statement naming ACCOUNT_USAGE first (re)builds two tables of
+// database SNOWFLAKE, schema ACCOUNT_USAGE, from the request log:
+// AGGREGATE_QUERY_HISTORY — executed query-requests by minute, query tag,
+// statement text, user and warehouse: CALLS, TOTAL_ELAPSED_TIME and
+// EXECUTION_TIME as Snowflake's time objects ({"sum", "avg", "stddev",
+// "min", "median", "p90", "p99", "p99.9", "max"} in ms, JSON text: the
+// emulator's VARIANT) from each statement's time in the emulator,
+// COMPILATION_TIME and QUEUED_OVERLOAD_TIME zero, and
+// HYBRID_TABLE_REQUESTS_THROTTLED_COUNT the requests a Throttle fault
+// answered 429 — and WAREHOUSE_METERING_HISTORY — per warehouse and hour,
+// the CREDITS_USED of an X-Small cluster running from the hour's first
+// statement to its last (60 s minimum). Config.AccountUsageLag (and
+// SetAccountUsageLag) hides the buckets that ended less than that long
+// ago, as Snowflake's views lag, so PENDING is testable. Only the columns
+// unistore reads are there; the log's size bounds what they cover
+// (Config.LogLimit).
+//
 // # Databases and schemas
 //
 // Each DATABASE.SCHEMA is its own SQLite file, DIR/DB.SCHEMA.sqlite
@@ -178,7 +197,8 @@
 //     advertised); expiry happens only through the ExpireSession fault.
 //   - No OAuth, PAT, SAML, MFA or external-browser logins; any account name
 //     is accepted; roles are labels, not privileges (only ReadWrite
-//     restricts). No result cache, no warehouses to suspend, no QUERY_HISTORY.
+//     restricts). No result cache, no warehouses to suspend, no
+//     QUERY_HISTORY (ACCOUNT_USAGE has the two views above only).
 //   - DROP DATABASE/SCHEMA drops the namespace's tables; the file stays.
 //   - Statement type ids other than SELECT and DML follow the JDBC driver's
 //     SFStatementType values as far as known; gosnowflake only distinguishes

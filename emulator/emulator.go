@@ -60,6 +60,10 @@ type Config struct {
 	// LogLimit caps the request log kept for Requests: when it is exceeded
 	// the oldest half is dropped. 0 keeps every request.
 	LogLimit int
+	// AccountUsageLag hides the ACCOUNT_USAGE views' buckets that ended
+	// less than this long ago, as Snowflake's views lag by hours; 0 shows
+	// everything at once.
+	AccountUsageLag time.Duration
 }
 
 // User is an account of the emulator.
@@ -95,6 +99,10 @@ type Request struct {
 	Code         string // Snowflake error code, or "" on success
 	RequestID    string // the driver's requestId (the key abort-request names)
 	Retry        int    // the driver's retryCount for a retried query-request
+	// Warehouse is the session's warehouse; Elapsed how long the statement
+	// ran (ACCOUNT_USAGE's figures come from them).
+	Warehouse string
+	Elapsed   time.Duration
 }
 
 // Stats counts what the emulator has served.
@@ -337,6 +345,20 @@ func (s *Server) runScript(name, sql string) error {
 		}
 	}
 	return nil
+}
+
+// SetAccountUsageLag changes Config.AccountUsageLag: how far behind the
+// ACCOUNT_USAGE views are.
+func (s *Server) SetAccountUsageLag(d time.Duration) {
+	s.mu.Lock()
+	s.cfg.AccountUsageLag = d
+	s.mu.Unlock()
+}
+
+func (s *Server) accountUsageLag() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg.AccountUsageLag
 }
 
 // Requests returns a copy of the request log, oldest first.

@@ -365,7 +365,12 @@ func (s *Server) queryRequest(w http.ResponseWriter, r *http.Request) {
 	}
 
 	qid := newQueryID()
+	ss.mu.Lock()
+	req.Warehouse = ss.warehouse
+	ss.mu.Unlock()
+	ran := time.Now()
 	res, err := s.runQuery(ss, req.RequestID, body, binds)
+	req.Elapsed = time.Since(ran)
 	if err != nil {
 		var e *Error
 		if !errors.As(err, &e) {
@@ -414,6 +419,11 @@ func (s *Server) runQuery(ss *session, requestID string, body execRequest, binds
 		s.stats.describeOnly.Add(1)
 	} else {
 		s.stats.queries.Add(1)
+	}
+	if mentionsAccountUsage(stmts[0].toks) {
+		if err := s.refreshAccountUsage(); err != nil {
+			return nil, err
+		}
 	}
 	// Not the HTTP request's context: as in Snowflake, a statement goes on
 	// when the client goes away; abort-request or Close stops it.

@@ -189,6 +189,13 @@ func (r *Recorder) Start(late bool) {
 // loop records; afterwards Drain sets the tags.
 func (r *Recorder) Tag(p core.Phase) { r.cur.Load().tag = p }
 
+// Phase returns the phase the loop's records are counted in now (its
+// current set's tag). Called by the loop only: a statement labelled on the
+// server with the phase it starts in (a Snowflake query tag) is then
+// counted by the client in the same phase, unless a cut falls while it is
+// in flight.
+func (r *Recorder) Phase() core.Phase { return r.cur.Load().tag }
+
 // Drain moves everything recorded since the last Drain into dst and starts
 // a new interval whose records are tagged next. Only one goroutine may call
 // Drain.

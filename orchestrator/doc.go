@@ -125,6 +125,20 @@
 // `--launcher process|inprocess` and defaults to process for more than
 // one worker and inprocess for one (unistore.DefaultLauncher).
 //
+// # Meter
+//
+// Options.Meter makes the run's Meter (the root package's: packages cost
+// and serverstats) just before the workers are launched, with the run's
+// connector and store, so it can read the server's counters before the
+// first load statement. The orchestrator calls Measure when it appends
+// SET_PHASE MEASUREMENT and Finish with the rolled-up result once every
+// worker has stopped; Finish adds the Cost and Server sections, which
+// the final RUN_STATUS summary stores (so `runs show` prints them as the
+// run did). A run that never reaches its rollup still gets Finish (with
+// an empty result) so the meter releases its session and goroutine. The
+// meter works on its own connection and goroutine: nothing of it runs on
+// a worker's loop.
+//
 // # Decisions
 //
 //   - Control is by polling (control.poll, default 200 ms) on every store;

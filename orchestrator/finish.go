@@ -170,6 +170,20 @@ func (d *driveState) allStopped() bool {
 	return true
 }
 
+// finishMeter has the meter add its sections to res, once: a retried
+// final write gets the same sections again.
+func (d *driveState) finishMeter(res *core.Result) {
+	if d.meter != nil {
+		d.meter.Finish(res)
+		d.base.Cost, d.base.Server = res.Cost, res.Server
+		d.meter = nil
+		return
+	}
+	if res.Cost == nil {
+		res.Cost, res.Server = d.base.Cost, d.base.Server
+	}
+}
+
 func (d *driveState) finishFailed(err error) {
 	d.finish(core.StatusFailed, err.Error(), 0)
 	close(d.run.done)
@@ -201,6 +215,7 @@ func (d *driveState) finish(outcome core.Status, reason string, dropped int64) {
 			if res, err = rollup.Rollup(run, d.base, rows); err != nil {
 				return err
 			}
+			d.finishMeter(res)
 			summary, _ := json.Marshal(res)
 			return d.s.Store.UpdateRun(ctx, d.run.ID, store.RunUpdate{Status: &outcome, Phase: &phase, EndedAt: &ended,
 				WorkersLive: &live, WorkersLost: &lost, Outcome: &reason, Summary: summary, RowsDropped: &dropped})
@@ -210,6 +225,10 @@ func (d *driveState) finish(outcome core.Status, reason string, dropped int64) {
 			break
 		}
 		time.Sleep(backoff)
+	}
+	if d.meter != nil { // never reached the rollup: release the meter
+		d.meter.Finish(&core.Result{})
+		d.meter = nil
 	}
 	if err != nil {
 		d.log.Error("orchestrator: could not record the run's outcome", "run_id", d.run.ID, "err", err)

@@ -52,6 +52,8 @@ type Options struct {
 	// OnProgress, if set, gets the merged rollup of every worker's newest
 	// snapshots about once per snapshot interval.
 	OnProgress func(Progress)
+	// Meter, if set, makes the run's Meter (cost, server-side figures).
+	Meter func(MeterRun) Meter
 }
 
 // Progress is the live rollup (package rollup).
@@ -166,6 +168,9 @@ func (s *Service) Start(ctx context.Context, spec core.Spec, o Options) (*Run, e
 	d := &driveState{s: s, spec: spec, opts: o, base: base, log: s.logger(), target: target, restarts: restartsWorkers(s.Launcher),
 		run:    &Run{ID: id, Spec: spec.Redacted(), done: make(chan struct{}), stopCh: make(chan struct{})},
 		groups: make([]*group, spec.Workers)}
+	if o.Meter != nil {
+		d.meter = o.Meter(MeterRun{RunID: id, Spec: spec, Driver: target.Driver, Connector: conn, Store: s.Store})
+	}
 	for g := range d.groups {
 		d.groups[g] = &group{}
 		if err := d.launch(ctx, g); err != nil {
@@ -247,6 +252,8 @@ type driveState struct {
 	lastRenew, renewTried time.Time
 	// scales are the SET_WORKER_TARGET events the polls read.
 	scales []store.Event
+	// meter watches cost and server figures (Options.Meter); nil if none.
+	meter Meter
 }
 
 func (d *driveState) launch(ctx context.Context, g int) error {
@@ -373,6 +380,9 @@ loop:
 			phase = core.PhaseMeasurement
 			d.event(control.SetPhase(phase))
 			d.update(store.RunUpdate{Phase: &phase, WarmupEndedAt: &now})
+			if d.meter != nil {
+				d.meter.Measure(now)
+			}
 		}
 		if !now.Before(end) {
 			break

@@ -88,7 +88,10 @@ func Summary(w io.Writer, r *core.Result) error {
 	if len(r.Total.ErrorsByClass) > 0 {
 		fmt.Fprintf(w, "errors by class: %s\n", errorClasses(r.Total.ErrorsByClass))
 	}
-	return nil
+	if err := Cost(w, r.Cost); err != nil {
+		return err
+	}
+	return Server(w, r.Server)
 }
 
 func ms(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }

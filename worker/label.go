@@ -49,7 +49,10 @@ func (w *Worker) execContext(ctx context.Context, l *loop, op int) context.Conte
 	if l.labels == nil {
 		return ctx
 	}
-	if p := w.phase.Load(); p != nil && *p == core.PhaseWarmup {
+	// The recorder's phase, not the worker's: a cut retags each loop's
+	// recorder before the worker's phase changes, and the server's tag
+	// must name the phase the client counts the statement in.
+	if l.rec.Phase() == core.PhaseWarmup {
 		return l.labels.warmup[op]
 	}
 	return l.labels.measurement[op]

@@ -454,28 +454,7 @@ func TestKillWorker(t *testing.T) {
 	p := f.start(t, "run", f.template(t, tmpl{Duration: "4s"}), "--workers", "2", "--store", f.store, "--json", out)
 	p.waitLine(t, measuring, 30*time.Second)
 	id := f.runID(t)
-	var victim store.Heartbeat
-	for _, h := range f.heartbeats(t, id) {
-		if h.WorkerID == "worker-1" {
-			victim = h
-		}
-	}
-	if victim.Host != hostname || !alive(victim.PID) {
-		t.Fatalf("worker-1's heartbeat %+v names no live process here", victim)
-	}
-	if err := syscall.Kill(victim.PID, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	killed := time.Now()
-	took := eventually(t, 15*time.Second, "relaunched worker-1-r1 heartbeats", func() bool {
-		for _, h := range f.heartbeats(t, id) {
-			if h.WorkerID == "worker-1-r1" && h.Group == victim.Group && h.Status == "RUNNING" {
-				return true
-			}
-		}
-		return false
-	})
-	t.Logf("killed worker-1 (pid %d); worker-1-r1 heartbeated %v later", victim.PID, took.Round(time.Millisecond))
+	victim, killed := f.killAndRelaunch(t, id, 1, 15*time.Second)
 	if code := p.wait(t, 60*time.Second); code != 0 {
 		t.Fatalf("run exited %d", code)
 	}
@@ -497,6 +476,78 @@ func TestKillWorker(t *testing.T) {
 	}
 }
 
+// killAndRelaunch SIGKILLs the process of group's first worker and waits
+// up to limit for its relaunch (attempt 1) to heartbeat RUNNING. The
+// Snowflake variant of the tests shares it (snowflake_workers_test.go).
+func (f *fixture) killAndRelaunch(t testing.TB, id string, group int, limit time.Duration) (victim store.Heartbeat, killed time.Time) {
+	t.Helper()
+	name, relaunch := control.WorkerID(group, 0), control.WorkerID(group, 1)
+	for _, h := range f.heartbeats(t, id) {
+		if h.WorkerID == name {
+			victim = h
+		}
+	}
+	if victim.Host != hostname || !alive(victim.PID) {
+		t.Fatalf("%s's heartbeat %+v names no live process here", name, victim)
+	}
+	if err := syscall.Kill(victim.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed = time.Now()
+	took := eventually(t, limit, "relaunched "+relaunch+" heartbeats", func() bool {
+		for _, h := range f.heartbeats(t, id) {
+			if h.WorkerID == relaunch && h.Group == victim.Group && h.Status == "RUNNING" {
+				return true
+			}
+		}
+		return false
+	})
+	t.Logf("killed %s (pid %d); %s heartbeated %v later", name, victim.PID, relaunch, took.Round(time.Millisecond))
+	return victim, killed
+}
+
+// scaleTo runs `unistore scale` (unless perWorker is the run's current
+// count, first) and waits until the running workers hold workers ×
+// perWorker connections by their heartbeats and, if conns is set, on the
+// target's side too.
+func (f *fixture) scaleTo(t testing.TB, id string, workers, perWorker int, scale bool, conns func() int64, limit time.Duration) {
+	t.Helper()
+	if scale {
+		if out, err := exec.Command(bin, "scale", id, "--connections", strconv.Itoa(perWorker), "--store", f.store).CombinedOutput(); err != nil {
+			t.Fatalf("scale: %v\n%s", err, out)
+		}
+	}
+	want := int64(workers * perWorker)
+	// Each group's newest attempt: a killed worker's row still says RUNNING.
+	heldByWorkers := func() int64 {
+		newest := map[int]store.Heartbeat{}
+		for _, h := range f.heartbeats(t, id) {
+			if cur, ok := newest[h.Group]; !ok || control.AttemptOf(h.WorkerID) > control.AttemptOf(cur.WorkerID) {
+				newest[h.Group] = h
+			}
+		}
+		var n int64
+		for _, h := range newest {
+			if h.Status == "RUNNING" {
+				n += int64(h.Connections)
+			}
+		}
+		return n
+	}
+	took := eventually(t, limit, fmt.Sprintf("%d connections held", want), func() bool {
+		return heldByWorkers() == want && (conns == nil || conns() == want)
+	})
+	t.Logf("%d per worker: %d connections of the run held after %v", perWorker, want, took.Round(time.Millisecond))
+}
+
+// stopRun runs `unistore stop` for id.
+func (f *fixture) stopRun(t testing.TB, id string) {
+	t.Helper()
+	if out, err := exec.Command(bin, "stop", id, "--store", f.store).CombinedOutput(); err != nil {
+		t.Fatalf("stop: %v\n%s", err, out)
+	}
+}
+
 var workerStopped = regexp.MustCompile(`^(worker-\S+): time=(\S+) level=INFO msg="worker: stopped"`)
 
 // stopSlack is what the STOP bound allows beyond two polls: process
@@ -511,9 +562,7 @@ func TestStopReachesWorkers(t *testing.T) {
 	p := f.start(t, "run", f.template(t, tmpl{Duration: "1h"}), "--workers", "3", "--store", f.store)
 	p.waitLine(t, measuring, 30*time.Second)
 	id := f.runID(t)
-	if out, err := exec.Command(bin, "stop", id, "--store", f.store).CombinedOutput(); err != nil {
-		t.Fatalf("stop: %v\n%s", err, out)
-	}
+	f.stopRun(t, id)
 	requested := time.Now()
 	code := p.wait(t, 30*time.Second)
 	exit := p.exited.Sub(requested)
@@ -591,30 +640,10 @@ func TestScaleConnections(t *testing.T) {
 	conns := func() int64 {
 		return testpg.QueryInt(t, admin, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", f.app)
 	}
-	heldByWorkers := func() int {
-		n := 0
-		for _, h := range f.heartbeats(t, id) {
-			if h.Status == "RUNNING" {
-				n += h.Connections
-			}
-		}
-		return n
-	}
 	for i, perWorker := range []int{4, 8, 2} {
-		if i > 0 {
-			if out, err := exec.Command(bin, "scale", id, "--connections", strconv.Itoa(perWorker), "--store", f.store).CombinedOutput(); err != nil {
-				t.Fatalf("scale: %v\n%s", err, out)
-			}
-		}
-		want := int64(2 * perWorker)
-		took := eventually(t, 15*time.Second, fmt.Sprintf("%d connections in pg_stat_activity", want), func() bool {
-			return conns() == want && heldByWorkers() == int(want)
-		})
-		t.Logf("%d per worker: %d connections of the run in pg_stat_activity after %v", perWorker, want, took.Round(time.Millisecond))
+		f.scaleTo(t, id, 2, perWorker, i > 0, conns, 15*time.Second)
 	}
-	if out, err := exec.Command(bin, "stop", id, "--store", f.store).CombinedOutput(); err != nil {
-		t.Fatalf("stop: %v\n%s", err, out)
-	}
+	f.stopRun(t, id)
 	if code := p.wait(t, 30*time.Second); code != 5 {
 		t.Errorf("run exited %d, want 5 (stopped on request)", code)
 	}

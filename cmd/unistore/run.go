@@ -38,6 +38,8 @@ func runFlags() []cli.Flag {
 		&cli.IntFlag{Name: "workers", Aliases: []string{"w"}, Value: 1, Usage: "workers (the template's workers:), each with --connections connections (groups 0..N-1)"},
 		&cli.StringFlag{Name: "launcher", Usage: "how workers start: process (one worker process each) or inprocess (goroutines of this process); default: process for more than one worker, inprocess for one"},
 		&cli.BoolFlag{Name: "in-process", Usage: "same as --launcher inprocess"},
+		&cli.Float64Flag{Name: "price-per-credit", EnvVars: []string{"UNISTORE_PRICE_PER_CREDIT"}, Usage: "dollars per Snowflake credit, for the cost's dollar figures (the template's price_per_credit:; default none: credits only)"},
+		&cli.BoolFlag{Name: "enrich", Usage: "read the Snowflake target's server history (ACCOUNT_USAGE) as soon as the run ends; PENDING while it lags (then: unistore runs enrich RUN_ID)"},
 	}
 }
 
@@ -123,6 +125,9 @@ func applyFlags(c *cli.Context, t *unistore.Template) (core.Spec, error) {
 	if c.IsSet("workers") {
 		o.Workers = ptr(c.Int("workers"))
 	}
+	if c.IsSet("price-per-credit") {
+		o.PricePerCredit = ptr(c.Float64("price-per-credit"))
+	}
 	return unistore.SpecFrom(t, o, func(flag string) string { return "--" + flag })
 }
 
@@ -189,7 +194,8 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec, st unistore.St
 	// Warnings (a store write that failed, a worker lost) go to stderr;
 	// the routine joins and stops of workers do not clutter it.
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	opts := []unistore.Option{unistore.WithStore(st), unistore.WithTemplateName(template), unistore.WithLogger(logger)}
+	opts := []unistore.Option{unistore.WithStore(st), unistore.WithTemplateName(template), unistore.WithLogger(logger),
+		unistore.WithEnrich(c.Bool("enrich"))}
 	// Processes or goroutines: both go through the orchestrator and the
 	// control tables.
 	launcher := c.String("launcher")

@@ -79,6 +79,7 @@ func runQueries(reqs []emulator.Request, run string) (load, prepare int64, untag
 		case r.Kind != "query" || r.DescribeOnly:
 		case !strings.HasPrefix(r.QueryTag, prefix):
 			untagged = append(untagged, r)
+		case strings.Contains(r.QueryTag, ":worker=meter:phase=METER:"): // the cost's warehouse samples
 		case strings.Contains(r.QueryTag, ":phase=PREPARE:"):
 			prepare++
 		default:
@@ -142,15 +143,16 @@ func TestSnowflakeEndToEnd(t *testing.T) {
 				t.Errorf("emulator executed %d tagged statements; the run counted %d (warm-up %d + measured %d), want within +%d",
 					tagged, counted, r.Warmup.Count, r.Total.Count, inFlight)
 			}
-			// One session per connection, plus the preflight's.
+			// One session per connection, plus the preflight's and the
+			// run's meter's (warehouse samples for the cost).
 			logins := s.Stats().Logins - before.Logins
-			if want := int64(conns*tc.workers + 1); logins != want {
-				t.Errorf("%d logins, want %d (connections × workers + 1 preflight)", logins, want)
+			if want := int64(conns*tc.workers + 2); logins != want {
+				t.Errorf("%d logins, want %d (connections × workers + 1 preflight + 1 meter)", logins, want)
 			}
 			// Each names a worker, or the preflight (its key sampling).
 			for _, q := range reqs {
 				if q.Kind == "query" && !strings.Contains(q.QueryTag, ":worker=worker-") && !q.DescribeOnly &&
-					!strings.Contains(q.QueryTag, ":worker=preflight:phase=PREPARE:") {
+					!strings.Contains(q.QueryTag, ":worker=preflight:phase=PREPARE:") && !strings.Contains(q.QueryTag, ":worker=meter:phase=METER:") {
 					t.Errorf("tag %q names no worker", q.QueryTag)
 					break
 				}
@@ -327,7 +329,8 @@ func TestSnowflakeStoreEndToEnd(t *testing.T) {
 	for _, q := range s.Requests() {
 		if q.Kind == "query" && q.User == "STORE_RW" {
 			storeStatements++
-			if q.QueryTag != "unistore:store" {
+			// The store's own tag, naming the run for the run's statements.
+			if q.QueryTag != "unistore:store" && !strings.HasPrefix(q.QueryTag, "unistore:store:run="+r.RunID+":op=") && q.QueryTag != "unistore:store:cost" {
 				t.Errorf("store statement tagged %q: %.60q", q.QueryTag, q.SQL)
 			}
 		}

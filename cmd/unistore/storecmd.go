@@ -107,6 +107,42 @@ func runsCommand() *cli.Command {
 				}),
 			},
 			{
+				Name:      "cost",
+				Usage:     "the run's cost: warehouse credits (estimated, or metered after `runs enrich`) and its control-plane writes",
+				ArgsUsage: "RUN_ID",
+				Flags:     []cli.Flag{storeFlag(), jsonFlag},
+				Action: withStore(1, "runs cost: give one RUN_ID", func(c *cli.Context, st unistore.Store) error {
+					cs, err := unistore.RunCost(c.Context, st, c.Args().First())
+					if err != nil {
+						return err
+					}
+					if c.Bool("json") {
+						return writeJSON("-", stdout(c), cs)
+					}
+					return report.Cost(stdout(c), cs)
+				}),
+			},
+			{
+				Name:      "enrich",
+				Usage:     "read a finished Snowflake run's server history (ACCOUNT_USAGE: per-operation server latency, metered credits) into its result; PENDING while the views lag",
+				ArgsUsage: "RUN_ID",
+				Flags: []cli.Flag{storeFlag(), jsonFlag, &cli.StringFlag{Name: "target", EnvVars: []string{"UNISTORE_TARGET"},
+					Usage: "the run's target DSN with its secret (default: the stored one, password redacted)"}},
+				Action: withStore(1, "runs enrich: give one RUN_ID", func(c *cli.Context, st unistore.Store) error {
+					res, err := unistore.Enrich(c.Context, st, c.Args().First(), c.String("target"))
+					if err != nil {
+						return err
+					}
+					if c.Bool("json") {
+						return writeJSON("-", stdout(c), map[string]any{"run_id": res.RunID, "cost": res.Cost, "server": res.Server})
+					}
+					if err := report.Cost(stdout(c), res.Cost); err != nil {
+						return err
+					}
+					return report.Server(stdout(c), res.Server)
+				}),
+			},
+			{
 				Name:      "intervals",
 				Usage:     "the run's rollup per time bucket: every worker's snapshots merged exactly (works while the run goes on)",
 				ArgsUsage: "RUN_ID",

@@ -189,8 +189,18 @@
 //
 // Connect names the connection with driver.ClientName (the worker's
 // "unistore/RUN_ID/WORKER_ID") as application_name, on a copy of the parsed
-// config made once per connection, unless the DSN sets application_name.
+// config made once per connection, unless the DSN sets application_name
+// — except for a connection made under driver.WithAuxiliary (the run's
+// meter), which always takes its own name, so counting the load's
+// connections by the DSN's application_name never counts it.
 // Connections implement driver.Capacity: max_connections, the superuser
 // reserve (none for a superuser) and the client backends open besides the
 // asking one, so the pre-flight check refuses a run that cannot connect.
+//
+// Connections implement driver.StatementStatser over pg_stat_statements
+// (stats.go), for the server's side of a run (package serverstats):
+// entries of the connection's user in the current database whose text,
+// normalized by NormalizeStatement, is a workload statement's — so the
+// four statement modes, which reach the server as $n parameters or (simple)
+// as literals that pg_stat_statements turns into $n, all match.
 package postgres

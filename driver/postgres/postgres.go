@@ -157,8 +157,10 @@ func (c *Connector) Close() error { return nil }
 // Connect dials one connection.
 func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	cfg := c.cfg
-	// The worker's name for its connections, unless the DSN gives one.
-	if name := driver.ClientName(ctx); name != "" && cfg.RuntimeParams["application_name"] == "" {
+	// The worker's name for its connections, unless the DSN gives one; a
+	// connection that is not the load's (driver.WithAuxiliary) always
+	// takes its own.
+	if name := driver.ClientName(ctx); name != "" && (cfg.RuntimeParams["application_name"] == "" || driver.Auxiliary(ctx)) {
 		cfg = cfg.Copy()
 		cfg.RuntimeParams["application_name"] = name
 	}

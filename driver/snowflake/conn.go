@@ -46,8 +46,13 @@ func (c *conn) Classify(err error) (core.ErrorClass, string) { return Classify(e
 // context carry QueryTag(l) as their QUERY_TAG, set per statement in the
 // query request (no ALTER SESSION round trip).
 func (c *conn) Label(ctx context.Context, l driver.Label) context.Context {
-	return gosnowflake.WithQueryTag(ctx, QueryTag(l))
+	return gosnowflake.WithQueryTag(context.WithValue(ctx, labeledKey{}, true), QueryTag(l))
 }
+
+// labeledKey marks a context Label made: its tag is the caller's.
+type labeledKey struct{}
+
+func labeled(ctx context.Context) bool { b, _ := ctx.Value(labeledKey{}).(bool); return b }
 
 // Prepare has Snowflake compile sql without running it (describe-only), so
 // a missing table or column, a syntax error or a missing privilege is an

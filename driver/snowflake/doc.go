@@ -132,4 +132,16 @@
 // hybrid-table request throttling) is core.ErrThrottled. QuotaWarning
 // estimates, before load, whether a plan is likely to exceed the
 // hybrid-table request quota (about 8,000 operations/s per database).
+//
+// For a run's cost and server figures (history.go) connections implement
+// driver.WarehouseSampler (SHOW WAREHOUSES LIKE the DSN's warehouse:
+// size, started_clusters, max_cluster_count, auto_suspend; tag
+// "unistore:cost") and driver.ServerHistory: QueryHistory reads
+// SNOWFLAKE.ACCOUNT_USAGE.AGGREGATE_QUERY_HISTORY by query-tag prefix
+// (the run's "unistore:run=ID:"), reading the time objects whole and
+// parsing them here — no VARIANT paths, which the emulator lacks — and
+// MeteredCredits sums WAREHOUSE_METERING_HISTORY.CREDITS_USED of the
+// hours a run overlapped, with the newest hour the view holds (a view
+// that has not reached the run's end is PENDING, not zero). No time
+// literal is bound: the tag selects the run, times are compared here.
 package snowflake

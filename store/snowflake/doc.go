@@ -124,8 +124,16 @@
 // plane's own use of hybrid-table requests stays small beside the load's
 // quota. A spec that sets any of them wins.
 //
-// Every statement carries the query tag "unistore:store" (per statement,
+// Every statement carries a query tag (per statement,
 // gosnowflake.WithQueryTag: no ALTER SESSION), so the store's own traffic
 // is told apart from the load in QUERY_HISTORY and in the emulator's
-// request log.
+// request log: "unistore:store:run=RUN_ID:op=KIND" (RunTag; KIND is
+// update_run, append_event, put_heartbeat, write_snapshots, events_since,
+// …) for a statement about one run, so a run's control-plane statements
+// can be counted and costed per kind from AGGREGATE_QUERY_HISTORY; bare
+// "unistore:store" for the rest (templates, listing runs, the schema).
+// The Store overrides each run-scoped method of sqlstore.Store to set the
+// tag in the context its dialect reads. SampleWarehouse and
+// WarehouseName give package cost the store warehouse's size and
+// auto-suspend for the control plane's credits.
 package snowflake

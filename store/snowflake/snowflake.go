@@ -71,8 +71,9 @@ func (Backend) ApplySchema(ctx context.Context, dsn string) error { return Apply
 // needs only SELECT, INSERT, UPDATE and DELETE on them (MERGE is DML).
 type Store struct {
 	*sqlstore.Store
-	db       *sql.DB
-	database string
+	db        *sql.DB
+	database  string
+	warehouse string
 }
 
 var (
@@ -181,7 +182,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		// Snowflake takes OFFSET only after a LIMIT; LIMIT NULL is none.
 		NoLimit: " LIMIT NULL",
 	})
-	return &Store{Store: st, db: db, database: database}, nil
+	return &Store{Store: st, db: db, database: database, warehouse: cfg.Warehouse}, nil
 }
 
 // readVersion returns MAX(VERSION) of the store's SCHEMA_VERSION, or
@@ -248,6 +249,3 @@ func ApplySchema(ctx context.Context, dsn string) error {
 	}
 	return nil
 }
-
-// tagged returns ctx carrying the store's query tag.
-func tagged(ctx context.Context) context.Context { return gosnowflake.WithQueryTag(ctx, QueryTag) }

@@ -89,8 +89,9 @@ func TestBulkStatements(t *testing.T) {
 		if r.Kind != "query" {
 			continue
 		}
-		if r.QueryTag != sfstore.QueryTag {
-			t.Errorf("untagged store statement %.60q", r.SQL)
+		// Every statement names its run and kind (the runs "small", "big").
+		if r.QueryTag != sfstore.RunTag("small", sfstore.OpWriteExecs) && r.QueryTag != sfstore.RunTag("big", sfstore.OpWriteExecs) {
+			t.Errorf("store statement tagged %q, want the run's write_executions tag: %.60q", r.QueryTag, r.SQL)
 		}
 		kind := r.SQL
 		if strings.HasPrefix(kind, "INSERT") {
