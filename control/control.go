@@ -148,6 +148,11 @@ var (
 	ErrLeaseLost   = errors.New("worker: lost the control plane")
 )
 
+// DefaultFlushTimeout is how long a stopping worker may spend storing what
+// it still holds before it spools the rest to local disk, and so how long
+// the end of a run waits for an unreachable store.
+const DefaultFlushTimeout = 5 * time.Second
+
 // LateThreshold is how far after its intended time an open-model start may
 // begin before it counts as late: workers count by it, results report it.
 const LateThreshold = time.Millisecond

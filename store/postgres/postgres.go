@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -170,25 +171,59 @@ func (b *pgBackend) Close() error {
 	return nil
 }
 
-// writeSnapshots and writeExecutions use COPY: one statement, so a batch
+// WriteSnapshots and WriteExecutions use COPY: one statement, so a batch
 // is stored whole or not at all. pgx encodes each row before asking for
-// the next, so one values slice serves every row.
-func (b *pgBackend) WriteSnapshots(ctx context.Context, rows []store.Snapshot) error {
+// the next, so one values slice serves every row. A batch with a mark runs
+// in a transaction that inserts the mark first (see markBatch).
+func (b *pgBackend) WriteSnapshots(ctx context.Context, mark *sqlstore.Mark, rows []store.Snapshot) error {
 	buf := make([]any, 0, len(sqlstore.SnapshotColumns))
-	return b.copy(ctx, "worker_metrics_snapshots", sqlstore.SnapshotColumns, len(rows), func(i int) ([]any, error) {
+	src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 		return sqlstore.SnapshotValues(buf[:0], &rows[i], b.Time), nil
+	})
+	ident := pgx.Identifier{"test_results", "worker_metrics_snapshots"}
+	if mark == nil {
+		return checkCopied(b.pool.CopyFrom(ctx, ident, sqlstore.SnapshotColumns, src))(len(rows))
+	}
+	return b.inBatch(ctx, mark, func(tx pgx.Tx) error {
+		return checkCopied(tx.CopyFrom(ctx, ident, sqlstore.SnapshotColumns, src))(len(rows))
 	})
 }
 
 // WriteExecutions encodes its COPY itself: see copy.go.
-func (b *pgBackend) WriteExecutions(ctx context.Context, rows []store.Execution) error {
-	return b.copyExecutions(ctx, rows)
+func (b *pgBackend) WriteExecutions(ctx context.Context, mark *sqlstore.Mark, rows []store.Execution) error {
+	return b.copyExecutions(ctx, mark, rows)
 }
 
-func (b *pgBackend) copy(ctx context.Context, table string, cols []string, n int, row func(int) ([]any, error)) error {
-	got, err := b.pool.CopyFrom(ctx, pgx.Identifier{"test_results", table}, cols, pgx.CopyFromSlice(n, row))
-	if err == nil && got != int64(n) {
-		err = fmt.Errorf("copy stored %d of %d rows", got, n)
+func checkCopied(got int64, err error) func(n int) error {
+	return func(n int) error {
+		if err == nil && got != int64(n) {
+			err = fmt.Errorf("copy stored %d of %d rows", got, n)
+		}
+		return err
 	}
-	return err
+}
+
+var markSQL = "INSERT INTO test_results.stored_batches (" + strings.Join(sqlstore.MarkColumns, ", ") +
+	") VALUES ($1, $2, $3, $4) ON CONFLICT (run_id, batch_id) DO NOTHING"
+
+// inBatch runs write in a transaction on a pooled connection after
+// inserting mark; if the mark was there already, the batch is stored and
+// write is not called.
+func (b *pgBackend) inBatch(ctx context.Context, mark *sqlstore.Mark, write func(tx pgx.Tx) error) error {
+	tx, err := b.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it is a no-op
+	tag, err := tx.Exec(ctx, markSQL, mark.Args()...)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return nil // stored already
+	}
+	if err := write(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
 }
