@@ -38,6 +38,14 @@ type Service struct {
 	// JoinTimeout and StopGrace default to the constants above.
 	JoinTimeout time.Duration
 	StopGrace   time.Duration
+	// FlushTimeout bounds how long the end of a run waits for the store
+	// once the workers have stopped — for the final RUN_STATUS — before it
+	// spools it (control.DefaultFlushTimeout if zero). Give the workers'
+	// value (InProcess.FlushTimeout).
+	FlushTimeout time.Duration
+	// SpoolDir is where what the store cannot take is spooled
+	// (store.DefaultSpoolDir if empty).
+	SpoolDir string
 }
 
 // Options are a started run's runtime extras.
@@ -68,6 +76,27 @@ type Run struct {
 
 	stopOnce sync.Once
 	stopCh   chan struct{}
+
+	hurryOnce sync.Once
+	hurryCh   chan struct{}
+}
+
+// Hurry makes a stopping run end at once: its workers spool what they
+// have not stored instead of waiting out the flush timeout, and so does
+// the final RUN_STATUS. For a process about to exit (a second Ctrl-C);
+// it stops the run too.
+func (r *Run) Hurry() {
+	r.Stop()
+	r.hurryOnce.Do(func() { close(r.hurryCh) })
+}
+
+func (r *Run) hurried() bool {
+	select {
+	case <-r.hurryCh:
+		return true
+	default:
+		return false
+	}
 }
 
 // Wait blocks until the run has ended and returns its result: the rollup of
@@ -159,8 +188,9 @@ func (s *Service) Start(ctx context.Context, spec core.Spec, o Options) (*Run, e
 		return nil, fmt.Errorf("unistore: before load: record the run: %w", err)
 	}
 	d := &driveState{s: s, spec: spec, opts: o, base: base, log: s.logger(), target: target, restarts: restartsWorkers(s.Launcher),
-		run:    &Run{ID: id, Spec: spec.Redacted(), done: make(chan struct{}), stopCh: make(chan struct{})},
-		groups: make([]*group, spec.Workers)}
+		run:    &Run{ID: id, Spec: spec.Redacted(), done: make(chan struct{}), stopCh: make(chan struct{}), hurryCh: make(chan struct{})},
+		groups: make([]*group, spec.Workers), local: newLocalRows()}
+	d.out = outage{log: d.log, runID: id}
 	for g := range d.groups {
 		d.groups[g] = &group{}
 		if err := d.launch(ctx, g); err != nil {
@@ -237,11 +267,55 @@ type driveState struct {
 	stopSeen bool
 	// heartbeats is the last read of the heartbeat rows, for progress.
 	heartbeats []store.Heartbeat
+	// local holds every snapshot row the workers sent over their local
+	// channels: the result is computed from it (and the store's rows).
+	local *localRows
+	// out follows the store's availability (one warning per outage).
+	out outage
+	// startedAt is when the run was marked RUNNING.
+	startedAt time.Time
+	// statusSpooled is set when the final RUN_STATUS went to the spool.
+	statusSpooled bool
+}
+
+// flushTimeout is the Service's FlushTimeout, defaulted.
+func (d *driveState) flushTimeout() time.Duration {
+	if d.s.FlushTimeout > 0 {
+		return d.s.FlushTimeout
+	}
+	return control.DefaultFlushTimeout
+}
+
+// sendLocal sends c to every worker with a local channel. It comes before
+// the store's event: the store may be down.
+func (d *driveState) sendLocal(c control.Command) {
+	for _, g := range d.groups {
+		if g == nil {
+			continue
+		}
+		if lh, ok := g.handle.(LocalHandle); ok {
+			lh.Command(c)
+		}
+	}
+}
+
+// allLocal reports whether every current worker has a local channel.
+func (d *driveState) allLocal() bool {
+	for _, g := range d.groups {
+		if g == nil || g.handle == nil {
+			continue
+		}
+		if _, ok := g.handle.(LocalHandle); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *driveState) launch(ctx context.Context, g int) error {
 	gr := d.groups[g]
-	a := Assignment{RunID: d.run.ID, Group: g, Attempt: gr.attempt, WorkerID: control.WorkerID(g, gr.attempt), Target: d.target}
+	a := Assignment{RunID: d.run.ID, Group: g, Attempt: gr.attempt, WorkerID: control.WorkerID(g, gr.attempt), Target: d.target,
+		Rows: d.local.add, SpoolDir: d.s.SpoolDir}
 	h, err := d.s.Launcher.Launch(ctx, a)
 	if err != nil {
 		return fmt.Errorf("orchestrator: launch %s: %w", a.WorkerID, err)
@@ -250,16 +324,21 @@ func (d *driveState) launch(ctx context.Context, g int) error {
 	return nil
 }
 
-// write runs one control-plane write; failures are logged, never fatal:
-// the run goes on while the store is down, and the final write retries.
+// write runs one control-plane write (or read); failures are never fatal:
+// the run goes on while the store is down. One warning says when the
+// store became unreachable and one when it is back (outage), and while it
+// is down each attempt gets a second, not five, so the run's own clock
+// (phases, the end) never waits on it.
 func (d *driveState) write(what string, f func(ctx context.Context) error) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := f(ctx); err != nil {
-		d.log.Warn("orchestrator: control write failed", "run_id", d.run.ID, "write", what, "err", err)
-		return false
+	timeout := 5 * time.Second
+	if d.out.down {
+		timeout = time.Second
 	}
-	return true
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err := f(ctx)
+	d.out.observe(what, err)
+	return err == nil
 }
 
 func (d *driveState) event(c control.Command) {
@@ -320,6 +399,7 @@ func (d *driveState) drive(ctx context.Context) {
 	}
 
 	started := time.Now()
+	d.startedAt = store.UTC(started)
 	phase := core.PhaseMeasurement
 	if d.spec.Warmup > 0 {
 		phase = core.PhaseWarmup
@@ -348,6 +428,7 @@ loop:
 		now := time.Now()
 		if phase == core.PhaseWarmup && !now.Before(warmupEnd) {
 			phase = core.PhaseMeasurement
+			d.sendLocal(control.SetPhase(phase))
 			d.event(control.SetPhase(phase))
 			d.update(store.RunUpdate{Phase: &phase, WarmupEndedAt: &now})
 		}
