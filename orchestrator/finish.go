@@ -17,20 +17,26 @@ import (
 )
 
 // collect waits for h to end and returns its store counters, if it knows
-// them (in-process workers); ok is false otherwise.
+// them (in-process workers, and worker processes that reported them over
+// their local channel); ok is false otherwise.
 func collect(h Handle) (core.StoreStats, bool) {
 	s, ok := h.(StoreStatser)
 	if !ok {
 		return core.StoreStats{}, false
 	}
 	<-h.Done()
+	if k, ok := h.(StoreStatsKnower); ok && !k.StoreStatsKnown() {
+		return core.StoreStats{}, false
+	}
 	return s.StoreStats(), true
 }
 
 func addStoreStats(a, b core.StoreStats) core.StoreStats {
 	a.SnapshotsStored += b.SnapshotsStored
+	a.SnapshotsSpooled += b.SnapshotsSpooled
 	a.SnapshotsDropped += b.SnapshotsDropped
 	a.ExecutionsStored += b.ExecutionsStored
+	a.ExecutionsSpooled += b.ExecutionsSpooled
 	a.ExecutionsDropped += b.ExecutionsDropped
 	return a
 }
@@ -44,10 +50,13 @@ func (d *driveState) terminateAll() {
 	}
 }
 
-// stopAndFinish appends STOP, waits for the workers (a grace period, then
-// SIGTERM, then SIGKILL), and writes the final RUN_STATUS with the rollup.
-// now skips the grace (a cancel: stop at once).
+// stopAndFinish sends STOP — first over the local channels, then as a
+// store event — waits for the workers (a grace period, then SIGTERM, then
+// SIGKILL), and writes the final RUN_STATUS with the result. now skips
+// the grace (a cancel: stop at once). A Hurry meanwhile tells the workers
+// to spool at once and cuts every wait short.
 func (d *driveState) stopAndFinish(outcome core.Status, reason string, now bool) {
+	d.sendLocal(control.Stop())
 	status := core.StatusStopping
 	if !d.stopSeen {
 		d.event(control.Stop())
@@ -69,7 +78,7 @@ func (d *driveState) stopAndFinish(outcome core.Status, reason string, now bool)
 	}
 	var dropped int64
 	var stats core.StoreStats
-	inProcess := true
+	known := true
 	for _, g := range d.groups {
 		hs := g.retired
 		if g.handle != nil {
@@ -77,25 +86,23 @@ func (d *driveState) stopAndFinish(outcome core.Status, reason string, now bool)
 		}
 		for _, h := range hs {
 			st, ok := collect(h)
-			inProcess = inProcess && ok
+			known = known && ok
 			stats = addStoreStats(stats, st)
 		}
 	}
-	// Each worker's last heartbeat carries its dropped-row count.
-	d.write("heartbeats", func(ctx context.Context) error {
-		hbs, err := d.s.Store.ListHeartbeats(ctx, d.run.ID)
-		for _, h := range hbs {
-			dropped += h.RowsDropped
-		}
-		return err
-	})
-	if inProcess {
+	if known {
 		dropped = stats.SnapshotsDropped + stats.ExecutionsDropped
-		d.base.Store = &stats
-	} else {
-		// Workers in other processes report only their dropped total (in
-		// their heartbeats): what was stored is read back from the store.
+	} else if !d.run.hurried() {
+		// Workers elsewhere report only their dropped total (in their
+		// heartbeats), and what they stored is read back from the store.
 		stats = core.StoreStats{}
+		d.write("heartbeats", func(ctx context.Context) error {
+			hbs, err := d.s.Store.ListHeartbeats(ctx, d.run.ID)
+			for _, h := range hbs {
+				dropped += h.RowsDropped
+			}
+			return err
+		})
 		d.write("stored rows", func(ctx context.Context) error {
 			snaps, err := d.s.Store.Snapshots(ctx, d.run.ID)
 			if err != nil {
@@ -105,8 +112,12 @@ func (d *driveState) stopAndFinish(outcome core.Status, reason string, now bool)
 			stats.SnapshotsStored, stats.ExecutionsStored = int64(len(snaps)), n
 			return err
 		})
-		d.base.Store = &stats
 	}
+	if spooled := stats.SnapshotsSpooled + stats.ExecutionsSpooled; spooled > 0 {
+		stats.SpoolDir = store.OpenSpool(d.s.SpoolDir, d.run.ID).Dir()
+	}
+	d.base.Store = &stats
+	d.base.RowsSpooled = stats.SnapshotsSpooled + stats.ExecutionsSpooled
 	d.finish(outcome, reason, dropped)
 }
 
@@ -118,31 +129,67 @@ func (d *driveState) signalAll(sig func(Handle)) {
 	}
 }
 
+// hurryAll passes a Hurry on to every worker with a local channel, and
+// terminates the others.
+func (d *driveState) hurryAll() {
+	for _, g := range d.groups {
+		for _, h := range append(g.retired, g.handle) {
+			if h == nil {
+				continue
+			}
+			if lh, ok := h.(LocalHandle); ok {
+				lh.Hurry()
+			}
+			h.Terminate()
+		}
+	}
+}
+
 // waitStopped waits up to limit for every worker to have stopped: its
 // handle ended, or (for a worker the launcher does not own, started by
-// hand elsewhere) its heartbeat says STOPPED or has gone silent.
+// hand elsewhere) its heartbeat says STOPPED or has gone silent. A Hurry
+// passes on to the workers and leaves them a second.
 func (d *driveState) waitStopped(limit time.Duration) bool {
 	deadline := time.Now().Add(limit)
-	tick := time.NewTicker(d.spec.Control.Poll.D())
+	tick := time.NewTicker(min(d.spec.Control.Poll.D(), 100*time.Millisecond))
 	defer tick.Stop()
+	hurried := false
 	for {
 		if d.allStopped() {
 			return true
 		}
+		if !hurried && d.run.hurried() {
+			hurried = true
+			d.hurryAll()
+			deadline = time.Now().Add(time.Second)
+		}
 		if time.Now().After(deadline) {
 			return false
 		}
-		<-tick.C
+		select {
+		case <-tick.C:
+		case <-d.run.hurryCh:
+			if hurried {
+				<-tick.C
+			}
+		}
 	}
 }
 
 func (d *driveState) allStopped() bool {
 	var hbs []store.Heartbeat
-	read := d.write("heartbeats", func(ctx context.Context) error {
-		var err error
-		hbs, err = d.s.Store.ListHeartbeats(ctx, d.run.ID)
-		return err
-	})
+	read := false
+	for _, g := range d.groups {
+		if g.handle != nil && !g.owned() && !isDone(g.handle) {
+			// Only workers started elsewhere are followed by heartbeat.
+			read = d.write("heartbeats", func(ctx context.Context) error {
+				var err error
+				hbs, err = d.s.Store.ListHeartbeats(ctx, d.run.ID)
+				return err
+			})
+			break
+		}
+	}
 	timeout := d.spec.Control.HeartbeatTimeout.D()
 	for gi, g := range d.groups {
 		if g.handle == nil {
@@ -174,51 +221,99 @@ func (d *driveState) finishFailed(err error) {
 	close(d.run.done)
 }
 
-// finish rolls the snapshots up and writes the final RUN_STATUS, retrying
-// for a while: a store that was down may be back.
+// finish computes the run's result and writes the final RUN_STATUS.
+//
+// The result is package rollup's merge of the snapshot rows the
+// orchestrator holds itself — every row its workers sent over their local
+// channels — and the stored rows it does not hold (workers elsewhere), so
+// it never depends on the store: with the store down it is the same. The
+// final RUN_STATUS is retried until the flush timeout has passed (once,
+// briefly, while the store is known to be down, and not at all after a
+// Hurry); then it goes to the spool, for `unistore runs recover`, and the
+// result says so (Store.StatusSpooled).
 func (d *driveState) finish(outcome core.Status, reason string, dropped int64) {
-	ended := time.Now().UTC().Truncate(time.Microsecond)
+	ended := store.UTC(time.Now())
 	phase, live, lost := core.PhaseDone, 0, d.stats.Lost
 	d.base.Workers = d.stats
 	d.base.Workers.Target = d.spec.Workers
-	var res *core.Result
-	var err error
-	deadline := time.Now().Add(30 * time.Second)
-	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 2*time.Second) {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err = func() error {
-			run, err := d.s.Store.GetRun(ctx, d.run.ID)
-			if err != nil {
-				return err
+	d.base.RowsDropped = dropped
+	run := store.Run{ID: d.run.ID, Name: d.spec.Name, Spec: d.run.Spec, Status: outcome, Outcome: reason,
+		StartedAt: d.startedAt, EndedAt: ended, RowsDropped: dropped, WorkersTarget: d.spec.Workers}
+
+	deadline := time.Now().Add(d.flushTimeout())
+	attempt := func(what string, f func(ctx context.Context) error) bool {
+		for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, time.Second) {
+			if d.run.hurried() {
+				return false
 			}
-			run.Status, run.Outcome, run.EndedAt, run.RowsDropped = outcome, reason, ended, dropped
-			rows, err := d.s.Store.Snapshots(ctx, d.run.ID)
-			if err != nil {
-				return err
+			left := time.Until(deadline)
+			if d.out.down {
+				left = min(left, time.Second)
 			}
-			if res, err = rollup.Rollup(run, d.base, rows); err != nil {
-				return err
+			ctx, cancel := context.WithTimeout(context.Background(), max(left, 100*time.Millisecond))
+			err := f(ctx)
+			cancel()
+			d.out.observe(what, err)
+			if err == nil {
+				return true
 			}
-			summary, _ := json.Marshal(res)
-			return d.s.Store.UpdateRun(ctx, d.run.ID, store.RunUpdate{Status: &outcome, Phase: &phase, EndedAt: &ended,
-				WorkersLive: &live, WorkersLost: &lost, Outcome: &reason, Summary: summary, RowsDropped: &dropped})
-		}()
-		cancel()
-		if err == nil || time.Now().After(deadline) {
-			break
+			if d.out.down || time.Now().Add(backoff).After(deadline) {
+				return false
+			}
+			time.Sleep(backoff)
 		}
-		time.Sleep(backoff)
 	}
+	// Rows of workers without a local channel are only in the store.
+	var stored []store.Snapshot
+	if !d.allLocal() || d.hasRetiredRemote() {
+		attempt("snapshots", func(ctx context.Context) error {
+			var err error
+			stored, err = d.s.Store.Snapshots(ctx, d.run.ID)
+			return err
+		})
+	}
+	res, err := rollup.Rollup(run, d.base, d.local.union(stored))
 	if err != nil {
-		d.log.Error("orchestrator: could not record the run's outcome", "run_id", d.run.ID, "err", err)
-		if res == nil {
-			res = &d.base
-			res.RunID, res.Status, res.Error = d.run.ID, outcome, reason
+		// A row that does not decode: not the store's fault, and no
+		// figures to give.
+		d.log.Error("orchestrator: roll up the run", "run_id", d.run.ID, "err", err)
+		res = &d.base
+		res.RunID, res.Name, res.Status, res.Error = d.run.ID, d.spec.Name, outcome, reason
+		d.run.err = fmt.Errorf("orchestrator: roll up run %s: %w", d.run.ID, err)
+	}
+	update := func(summary []byte) store.RunUpdate {
+		return store.RunUpdate{Status: &outcome, Phase: &phase, EndedAt: &ended,
+			WorkersLive: &live, WorkersLost: &lost, Outcome: &reason, Summary: summary, RowsDropped: &dropped}
+	}
+	summary, _ := json.Marshal(res)
+	if !attempt("final run status", func(ctx context.Context) error {
+		return d.s.Store.UpdateRun(ctx, d.run.ID, update(summary))
+	}) {
+		if res.Store == nil {
+			res.Store = &core.StoreStats{}
 		}
-		d.run.err = fmt.Errorf("orchestrator: record the outcome of run %s: %w", d.run.ID, err)
+		sp := store.OpenSpool(d.s.SpoolDir, d.run.ID)
+		res.Store.StatusSpooled, res.Store.SpoolDir = true, sp.Dir()
+		summary, _ = json.Marshal(res)
+		if err := sp.Status(d.run.ID, update(summary)); err != nil {
+			d.log.Error("orchestrator: could not record the run's outcome, nor spool it", "run_id", d.run.ID, "err", err)
+			d.run.err = fmt.Errorf("orchestrator: record the outcome of run %s: %w", d.run.ID, err)
+		}
 	}
 	if outcome == core.StatusFailed && d.run.err == nil {
 		d.run.err = errors.New(reason)
 	}
 	d.run.res = res
+}
+
+// hasRetiredRemote reports whether a lost worker had no local channel.
+func (d *driveState) hasRetiredRemote() bool {
+	for _, g := range d.groups {
+		for _, h := range g.retired {
+			if _, ok := h.(LocalHandle); !ok {
+				return true
+			}
+		}
+	}
+	return false
 }
