@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +55,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "unistore-store"
 	}
+	plainOnLoopback(dsn, cfg.ConnConfig)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, sqlstore.Errorf(schema.Postgres, dsn, err, "connect")
@@ -76,6 +79,36 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	return &Store{Store: sqlstore.New(b, sqlstore.Config{ResultsPrefix: "test_results.", ConfigPrefix: "config.",
 		Placeholder: func(i int) string { return "$" + strconv.Itoa(i) }}), pool: pool}, nil
+}
+
+// plainOnLoopback turns TLS off for a store on this machine whose DSN
+// does not ask for it: without sslmode, pgx "prefers" TLS — it tries TLS
+// first, then plain — so every connection attempt to a store that is down
+// fails twice and says so twice, and one that is up pays a refused TLS
+// handshake. A loopback server has no network to protect. An explicit
+// sslmode (in the DSN or PGSSLMODE) is kept as given.
+func plainOnLoopback(dsn string, cc *pgx.ConnConfig) {
+	if strings.Contains(dsn, "sslmode") || os.Getenv("PGSSLMODE") != "" || !loopback(cc.Host) {
+		return
+	}
+	cc.TLSConfig = nil
+	var fbs []*pgconn.FallbackConfig
+	for _, fb := range cc.Fallbacks {
+		if fb.TLSConfig == nil && loopback(fb.Host) && !(fb.Host == cc.Host && fb.Port == cc.Port) {
+			fbs = append(fbs, fb)
+		}
+	}
+	cc.Fallbacks = fbs
+}
+
+// loopback reports whether host is this machine: a Unix socket directory,
+// localhost or a loopback address.
+func loopback(host string) bool {
+	if strings.HasPrefix(host, "/") || host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 type querier interface {
