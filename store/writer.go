@@ -49,10 +49,11 @@ type WriterConfig struct {
 	// block.
 	OnOutage func(down bool, s WriterStats, err error)
 	// SpoolAfter, if positive, bounds how long an outage keeps rows in
-	// memory: once the store has failed for this long, each take of the
-	// buffer gets one attempt and goes to Spool if it fails, so a long
-	// outage neither fills the buffer nor drops rows. Zero retries in
-	// memory until Close. It needs a spool (NewBatchWriter).
+	// memory: once the store has failed for this long — or sooner, when
+	// the buffer is half full — each take of the buffer gets one attempt
+	// and goes to the spool if it fails, so a long outage neither fills
+	// the buffer nor drops rows. Zero retries in memory until Close. It
+	// needs a spool (NewBatchWriter).
 	SpoolAfter time.Duration
 	// BatchPrefix starts every batch id (a worker id and a kind, say);
 	// a random part and a sequence number follow.
@@ -143,7 +144,7 @@ type Writer[T any] struct {
 	closeOnce sync.Once
 
 	produced, stored, spooled, dropped, failures atomic.Int64
-	lastErr                             atomic.Pointer[error]
+	lastErr                                      atomic.Pointer[error]
 }
 
 // NewWriter starts a writer that stores batches with flush, e.g.
@@ -362,6 +363,13 @@ func (w *Writer[T]) spooling() bool {
 	return w.spool != nil && w.cfg.SpoolAfter > 0 && !w.downSince.IsZero() && time.Since(w.downSince) >= w.cfg.SpoolAfter
 }
 
+// pressure reports whether, while the store fails, the buffer is half
+// full: rows then go to the spool before an outage lasts SpoolAfter,
+// rather than fill the buffer and be dropped.
+func (w *Writer[T]) pressure() bool {
+	return w.spool != nil && w.cfg.SpoolAfter > 0 && w.nq.Load() >= int64(w.cfg.Buffer/2)
+}
+
 // spill hands batch to the spool, or drops it.
 func (w *Writer[T]) spill(id string, batch []T) {
 	n := int64(len(batch))
@@ -418,21 +426,33 @@ func (w *Writer[T]) store(id string, batch []T) bool {
 		if w.cfg.OnError != nil {
 			w.cfg.OnError(err)
 		}
-		if w.spooling() {
+		if w.spooling() || w.pressure() {
 			w.spill(id, batch)
 			return false
 		}
 		// Wait between backoff/2 and backoff ("equal jitter"), so the
-		// workers of a run do not all retry at the same instant.
+		// workers of a run do not all retry at the same instant. A batch
+		// waiting (kick) while the buffer is half full ends the wait: the
+		// rows go to the spool rather than overflow the buffer.
 		wait := backoff/2 + rand.N(backoff/2+1)
 		if timer == nil {
 			timer = time.NewTimer(wait)
 		} else {
 			timer.Reset(wait)
 		}
-		select {
-		case <-timer.C:
-		case <-w.ctx.Done():
+	waiting:
+		for {
+			select {
+			case <-timer.C:
+				break waiting
+			case <-w.ctx.Done():
+				break waiting
+			case <-w.kick:
+				if w.pressure() {
+					w.spill(id, batch)
+					return false
+				}
+			}
 		}
 		backoff = min(backoff*defaultBackoffMultiple, w.cfg.MaxBackoff)
 	}

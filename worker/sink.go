@@ -85,7 +85,9 @@ func (w *Worker) newWriters(st Store) {
 		spoolExecs = func(id string, rows []store.Execution) error { return sp.Executions(w.cfg.WorkerID, id, rows) }
 	}
 	writeSnaps := func(ctx context.Context, _ string, rows []store.Snapshot) error { return st.WriteSnapshots(ctx, rows) }
-	writeExecs := func(ctx context.Context, _ string, rows []store.Execution) error { return st.WriteExecutions(ctx, rows) }
+	writeExecs := func(ctx context.Context, _ string, rows []store.Execution) error {
+		return st.WriteExecutions(ctx, rows)
+	}
 	if bw, ok := st.(store.BatchWriter); ok {
 		writeSnaps, writeExecs = bw.WriteSnapshotBatch, bw.WriteExecutionBatch
 	}
@@ -170,8 +172,6 @@ func (w *Worker) closeStore() {
 	}
 	_ = w.cfg.Store.PutHeartbeat(ctx, w.heartbeatRow(control.WorkerStopped))
 }
-
-
 
 // StoreStats returns the store writers' counters; final once Run returned.
 func (w *Worker) StoreStats() StoreStats {
