@@ -42,14 +42,43 @@
 // reach the store — for control.lease stops on its own, so an orchestrator
 // that dies leaves no orphan load. Workers judge renewals on their own clock
 // (did updated_at change?), so clock skew between machines does not matter.
+// A worker with a local channel (below) judges by the channel instead: it
+// stops when the channel closes, at once, and a store outage longer than
+// the lease does not stop it.
+//
+// # The result without the store
+//
+// A store outage must never lose or distort a run. Each worker the
+// launcher starts on this machine (InProcess, Subprocess) gets a local
+// channel (Assignment.Rows, LocalHandle): its snapshot rows come back over
+// it as it cuts them, and STOP and SET_PHASE go out over it before they
+// are appended to the store, so the run's clock never waits on the store.
+// The orchestrator keeps every row it is sent (normalized as the store
+// would keep it: UTC, microseconds), and the result is package rollup's
+// merge of those rows and of the stored rows it lacks (workers started
+// elsewhere, which keep the store path) — one code path, the same merge
+// `runs show` makes, so with nothing lost the two are identical (a test
+// holds it), and with the store down the result is whole.
+//
+// The end of a run is bounded: STOP goes out locally; owned workers are
+// waited for by their handles alone (no store reads); each flushes for at
+// most the flush timeout and spools the rest; the final RUN_STATUS is
+// retried until the flush timeout has passed (once, for a second at most,
+// while the store is known to be down), then spooled (status.json) for
+// `unistore runs recover`, and the result says so (Store.StatusSpooled,
+// RowsSpooled). Run.Hurry — a second Ctrl-C — passes a HURRY to the
+// workers (spool now), gives them a second, and spools the status without
+// trying the store. Control writes while the store is down get a second,
+// not five, and the outage is logged twice: one warning when it begins,
+// one when it ends, with the count of failed writes.
 //
 // # Progress
 //
-// The final RUN_STATUS summary is package rollup's exact merge of every
-// worker's stored snapshots. While the run goes on, OnProgress gets
-// rollup.Live's merge of every worker's newest snapshots about once a
-// second, with the workers' health from the heartbeats the liveness check
-// read last.
+// While the run goes on, OnProgress gets rollup.Live's merge of every
+// worker's newest snapshots about once a second — from the local
+// channels when every worker has one (so progress goes on while the store
+// is down), else from the store — with the workers' health from the
+// heartbeats the liveness check read last.
 //
 // # Protocol
 //
