@@ -151,7 +151,7 @@ func (d *driveState) hurryAll() {
 // passes on to the workers and leaves them a second.
 func (d *driveState) waitStopped(limit time.Duration) bool {
 	deadline := time.Now().Add(limit)
-	tick := time.NewTicker(min(d.spec.Control.Poll.D(), 100*time.Millisecond))
+	tick := time.NewTicker(d.spec.Control.Poll.D())
 	defer tick.Stop()
 	hurried := false
 	for {

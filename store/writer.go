@@ -363,11 +363,47 @@ func (w *Writer[T]) spooling() bool {
 	return w.spool != nil && w.cfg.SpoolAfter > 0 && !w.downSince.IsZero() && time.Since(w.downSince) >= w.cfg.SpoolAfter
 }
 
-// pressure reports whether, while the store fails, the buffer is half
-// full: rows then go to the spool before an outage lasts SpoolAfter,
-// rather than fill the buffer and be dropped.
-func (w *Writer[T]) pressure() bool {
-	return w.spool != nil && w.cfg.SpoolAfter > 0 && w.nq.Load() >= int64(w.cfg.Buffer/2)
+// pressure reports whether the buffer is at least 1/div full, with a
+// spool to relieve it: while the store fails (div 2), rows then go to the
+// spool before an outage lasts SpoolAfter rather than fill the buffer and
+// be dropped.
+func (w *Writer[T]) pressure(div int) bool {
+	return w.spool != nil && w.cfg.SpoolAfter > 0 && w.nq.Load() >= int64(w.cfg.Buffer-w.cfg.Buffer/div)
+}
+
+// watchFull guards the buffer during one flush attempt, which may hang
+// for up to FlushTimeout on a store that does not answer: if the buffer
+// is nine-tenths full meanwhile, what is queued goes to the spool (it
+// would otherwise be dropped). The returned func ends the watch and waits
+// for it, so the writer goroutine alone touches seq again afterwards.
+func (w *Writer[T]) watchFull() (stop func()) {
+	if w.spool == nil || w.cfg.SpoolAfter <= 0 {
+		return func() {}
+	}
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		for {
+			select {
+			case <-done:
+				return
+			case <-w.kick:
+				if !w.pressure(10) {
+					continue
+				}
+				w.qmu.Lock()
+				rows := w.queued
+				w.queued = nil
+				w.nq.Store(0)
+				w.qmu.Unlock()
+				for i := 0; i < len(rows); i += w.cfg.BatchSize {
+					w.seq++
+					w.spill(w.idBase+strconv.FormatInt(w.seq, 10), rows[i:min(i+w.cfg.BatchSize, len(rows))])
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // spill hands batch to the spool, or drops it.
@@ -403,7 +439,9 @@ func (w *Writer[T]) store(id string, batch []T) bool {
 			return false
 		}
 		ctx, cancel := context.WithTimeout(w.ctx, w.cfg.FlushTimeout)
+		stopWatch := w.watchFull()
 		err := w.flush(ctx, id, batch)
+		stopWatch()
 		cancel()
 		if err == nil {
 			w.stored.Add(int64(len(batch)))
@@ -426,7 +464,7 @@ func (w *Writer[T]) store(id string, batch []T) bool {
 		if w.cfg.OnError != nil {
 			w.cfg.OnError(err)
 		}
-		if w.spooling() || w.pressure() {
+		if w.spooling() || w.pressure(2) {
 			w.spill(id, batch)
 			return false
 		}
@@ -448,7 +486,7 @@ func (w *Writer[T]) store(id string, batch []T) bool {
 			case <-w.ctx.Done():
 				break waiting
 			case <-w.kick:
-				if w.pressure() {
+				if w.pressure(2) {
 					w.spill(id, batch)
 					return false
 				}

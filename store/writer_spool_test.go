@@ -161,3 +161,33 @@ func TestWriterSpoolFailureDrops(t *testing.T) {
 		}
 	})
 }
+
+// A store that hangs (each attempt waits out FlushTimeout) while the
+// producer fills the buffer: what is queued goes to the spool before the
+// buffer overflows, even while an attempt is in flight.
+func TestWriterSpoolsWhileAttemptHangs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hang := func(ctx context.Context, id string, rows []int) error {
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		var sp spoolRec
+		w := store.NewBatchWriter(hang, sp.spool, store.WriterConfig{Buffer: 200, BatchSize: 20, FlushInterval: 50 * time.Millisecond,
+			FlushTimeout: 3 * time.Second, SpoolAfter: 10 * time.Second})
+		start := time.Now()
+		for n := 0; time.Since(start) < 4*time.Second; n++ {
+			for i := range 5 {
+				w.Offer(n*5 + i)
+			}
+			time.Sleep(10 * time.Millisecond) // 500 rows/s: the buffer lasts 0.4 s
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = w.Close(ctx)
+		s := w.Stats()
+		checkInvariant(t, s)
+		if s.Dropped != 0 || s.Spooled != s.Produced {
+			t.Errorf("stats %+v: want every row spooled, none dropped", s)
+		}
+	})
+}
