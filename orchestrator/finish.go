@@ -57,17 +57,21 @@ func (d *driveState) terminateAll() {
 // to spool at once and cuts every wait short.
 func (d *driveState) stopAndFinish(outcome core.Status, reason string, now bool) {
 	d.sendLocal(control.Stop())
+	if now {
+		d.signalAll(Handle.Terminate)
+	}
+	// One window for the whole stop: the workers flush within it, and the
+	// store calls below do not outlast it.
+	d.stopBy = time.Now().Add(d.flushTimeout())
+	d.deadline = d.stopBy
 	status := core.StatusStopping
 	if !d.stopSeen {
 		d.event(control.Stop())
 	}
-	d.update(store.RunUpdate{Status: &status})
+	d.recordRun(store.RunUpdate{Status: &status})
 	grace := d.s.StopGrace
 	if grace <= 0 {
 		grace = DefaultStopGrace
-	}
-	if now {
-		d.signalAll(Handle.Terminate)
 	}
 	if !d.waitStopped(grace) {
 		d.signalAll(Handle.Terminate)
@@ -240,28 +244,31 @@ func (d *driveState) finish(outcome core.Status, reason string, dropped int64) {
 	run := store.Run{ID: d.run.ID, Name: d.spec.Name, Spec: d.run.Spec, Status: outcome, Outcome: reason,
 		StartedAt: d.startedAt, EndedAt: ended, RowsDropped: dropped, WorkersTarget: d.spec.Workers}
 
+	// What is left of the stop's window (the workers' flush used some),
+	// and at least half a second; the whole flush timeout if no stop came
+	// first (a failed start).
 	deadline := time.Now().Add(d.flushTimeout())
+	if !d.stopBy.IsZero() {
+		deadline = time.Now().Add(max(time.Until(d.stopBy), 500*time.Millisecond))
+	}
+	d.deadline = deadline
 	attempt := func(what string, f func(ctx context.Context) error) bool {
 		for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, time.Second) {
 			if d.run.hurried() {
 				return false
 			}
-			left := time.Until(deadline)
-			if d.out.down {
-				left = min(left, time.Second)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), max(left, 100*time.Millisecond))
-			err := f(ctx)
-			cancel()
-			d.out.observe(what, err)
-			if err == nil {
+			if d.write(what, f) {
 				return true
 			}
-			if d.out.down || time.Now().Add(backoff).After(deadline) {
+			if time.Now().Add(backoff).After(deadline) {
 				return false
 			}
 			time.Sleep(backoff)
 		}
+	}
+	// Control events an outage held back go first, in order.
+	if !d.run.hurried() {
+		d.flushPending()
 	}
 	// Rows of workers without a local channel are only in the store.
 	var stored []store.Snapshot

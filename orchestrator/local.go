@@ -36,16 +36,18 @@ type StoreStatsKnower interface {
 }
 
 // rowKey identifies a snapshot row: one worker, interval, phase and
-// operation.
+// operation. The interval's end is part of it: two cuts in the same
+// microsecond (a phase change on a tick) make an empty-length interval and
+// the next one with the same start.
 type rowKey struct {
-	worker    string
-	start     time.Time
-	phase     core.Phase
-	operation string
+	worker     string
+	start, end time.Time
+	phase      core.Phase
+	operation  string
 }
 
 func keyOf(r *store.Snapshot) rowKey {
-	return rowKey{r.WorkerID, r.IntervalStart, r.Phase, r.Operation}
+	return rowKey{r.WorkerID, r.IntervalStart, r.IntervalEnd, r.Phase, r.Operation}
 }
 
 // localRows holds every snapshot row the run's workers sent over their

@@ -274,8 +274,14 @@ type driveState struct {
 	out outage
 	// startedAt is when the run was marked RUNNING.
 	startedAt time.Time
-	// statusSpooled is set when the final RUN_STATUS went to the spool.
-	statusSpooled bool
+	// deadline caps every store call (write): the next moment the run
+	// must act on — the end of warm-up or of the run, then the end of the
+	// stop's flush window (stopBy). Zero: no cap.
+	deadline time.Time
+	stopBy   time.Time
+	// pending holds control writes the record needs that the store has
+	// not taken yet, in order (record).
+	pending []pendingWrite
 }
 
 // flushTimeout is the Service's FlushTimeout, defaulted.
@@ -326,13 +332,13 @@ func (d *driveState) launch(ctx context.Context, g int) error {
 
 // write runs one control-plane write (or read); failures are never fatal:
 // the run goes on while the store is down. One warning says when the
-// store became unreachable and one when it is back (outage), and while it
-// is down each attempt gets a second, not five, so the run's own clock
-// (phases, the end) never waits on it.
+// store became unreachable and one when it is back (outage). No call runs
+// past the run's next deadline (the end of warm-up, of the run, of the
+// stop's flush window): the run's own clock never waits on the store.
 func (d *driveState) write(what string, f func(ctx context.Context) error) bool {
 	timeout := 5 * time.Second
-	if d.out.down {
-		timeout = time.Second
+	if !d.deadline.IsZero() {
+		timeout = min(timeout, max(100*time.Millisecond, time.Until(d.deadline)))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -341,14 +347,47 @@ func (d *driveState) write(what string, f func(ctx context.Context) error) bool 
 	return err == nil
 }
 
+// record is a control write the run's record needs (START, SET_PHASE,
+// STOP and the status changes that go with them): one that fails is
+// kept, and retried in order at every poll (flushPending) until the store
+// takes it, so an outage delays the record but does not lose or reorder
+// it. The workers with a local channel got the command already.
+func (d *driveState) record(what string, f func(ctx context.Context) error) {
+	d.pending = append(d.pending, pendingWrite{what, f})
+	d.flushPending()
+}
+
+// flushPending retries the kept control writes in order, stopping at the
+// first that fails.
+func (d *driveState) flushPending() {
+	for len(d.pending) > 0 {
+		p := d.pending[0]
+		if !d.write(p.what, p.f) {
+			return
+		}
+		d.pending = d.pending[1:]
+	}
+}
+
+type pendingWrite struct {
+	what string
+	f    func(ctx context.Context) error
+}
+
+// event appends a control event (record: kept until the store takes it).
 func (d *driveState) event(c control.Command) {
-	d.write(string(c.Kind), func(ctx context.Context) error {
+	d.record(string(c.Kind), func(ctx context.Context) error {
 		e, err := d.s.Store.AppendEvent(ctx, store.Event{RunID: d.run.ID, Kind: c.Kind, Payload: c.Payload})
 		if err == nil {
 			d.seq = max(d.seq, e.Seq)
 		}
 		return err
 	})
+}
+
+// recordRun is a RUN_STATUS change the record needs (see record).
+func (d *driveState) recordRun(u store.RunUpdate) {
+	d.record("run status", func(ctx context.Context) error { return d.s.Store.UpdateRun(ctx, d.run.ID, u) })
 }
 
 func (d *driveState) update(u store.RunUpdate) bool {
@@ -405,10 +444,14 @@ func (d *driveState) drive(ctx context.Context) {
 		phase = core.PhaseWarmup
 	}
 	live, status := len(d.groups), core.StatusRunning
-	d.event(control.Start())
-	d.update(store.RunUpdate{Status: &status, Phase: &phase, StartedAt: &started, WorkersLive: &live})
 	warmupEnd := started.Add(d.spec.Warmup.D())
 	end := warmupEnd.Add(d.spec.Duration.D())
+	d.deadline = warmupEnd
+	if phase == core.PhaseMeasurement {
+		d.deadline = end
+	}
+	d.event(control.Start())
+	d.recordRun(store.RunUpdate{Status: &status, Phase: &phase, StartedAt: &started, WorkersLive: &live})
 	renewEvery := max(ctl.Lease.D()/5, ctl.Poll.D())
 	lastRenew := started
 	outcome := core.StatusCompleted
@@ -429,12 +472,14 @@ loop:
 		if phase == core.PhaseWarmup && !now.Before(warmupEnd) {
 			phase = core.PhaseMeasurement
 			d.sendLocal(control.SetPhase(phase))
+			d.deadline = end
 			d.event(control.SetPhase(phase))
-			d.update(store.RunUpdate{Phase: &phase, WarmupEndedAt: &now})
+			d.recordRun(store.RunUpdate{Phase: &phase, WarmupEndedAt: &now})
 		}
 		if !now.Before(end) {
 			break
 		}
+		d.flushPending()
 		if d.externalStop() {
 			outcome = core.StatusCancelled
 			break

@@ -165,12 +165,13 @@ func (w *Worker) closeStore() {
 	}
 	// The STOPPED heartbeat gets what is left of the flush timeout, and
 	// at least a second (the rows may have taken it all).
+	hctx := ctx
 	if ctx.Err() != nil {
 		var c2 context.CancelFunc
-		ctx, c2 = context.WithTimeout(context.Background(), time.Second)
+		hctx, c2 = context.WithTimeout(context.Background(), time.Second)
 		defer c2()
 	}
-	_ = w.cfg.Store.PutHeartbeat(ctx, w.heartbeatRow(control.WorkerStopped))
+	_ = w.cfg.Store.PutHeartbeat(hctx, w.heartbeatRow(control.WorkerStopped))
 }
 
 // StoreStats returns the store writers' counters; final once Run returned.

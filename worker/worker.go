@@ -415,6 +415,11 @@ func (w *Worker) Run(ctx context.Context, start core.Phase) error {
 			// change was cut would end its interval before it began.
 			cut(time.Now(), w.Phase())
 		case p := <-w.phaseCh:
+			if p == w.Phase() {
+				// The same change from the store's events and the local
+				// channel: the second cuts nothing.
+				continue
+			}
 			now := time.Now()
 			cut(now, p)
 			w.phase.Store(&p)
