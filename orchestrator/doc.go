@@ -60,17 +60,23 @@
 // `runs show` makes, so with nothing lost the two are identical (a test
 // holds it), and with the store down the result is whole.
 //
-// The end of a run is bounded: STOP goes out locally; owned workers are
-// waited for by their handles alone (no store reads); each flushes for at
-// most the flush timeout and spools the rest; the final RUN_STATUS is
-// retried until the flush timeout has passed (once, for a second at most,
-// while the store is known to be down), then spooled (status.json) for
+// The end of a run is bounded by one window, the flush timeout: STOP goes
+// out locally; owned workers are waited for by their handles alone (no
+// store reads); each flushes for at most the flush timeout and spools the
+// rest; the final RUN_STATUS is retried in what is left of the window
+// (at least half a second), then spooled (status.json) for
 // `unistore runs recover`, and the result says so (Store.StatusSpooled,
 // RowsSpooled). Run.Hurry — a second Ctrl-C — passes a HURRY to the
 // workers (spool now), gives them a second, and spools the status without
-// trying the store. Control writes while the store is down get a second,
-// not five, and the outage is logged twice: one warning when it begins,
-// one when it ends, with the count of failed writes.
+// trying the store. No store call outlasts the run's next deadline (the
+// end of warm-up, of the run, of the stop's window), so a store that
+// hangs does not delay a phase change or the end. The control writes the
+// record needs — START, SET_PHASE, STOP and their RUN_STATUS changes — are
+// kept when they fail and retried in order at every poll, so an outage
+// delays them but neither loses nor reorders them (those still pending
+// when the status is spooled are not in the spool: the status is). The
+// outage is logged twice: one warning when it begins, one when it ends,
+// with the count of failed calls.
 //
 // # Progress
 //
