@@ -245,11 +245,16 @@ func (d *driveState) finish(outcome core.Status, reason string, dropped int64) {
 		StartedAt: d.startedAt, EndedAt: ended, RowsDropped: dropped, WorkersTarget: d.spec.Workers}
 
 	// What is left of the stop's window (the workers' flush used some),
-	// and at least half a second; the whole flush timeout if no stop came
-	// first (a failed start).
+	// and at least half a second (a tenth, when the store was down a
+	// moment ago); the whole flush timeout if no stop came first (a failed
+	// start).
 	deadline := time.Now().Add(d.flushTimeout())
 	if !d.stopBy.IsZero() {
-		deadline = time.Now().Add(max(time.Until(d.stopBy), 500*time.Millisecond))
+		least := 500 * time.Millisecond
+		if d.out.down {
+			least = 100 * time.Millisecond // one quick try: it was down a moment ago
+		}
+		deadline = time.Now().Add(max(time.Until(d.stopBy), least))
 	}
 	d.deadline = deadline
 	attempt := func(what string, f func(ctx context.Context) error) bool {
