@@ -307,7 +307,19 @@ func (d *driveState) finish(outcome core.Status, reason string, dropped int64) {
 		sp := store.OpenSpool(d.s.SpoolDir, d.run.ID)
 		res.Store.StatusSpooled, res.Store.SpoolDir = true, sp.Dir()
 		summary, _ = json.Marshal(res)
-		if err := sp.Status(d.run.ID, update(summary)); err != nil {
+		// The control writes still pending go with it: their events, and
+		// their RUN_STATUS changes under the final one.
+		var events []store.Event
+		var u store.RunUpdate
+		for _, p := range d.pending {
+			if p.ev != nil {
+				events = append(events, *p.ev)
+			}
+			if p.ru != nil {
+				u = store.MergeRunUpdate(u, *p.ru)
+			}
+		}
+		if err := sp.Status(d.run.ID, store.MergeRunUpdate(u, update(summary)), events...); err != nil {
 			d.log.Error("orchestrator: could not record the run's outcome, nor spool it", "run_id", d.run.ID, "err", err)
 			d.run.err = fmt.Errorf("orchestrator: record the outcome of run %s: %w", d.run.ID, err)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/orchestrator"
 	"github.com/unistore-bench/unistore/rollup"
@@ -69,6 +70,25 @@ func TestStoreDownAtEnd(t *testing.T) {
 		rs, err := store.Recover(context.Background(), mem, spool)
 		if err != nil || len(rs) != 1 || rs[0].Status != core.StatusCompleted {
 			t.Fatalf("Recover: %+v, %v", rs, err)
+		}
+		// The STOP the store could not take was spooled with the status,
+		// and is in the record now, once, after the others.
+		evs, err := mem.EventsSince(context.Background(), run.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kinds []control.EventKind
+		for _, e := range evs {
+			kinds = append(kinds, e.Kind)
+		}
+		if d := cmp.Diff([]control.EventKind{control.EventStart, control.EventSetPhase, control.EventStop}, kinds); d != "" {
+			t.Errorf("control events after Recover (-want +got):\n%s", d)
+		}
+		if _, err := store.Recover(context.Background(), mem, spool); err != nil {
+			t.Fatal(err)
+		}
+		if evs2, _ := mem.EventsSince(context.Background(), run.ID, 0); len(evs2) != len(evs) {
+			t.Errorf("%d events after a second Recover, %d before", len(evs2), len(evs))
 		}
 		got, err := rollup.Result(context.Background(), mem, run.ID)
 		if err != nil {

@@ -352,8 +352,8 @@ func (d *driveState) write(what string, f func(ctx context.Context) error) bool 
 // kept, and retried in order at every poll (flushPending) until the store
 // takes it, so an outage delays the record but does not lose or reorder
 // it. The workers with a local channel got the command already.
-func (d *driveState) record(what string, f func(ctx context.Context) error) {
-	d.pending = append(d.pending, pendingWrite{what, f})
+func (d *driveState) record(p pendingWrite) {
+	d.pending = append(d.pending, p)
 	d.flushPending()
 }
 
@@ -369,25 +369,31 @@ func (d *driveState) flushPending() {
 	}
 }
 
+// pendingWrite is a control write record keeps: an event or a RUN_STATUS
+// change (one of ev, ru), and the call that writes it.
 type pendingWrite struct {
 	what string
 	f    func(ctx context.Context) error
+	ev   *store.Event
+	ru   *store.RunUpdate
 }
 
 // event appends a control event (record: kept until the store takes it).
+// It is stamped now, not when the store takes it.
 func (d *driveState) event(c control.Command) {
-	d.record(string(c.Kind), func(ctx context.Context) error {
-		e, err := d.s.Store.AppendEvent(ctx, store.Event{RunID: d.run.ID, Kind: c.Kind, Payload: c.Payload})
+	ev := &store.Event{RunID: d.run.ID, Kind: c.Kind, Payload: c.Payload, CreatedAt: store.UTC(time.Now())}
+	d.record(pendingWrite{what: string(c.Kind), ev: ev, f: func(ctx context.Context) error {
+		e, err := d.s.Store.AppendEvent(ctx, *ev)
 		if err == nil {
 			d.seq = max(d.seq, e.Seq)
 		}
 		return err
-	})
+	}})
 }
 
 // recordRun is a RUN_STATUS change the record needs (see record).
 func (d *driveState) recordRun(u store.RunUpdate) {
-	d.record("run status", func(ctx context.Context) error { return d.s.Store.UpdateRun(ctx, d.run.ID, u) })
+	d.record(pendingWrite{what: "run status", ru: &u, f: func(ctx context.Context) error { return d.s.Store.UpdateRun(ctx, d.run.ID, u) }})
 }
 
 func (d *driveState) update(u store.RunUpdate) bool {

@@ -48,10 +48,51 @@ type spoolLine struct {
 // spooledStatus is a run's final RUN_STATUS update that could not be
 // written (status.json).
 type spooledStatus struct {
-	V         int       `json:"v"`
-	RunID     string    `json:"run_id"`
-	Update    RunUpdate `json:"update"`
+	V      int       `json:"v"`
+	RunID  string    `json:"run_id"`
+	Update RunUpdate `json:"update"`
+	// Events are control events the orchestrator could not append, in
+	// order, stamped when they were made.
+	Events    []Event   `json:"events,omitempty"`
 	SpooledAt time.Time `json:"spooled_at"`
+}
+
+// MergeRunUpdate returns a with every field b sets set as b has it.
+func MergeRunUpdate(a, b RunUpdate) RunUpdate {
+	if b.Status != nil {
+		a.Status = b.Status
+	}
+	if b.Phase != nil {
+		a.Phase = b.Phase
+	}
+	if b.StartedAt != nil {
+		a.StartedAt = b.StartedAt
+	}
+	if b.WarmupEndedAt != nil {
+		a.WarmupEndedAt = b.WarmupEndedAt
+	}
+	if b.EndedAt != nil {
+		a.EndedAt = b.EndedAt
+	}
+	if b.WorkersTarget != nil {
+		a.WorkersTarget = b.WorkersTarget
+	}
+	if b.WorkersLive != nil {
+		a.WorkersLive = b.WorkersLive
+	}
+	if b.WorkersLost != nil {
+		a.WorkersLost = b.WorkersLost
+	}
+	if b.Outcome != nil {
+		a.Outcome = b.Outcome
+	}
+	if b.Summary != nil {
+		a.Summary = b.Summary
+	}
+	if b.RowsDropped != nil {
+		a.RowsDropped = b.RowsDropped
+	}
+	return a
 }
 
 // Spool is one run's spool: DIR/RUN_ID/, holding WORKER.snapshots.jsonl
@@ -115,10 +156,11 @@ func (s *Spool) append(name string, line spoolLine) error {
 	return nil
 }
 
-// Status writes the run's final RUN_STATUS update, replacing any earlier
-// one (written to a temporary file, synced and renamed: never half there).
-func (s *Spool) Status(runID string, u RunUpdate) error {
-	b, err := json.Marshal(spooledStatus{V: spoolVersion, RunID: runID, Update: u, SpooledAt: time.Now().UTC()})
+// Status writes the run's final RUN_STATUS update, and the control events
+// that could not be appended before it, replacing any earlier status
+// (written to a temporary file, synced and renamed: never half there).
+func (s *Spool) Status(runID string, u RunUpdate, events ...Event) error {
+	b, err := json.Marshal(spooledStatus{V: spoolVersion, RunID: runID, Update: u, Events: events, SpooledAt: time.Now().UTC()})
 	if err != nil {
 		return fmt.Errorf("store: spool: %w", err)
 	}
@@ -248,6 +290,10 @@ func recoverRun(ctx context.Context, st Store, bw BatchWriter, dir, runID string
 			r.Skipped = fmt.Sprintf("status.json: unreadable (version %d, run %q): %v", ss.V, ss.RunID, err)
 			return r
 		}
+		if err := appendMissing(ctx, st, runID, ss.Events); err != nil {
+			r.Skipped = err.Error()
+			return r
+		}
 		u := ss.Update
 		u.Summary = markRecovered(u.Summary, time.Now().UTC())
 		if err := st.UpdateRun(ctx, runID, u); err != nil {
@@ -262,6 +308,28 @@ func recoverRun(ctx context.Context, st Store, bw BatchWriter, dir, runID string
 		r.Skipped = "loaded, but the spool could not be removed: " + err.Error()
 	}
 	return r
+}
+
+// appendMissing appends the spooled control events the run does not have
+// yet (the same kind and time): loading twice appends each once.
+func appendMissing(ctx context.Context, st Store, runID string, events []Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	have, err := st.EventsSince(ctx, runID, 0)
+	if err != nil {
+		return err
+	}
+	for _, e := range events {
+		if slices.ContainsFunc(have, func(h Event) bool { return h.Kind == e.Kind && h.CreatedAt.Equal(UTC(e.CreatedAt)) }) {
+			continue
+		}
+		e.RunID = runID
+		if _, err := st.AppendEvent(ctx, e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // markRecovered sets store.recovered_at in a summary (a core.Result).
