@@ -74,7 +74,8 @@
 // record needs — START, SET_PHASE, STOP and their RUN_STATUS changes — are
 // kept when they fail and retried in order at every poll, so an outage
 // delays them but neither loses nor reorders them (those still pending
-// when the status is spooled are not in the spool: the status is). The
+// at the end go to the spool with the status, stamped when they were
+// made, and Recover appends them). The
 // outage is logged twice: one warning when it begins, one when it ends,
 // with the count of failed calls.
 //

@@ -171,8 +171,8 @@
 // WORKER.executions.jsonl, one JSON line per batch with its batch id
 // (each worker writes only its own files, so worker processes never share
 // one; every line is synced), and status.json, the run's final RUN_STATUS
-// update when the orchestrator could not write it (written whole, by
-// rename). DIR is DefaultSpoolDir — $UNISTORE_SPOOL_DIR, else spool/
+// update when the orchestrator could not write it, with the control
+// events it could not append (written whole, by rename). DIR is DefaultSpoolDir — $UNISTORE_SPOOL_DIR, else spool/
 // beside the default store in the per-user data directory — one for every
 // store: a run spools under its id, and Recover loads into a store only
 // the runs whose RUN_STATUS row it holds (a run is created before any
