@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -84,6 +85,12 @@ func (h *Handle) Done() <-chan struct{} { return h.r.Done() }
 // Stop asks the run to stop now; its result then has StatusCancelled.
 func (h *Handle) Stop() { h.r.Stop() }
 
+// Hurry stops the run and makes its end immediate: workers spool what
+// they have not stored instead of waiting out the flush timeout, and so
+// does the final status. For a process that must exit now (a second
+// Ctrl-C); Wait still returns the result.
+func (h *Handle) Hurry() { h.r.Hurry() }
+
 // Scale moves every worker of the run (or of groups, if given) to
 // connections connections, live.
 func (h *Handle) Scale(ctx context.Context, connections int, groups ...int) error {
@@ -136,7 +143,7 @@ func Start(ctx context.Context, spec Spec, opts ...Option) (*Handle, error) {
 	if o.progress != nil {
 		observers = append([]func(Progress){o.progress}, observers...)
 	}
-	svc := &orchestrator.Service{Store: counter, Launcher: launcher, Logger: o.logger}
+	svc := &orchestrator.Service{Store: counter, Launcher: launcher, Logger: o.logger, FlushTimeout: o.flush, SpoolDir: o.spoolDir}
 	r, err := svc.Start(ctx, spec, orchestrator.Options{Template: o.template, Connector: o.connector, DriverName: o.driver,
 		Workload: o.workload, Meter: newMeter(counter, inProcess, o.enrich, logger), OnProgress: func(p Progress) {
 			h.mu.Lock()
@@ -263,8 +270,66 @@ func Scale(ctx context.Context, st store.Store, runID string, connections int, g
 // Join runs one worker of a stored run — group group, launch attempt
 // attempt — until the run stops: what `unistore worker` does. target
 // overrides the stored (redacted) target DSN.
-func Join(ctx context.Context, st store.Store, runID string, group, attempt int, target string, log *slog.Logger) error {
-	return worker.Join(ctx, worker.JoinConfig{Store: st, RunID: runID, Group: group, Attempt: attempt, Target: target, Logger: log})
+func Join(ctx context.Context, st store.Store, runID string, group, attempt int, target string, log *slog.Logger, opts ...JoinOption) error {
+	cfg := worker.JoinConfig{Store: st, RunID: runID, Group: group, Attempt: attempt, Target: target, Logger: log}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return worker.Join(ctx, cfg)
+}
+
+// JoinOption sets up a worker Join starts.
+type JoinOption func(*worker.JoinConfig)
+
+// WorkerLocal is a worker process's local channel to the orchestrator
+// that launched it on this machine (worker.LocalConn).
+type WorkerLocal = worker.LocalConn
+
+// OpenWorkerLocal returns the local channel a launching orchestrator gave
+// this process (the descriptor control.EnvLocalFD names), or nil if it
+// gave none (a worker started by hand). Close it when Join has returned.
+func OpenWorkerLocal(log *slog.Logger) *WorkerLocal {
+	fd, err := strconv.Atoi(os.Getenv(control.EnvLocalFD))
+	if err != nil || fd < 3 {
+		return nil
+	}
+	f := os.NewFile(uintptr(fd), "unistore-local")
+	if f == nil {
+		return nil
+	}
+	return worker.NewLocalConn(f, log)
+}
+
+// WithLocal makes the worker use l (OpenWorkerLocal): its snapshots go to
+// the orchestrator over it as well as to the store, STOP and phase
+// changes come over it too, and a HURRY on it spools at once.
+func WithLocal(l *WorkerLocal) JoinOption {
+	return func(c *worker.JoinConfig) {
+		if l != nil {
+			c.Local, c.Urgent = l, l.Urgent()
+		}
+	}
+}
+
+// WithUrgent cuts the worker's final flush short when urgent is closed:
+// what is unstored goes to the spool at once.
+func WithUrgent(urgent <-chan struct{}) JoinOption {
+	return func(c *worker.JoinConfig) { c.Urgent = urgent }
+}
+
+// DefaultSpoolDir is where runs spool what their store could not take
+// (store.DefaultSpoolDir): $UNISTORE_SPOOL_DIR, else spool/ beside the
+// default store.
+func DefaultSpoolDir() string { return store.DefaultSpoolDir() }
+
+// RecoveredRun is what Recover did with one spooled run.
+type RecoveredRun = store.Recovered
+
+// Recover loads the runs spooled under spoolDir (store.DefaultSpoolDir if
+// empty) whose RUN_STATUS st holds: their rows, idempotently, then their
+// final status. See store.Recover.
+func Recover(ctx context.Context, st store.Store, spoolDir string) ([]RecoveredRun, error) {
+	return store.Recover(ctx, st, spoolDir)
 }
 
 // RunInfo is one run as Runs lists it.
@@ -282,6 +347,10 @@ type RunInfo struct {
 	QPS         *float64   `json:"qps,omitempty"`
 	P99         *float64   `json:"p99_ms,omitempty"`
 	RowsDropped int64      `json:"rows_dropped"`
+	// RowsSpooled counts the rows the run spooled (from its summary);
+	// Recovered is set once `runs recover` has loaded them.
+	RowsSpooled int64 `json:"rows_spooled,omitempty"`
+	Recovered   bool  `json:"recovered,omitempty"`
 	// Stale marks a run that is not finished but whose orchestrator has not
 	// renewed it for longer than its lease, and that could not be marked
 	// FAILED (orchestrator lost) as Runs marks such runs: the store
@@ -333,6 +402,8 @@ func Runs(ctx context.Context, st store.Store, f RunFilter) ([]RunInfo, error) {
 			var s Result
 			if json.Unmarshal(r.Summary, &s) == nil {
 				l.QPS, l.P99 = &s.Total.QPS, &s.Total.Latency.P99
+				l.RowsSpooled = s.RowsSpooled
+				l.Recovered = s.Store != nil && s.Store.RecoveredAt != nil
 			}
 		}
 		out = append(out, l)

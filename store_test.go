@@ -304,6 +304,7 @@ func storeOutageDuringRun(t *testing.T, ctx context.Context, st store.Store, rat
 	spec.Duration = core.Duration(8 * time.Second)
 	spec.Capture = core.CaptureAll
 	spec.Rate = rate
+	spoolDir := t.TempDir()
 
 	// The progress callback must not block the run, so it only signals;
 	// the test's goroutine stops the server.
@@ -330,7 +331,7 @@ func storeOutageDuringRun(t *testing.T, ctx context.Context, st store.Store, rat
 	done := make(chan outcome, 1)
 	go func() {
 		res, err := unistore.Run(ctx, spec, unistore.WithStore(st), unistore.WithInterval(100*time.Millisecond),
-			unistore.WithProgress(progress), unistore.WithFlushTimeout(10*time.Second),
+			unistore.WithProgress(progress), unistore.WithFlushTimeout(10*time.Second), unistore.WithSpoolDir(spoolDir),
 			unistore.WithWriterConfig(store.WriterConfig{Buffer: buffer, BatchSize: 1000,
 				FlushInterval: 100 * time.Millisecond, MinBackoff: 50 * time.Millisecond, MaxBackoff: 250 * time.Millisecond}))
 		done <- outcome{res, err}
@@ -362,15 +363,19 @@ func storeOutageDuringRun(t *testing.T, ctx context.Context, st store.Store, rat
 	}
 	s := res.Store
 	t.Logf("warm-up %d + measurement %d executions; store: %+v", res.Warmup.Count, res.Total.Count, *s)
-	if produced := res.Warmup.Count + res.Total.Count; s.ExecutionsStored+s.ExecutionsDropped != produced {
-		t.Errorf("executions: %d stored + %d dropped != %d produced", s.ExecutionsStored, s.ExecutionsDropped, produced)
+	produced := res.Warmup.Count + res.Total.Count
+	if s.ExecutionsStored+s.ExecutionsSpooled+s.ExecutionsDropped != produced {
+		t.Errorf("executions: %d stored + %d spooled + %d dropped != %d produced", s.ExecutionsStored, s.ExecutionsSpooled,
+			s.ExecutionsDropped, produced)
 	}
-	// Executions outrun the buffer during the outage, so some are
-	// dropped (counted above). Snapshots — a few rows a second — fit it,
-	// so none may be dropped; then produced = stored shows as intervals
-	// that tile the run with no gap (one operation: one row per interval).
-	if s.SnapshotsDropped != 0 {
-		t.Errorf("%d snapshots dropped: the buffer holds %d rows", s.SnapshotsDropped, buffer)
+	// Executions outrun the buffer during the outage: once it is half
+	// full they go to the spool, not away. Snapshots — a few rows a
+	// second — fit it. Nothing is dropped (the disk is not full); then
+	// produced = stored shows as intervals that tile the run with no gap
+	// (one operation: one row per interval).
+	if s.SnapshotsDropped != 0 || s.ExecutionsDropped != 0 {
+		t.Errorf("%d snapshots and %d executions dropped: the spool takes what the buffer (%d rows) cannot",
+			s.SnapshotsDropped, s.ExecutionsDropped, buffer)
 	}
 	snaps, err := st.Snapshots(ctx, res.RunID)
 	if err != nil {
@@ -396,8 +401,8 @@ func storeOutageDuringRun(t *testing.T, ctx context.Context, st store.Store, rat
 	if res.RowsDropped != s.SnapshotsDropped+s.ExecutionsDropped {
 		t.Errorf("rows_dropped %d != %d + %d", res.RowsDropped, s.SnapshotsDropped, s.ExecutionsDropped)
 	}
-	if s.ExecutionsDropped == 0 {
-		t.Log("no execution dropped: the load was too slow to fill the buffer during the outage")
+	if s.ExecutionsSpooled == 0 {
+		t.Log("no execution spooled: the load was too slow to fill the buffer during the outage")
 	}
 	n, err := st.CountExecutions(ctx, res.RunID)
 	if err != nil {
@@ -416,6 +421,19 @@ func storeOutageDuringRun(t *testing.T, ctx context.Context, st store.Store, rat
 	}
 	if run.Status != core.StatusCompleted || run.RowsDropped != res.RowsDropped {
 		t.Errorf("RUN_STATUS: status %s rows_dropped %d; want COMPLETED and %d", run.Status, run.RowsDropped, res.RowsDropped)
+	}
+	// What was spooled is loaded by Recover, once: then every execution
+	// the run produced is in the store.
+	if res.RowsSpooled > 0 {
+		if res.FullyRecorded() {
+			t.Errorf("%d rows spooled, yet the result says it is fully recorded", res.RowsSpooled)
+		}
+		if _, err := unistore.Recover(ctx, st, spoolDir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := st.CountExecutions(ctx, res.RunID); err != nil || n != produced {
+		t.Errorf("%d executions in the store after Recover (%v), %d produced", n, err, produced)
 	}
 }
 

@@ -65,6 +65,7 @@ type options struct {
 	store     store.Store
 	template  string
 	flush     time.Duration
+	spoolDir  string
 	writer    store.WriterConfig
 	launcher  orchestrator.Launcher
 	observers []func(Progress)
@@ -111,9 +112,14 @@ func WithStore(st store.Store) Option { return func(o *options) { o.store = st }
 func WithTemplateName(name string) Option { return func(o *options) { o.template = name } }
 
 // WithFlushTimeout bounds the store writers' final flush at the end of a
-// run (default worker.DefaultFlushTimeout); rows unstored then are dropped
-// and reported.
+// run, and the wait for the final RUN_STATUS (default
+// control.DefaultFlushTimeout, 5 s); rows unstored then are spooled
+// (WithSpoolDir) and reported.
 func WithFlushTimeout(d time.Duration) Option { return func(o *options) { o.flush = d } }
+
+// WithSpoolDir spools what the store cannot take under dir instead of
+// store.DefaultSpoolDir; Recover loads it from there.
+func WithSpoolDir(dir string) Option { return func(o *options) { o.spoolDir = dir } }
 
 // WithWriterConfig tunes the workers' store writers: buffer size, batch
 // size, retry backoff (default: store's Default* constants).

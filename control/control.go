@@ -55,8 +55,8 @@ type (
 
 // Command is a control event before it is appended: its kind and payload.
 type Command struct {
-	Kind    EventKind
-	Payload json.RawMessage // nil for none
+	Kind    EventKind       `json:"kind"`
+	Payload json.RawMessage `json:"payload,omitempty"` // nil for none
 }
 
 // Start is the START event.
@@ -178,9 +178,39 @@ var (
 	ErrDeclaredLost = errors.New("worker: declared lost by the orchestrator")
 )
 
+// DefaultFlushTimeout is how long a stopping worker may spend storing what
+// it still holds before it spools the rest to local disk, and so how long
+// the end of a run waits for an unreachable store.
+const DefaultFlushTimeout = 5 * time.Second
+
 // LateThreshold is how far after its intended time an open-model start may
 // begin before it counts as late: workers count by it, results report it.
 const LateThreshold = time.Millisecond
 
 // LateThresholdMS is LateThreshold in milliseconds, as results report it.
 func LateThresholdMS() float64 { return float64(LateThreshold) / float64(time.Millisecond) }
+
+// The local channel: an orchestrator and the worker processes it
+// launched on its machine talk over a socket pair beside the store, so
+// that STOP and phase changes reach them, and their snapshots reach it,
+// whatever the store does. Each side writes LocalMessage values as JSON
+// lines.
+
+// EnvLocalFD names the environment variable that gives a worker process
+// the file descriptor of its end of the local channel.
+const EnvLocalFD = "UNISTORE_LOCAL_FD"
+
+// LocalHurry is a local-channel command with no store event: the
+// orchestrator is exiting at once (a second Ctrl-C), so the worker spools
+// what it has not stored now instead of waiting out its flush timeout.
+const LocalHurry EventKind = "HURRY"
+
+// LocalMessage is one line on the local channel. The orchestrator sends
+// Command; the worker sends Snapshots (its rows of each interval, as it
+// offers them to the store: []store.Snapshot) and, last, Done (its store
+// counters: core.StoreStats).
+type LocalMessage struct {
+	Command   *Command        `json:"command,omitempty"`
+	Snapshots json.RawMessage `json:"snapshots,omitempty"`
+	Done      json.RawMessage `json:"done,omitempty"`
+}

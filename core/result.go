@@ -36,7 +36,11 @@ type Result struct {
 	// RowsDropped counts results-store rows (snapshots, executions) the run
 	// dropped because the store could not keep up or was down; Store has
 	// the detail. Nothing is dropped silently.
-	RowsDropped int64       `json:"rows_dropped"`
+	RowsDropped int64 `json:"rows_dropped"`
+	// RowsSpooled counts rows the store could not take by the end of the
+	// flush timeout, written instead to the local spool (Store.SpoolDir)
+	// for `unistore runs recover` to load.
+	RowsSpooled int64       `json:"rows_spooled,omitempty"`
 	Store       *StoreStats `json:"store,omitempty"`
 	// Cost is the run's cost: warehouse credits on a Snowflake target and
 	// the control plane's writes on every store (CostStats).
@@ -46,16 +50,35 @@ type Result struct {
 	Server *ServerStats `json:"server,omitempty"`
 }
 
-// StoreStats counts the rows a run wrote to the results store. With
-// workers in other processes the stored counts are read back from the
-// store at the end and the dropped rows are known only as a total
-// (Result.RowsDropped, from the workers' heartbeats): the *Dropped fields
-// are then 0.
+// FullyRecorded reports whether everything the run measured reached the
+// results store: no row dropped or left in the spool, and its final
+// RUN_STATUS written. A run that is not is "measured, not fully
+// recorded" (the CLI's exit status 4).
+func (r *Result) FullyRecorded() bool {
+	return r.RowsDropped == 0 && r.RowsSpooled == 0 && (r.Store == nil || !r.Store.StatusSpooled)
+}
+
+// StoreStats counts the rows a run wrote to the results store: for each
+// kind, stored + spooled + dropped = produced. Workers the orchestrator
+// launched on this machine report their counts over their local channel;
+// with workers elsewhere the stored counts are read back from the store at
+// the end and the dropped rows are known only as a total
+// (Result.RowsDropped, from the workers' heartbeats).
 type StoreStats struct {
 	SnapshotsStored   int64 `json:"snapshots_stored"`
+	SnapshotsSpooled  int64 `json:"snapshots_spooled,omitempty"`
 	SnapshotsDropped  int64 `json:"snapshots_dropped"`
 	ExecutionsStored  int64 `json:"executions_stored"`
+	ExecutionsSpooled int64 `json:"executions_spooled,omitempty"`
 	ExecutionsDropped int64 `json:"executions_dropped"`
+	// StatusSpooled is set when the run's final RUN_STATUS could not be
+	// written either: it waits in the spool with the rows.
+	StatusSpooled bool `json:"status_spooled,omitempty"`
+	// SpoolDir is where unstored rows went, set when anything was spooled.
+	SpoolDir string `json:"spool_dir,omitempty"`
+	// RecoveredAt is when `unistore runs recover` loaded the spooled rows
+	// and status into the store (set in the stored summary only).
+	RecoveredAt *time.Time `json:"recovered_at,omitempty"`
 }
 
 // PhaseStats summarises a phase other than measurement.

@@ -131,7 +131,41 @@ func (c *Counter) WriteSnapshots(ctx context.Context, rows []store.Snapshot) err
 	return c.Store.WriteSnapshots(ctx, rows)
 }
 
+// WriteSnapshotBatch implements store.BatchWriter: the wrapped store's,
+// or its plain WriteSnapshots when it has none (as a writer does).
+func (c *Counter) WriteSnapshotBatch(ctx context.Context, batchID string, rows []store.Snapshot) error {
+	c.snapshotRows.Add(int64(len(rows)))
+	if bw, ok := c.Store.(store.BatchWriter); ok {
+		return bw.WriteSnapshotBatch(ctx, batchID, rows)
+	}
+	return c.Store.WriteSnapshots(ctx, rows)
+}
+
+// WriteExecutionBatch implements store.BatchWriter (see
+// WriteSnapshotBatch). Executions are data, not control-plane writes: not
+// counted.
+func (c *Counter) WriteExecutionBatch(ctx context.Context, batchID string, rows []store.Execution) error {
+	if bw, ok := c.Store.(store.BatchWriter); ok {
+		return bw.WriteExecutionBatch(ctx, batchID, rows)
+	}
+	return c.Store.WriteExecutions(ctx, rows)
+}
+
+// UpdateRunIf implements store.RunUpdaterIf: the wrapped store's
+// compare-and-set, or a plain UpdateRun when it has none (what callers do
+// without the capability).
+func (c *Counter) UpdateRunIf(ctx context.Context, runID string, updatedAt time.Time, u store.RunUpdate) (bool, error) {
+	c.runStatus.Add(1)
+	if ui, ok := c.Store.(store.RunUpdaterIf); ok {
+		return ui.UpdateRunIf(ctx, runID, updatedAt, u)
+	}
+	err := c.Store.UpdateRun(ctx, runID, u)
+	return err == nil, err
+}
+
 var (
 	_ store.Store            = (*Counter)(nil)
 	_ store.ControlDefaulter = (*Counter)(nil)
+	_ store.BatchWriter      = (*Counter)(nil)
+	_ store.RunUpdaterIf     = (*Counter)(nil)
 )

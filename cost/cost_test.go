@@ -1,12 +1,14 @@
 package cost_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/unistore-bench/unistore/cost"
 	"github.com/unistore-bench/unistore/driver"
+	"github.com/unistore-bench/unistore/store"
 )
 
 func TestCreditsPerHour(t *testing.T) {
@@ -81,5 +83,34 @@ func TestControlPlane(t *testing.T) {
 	shared := cost.ControlPlane(w, "snowflake", 10, nil, true, 5*time.Minute, 2)
 	if shared.Credits != 0 || !strings.HasPrefix(shared.Model, "shares the target's warehouse") {
 		t.Errorf("shared warehouse: %+v", shared)
+	}
+}
+
+// TestCounterPassesCapabilities: the counting wrapper keeps the store's
+// optional capabilities — an idempotent batch write stays idempotent, and
+// counts its rows once per call.
+func TestCounterPassesCapabilities(t *testing.T) {
+	ctx := context.Background()
+	c := cost.Count(store.NewMemory())
+	var st store.Store = c
+	bw, ok := st.(store.BatchWriter)
+	if !ok {
+		t.Fatal("cost.Counter hides store.BatchWriter")
+	}
+	if _, ok := st.(store.RunUpdaterIf); !ok {
+		t.Fatal("cost.Counter hides store.RunUpdaterIf")
+	}
+	rows := []store.Snapshot{{RunID: "r1", WorkerID: "worker-0", Operation: "op", Count: 3, IntervalStart: time.Now(), IntervalEnd: time.Now()}}
+	for range 2 { // a retry of the same batch
+		if err := bw.WriteSnapshotBatch(ctx, "b1", rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := c.Snapshots(ctx, "r1")
+	if err != nil || len(got) != 1 {
+		t.Errorf("after a retried batch: %d rows (%v), want 1", len(got), err)
+	}
+	if w := c.Writes(); w.SnapshotRows != 2 {
+		t.Errorf("counted %d snapshot rows written, want 2 (two calls)", w.SnapshotRows)
 	}
 }

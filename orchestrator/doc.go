@@ -42,6 +42,42 @@
 // reach the store — for control.lease stops on its own, so an orchestrator
 // that dies leaves no orphan load. Workers judge renewals on their own clock
 // (did updated_at change?), so clock skew between machines does not matter.
+// A worker with a local channel (below) judges by the channel instead: it
+// stops when the channel closes, at once, and a store outage longer than
+// the lease does not stop it.
+//
+// # The result without the store
+//
+// A store outage must never lose or distort a run. Each worker the
+// launcher starts on this machine (InProcess, Subprocess) gets a local
+// channel (Assignment.Rows, LocalHandle): its snapshot rows come back over
+// it as it cuts them, and STOP and SET_PHASE go out over it before they
+// are appended to the store, so the run's clock never waits on the store.
+// The orchestrator keeps every row it is sent (normalized as the store
+// would keep it: UTC, microseconds), and the result is package rollup's
+// merge of those rows and of the stored rows it lacks (workers started
+// elsewhere, which keep the store path) — one code path, the same merge
+// `runs show` makes, so with nothing lost the two are identical (a test
+// holds it), and with the store down the result is whole.
+//
+// The end of a run is bounded by one window, the flush timeout: STOP goes
+// out locally; owned workers are waited for by their handles alone (no
+// store reads); each flushes for at most the flush timeout and spools the
+// rest; the final RUN_STATUS is retried in what is left of the window
+// (at least half a second), then spooled (status.json) for
+// `unistore runs recover`, and the result says so (Store.StatusSpooled,
+// RowsSpooled). Run.Hurry — a second Ctrl-C — passes a HURRY to the
+// workers (spool now), gives them a second, and spools the status without
+// trying the store. No store call outlasts the run's next deadline (the
+// end of warm-up, of the run, of the stop's window), so a store that
+// hangs does not delay a phase change or the end. The control writes the
+// record needs — START, SET_PHASE, STOP and their RUN_STATUS changes — are
+// kept when they fail and retried in order at every poll, so an outage
+// delays them but neither loses nor reorders them (those still pending
+// at the end go to the spool with the status, stamped when they were
+// made, and Recover appends them). The
+// outage is logged twice: one warning when it begins, one when it ends,
+// with the count of failed calls.
 //
 // # Runs whose orchestrator died
 //
@@ -71,11 +107,11 @@
 //
 // # Progress
 //
-// The final RUN_STATUS summary is package rollup's exact merge of every
-// worker's stored snapshots. While the run goes on, OnProgress gets
-// rollup.Live's merge of every worker's newest snapshots about once a
-// second, with the workers' health from the heartbeats the liveness check
-// read last.
+// While the run goes on, OnProgress gets rollup.Live's merge of every
+// worker's newest snapshots about once a second — from the local
+// channels when every worker has one (so progress goes on while the store
+// is down), else from the store — with the workers' health from the
+// heartbeats the liveness check read last.
 //
 // # Protocol
 //

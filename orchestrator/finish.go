@@ -17,20 +17,26 @@ import (
 )
 
 // collect waits for h to end and returns its store counters, if it knows
-// them (in-process workers); ok is false otherwise.
+// them (in-process workers, and worker processes that reported them over
+// their local channel); ok is false otherwise.
 func collect(h Handle) (core.StoreStats, bool) {
 	s, ok := h.(StoreStatser)
 	if !ok {
 		return core.StoreStats{}, false
 	}
 	<-h.Done()
+	if k, ok := h.(StoreStatsKnower); ok && !k.StoreStatsKnown() {
+		return core.StoreStats{}, false
+	}
 	return s.StoreStats(), true
 }
 
 func addStoreStats(a, b core.StoreStats) core.StoreStats {
 	a.SnapshotsStored += b.SnapshotsStored
+	a.SnapshotsSpooled += b.SnapshotsSpooled
 	a.SnapshotsDropped += b.SnapshotsDropped
 	a.ExecutionsStored += b.ExecutionsStored
+	a.ExecutionsSpooled += b.ExecutionsSpooled
 	a.ExecutionsDropped += b.ExecutionsDropped
 	return a
 }
@@ -44,21 +50,28 @@ func (d *driveState) terminateAll() {
 	}
 }
 
-// stopAndFinish appends STOP, waits for the workers (a grace period, then
-// SIGTERM, then SIGKILL), and writes the final RUN_STATUS with the rollup.
-// now skips the grace (a cancel: stop at once).
+// stopAndFinish sends STOP — first over the local channels, then as a
+// store event — waits for the workers (a grace period, then SIGTERM, then
+// SIGKILL), and writes the final RUN_STATUS with the result. now skips
+// the grace (a cancel: stop at once). A Hurry meanwhile tells the workers
+// to spool at once and cuts every wait short.
 func (d *driveState) stopAndFinish(outcome core.Status, reason string, now bool) {
+	d.sendLocal(control.Stop())
+	if now {
+		d.signalAll(Handle.Terminate)
+	}
+	// One window for the whole stop: the workers flush within it, and the
+	// store calls below do not outlast it.
+	d.stopBy = time.Now().Add(d.flushTimeout())
+	d.deadline = d.stopBy
 	status := core.StatusStopping
 	if !d.stopSeen {
 		d.event(control.Stop())
 	}
-	d.update(store.RunUpdate{Status: &status})
+	d.recordRun(store.RunUpdate{Status: &status})
 	grace := d.s.StopGrace
 	if grace <= 0 {
 		grace = DefaultStopGrace
-	}
-	if now {
-		d.signalAll(Handle.Terminate)
 	}
 	if !d.waitStopped(grace) {
 		d.signalAll(Handle.Terminate)
@@ -69,7 +82,7 @@ func (d *driveState) stopAndFinish(outcome core.Status, reason string, now bool)
 	}
 	var dropped int64
 	var stats core.StoreStats
-	inProcess := true
+	known := true
 	for _, g := range d.groups {
 		hs := g.retired
 		if g.handle != nil {
@@ -77,25 +90,23 @@ func (d *driveState) stopAndFinish(outcome core.Status, reason string, now bool)
 		}
 		for _, h := range hs {
 			st, ok := collect(h)
-			inProcess = inProcess && ok
+			known = known && ok
 			stats = addStoreStats(stats, st)
 		}
 	}
-	// Each worker's last heartbeat carries its dropped-row count.
-	d.write("heartbeats", func(ctx context.Context) error {
-		hbs, err := d.s.Store.ListHeartbeats(ctx, d.run.ID)
-		for _, h := range hbs {
-			dropped += h.RowsDropped
-		}
-		return err
-	})
-	if inProcess {
+	if known {
 		dropped = stats.SnapshotsDropped + stats.ExecutionsDropped
-		d.base.Store = &stats
-	} else {
-		// Workers in other processes report only their dropped total (in
-		// their heartbeats): what was stored is read back from the store.
+	} else if !d.run.hurried() {
+		// Workers elsewhere report only their dropped total (in their
+		// heartbeats), and what they stored is read back from the store.
 		stats = core.StoreStats{}
+		d.write("heartbeats", func(ctx context.Context) error {
+			hbs, err := d.s.Store.ListHeartbeats(ctx, d.run.ID)
+			for _, h := range hbs {
+				dropped += h.RowsDropped
+			}
+			return err
+		})
 		d.write("stored rows", func(ctx context.Context) error {
 			snaps, err := d.s.Store.Snapshots(ctx, d.run.ID)
 			if err != nil {
@@ -105,8 +116,12 @@ func (d *driveState) stopAndFinish(outcome core.Status, reason string, now bool)
 			stats.SnapshotsStored, stats.ExecutionsStored = int64(len(snaps)), n
 			return err
 		})
-		d.base.Store = &stats
 	}
+	if spooled := stats.SnapshotsSpooled + stats.ExecutionsSpooled; spooled > 0 {
+		stats.SpoolDir = store.OpenSpool(d.s.SpoolDir, d.run.ID).Dir()
+	}
+	d.base.Store = &stats
+	d.base.RowsSpooled = stats.SnapshotsSpooled + stats.ExecutionsSpooled
 	d.finish(outcome, reason, dropped)
 }
 
@@ -118,32 +133,68 @@ func (d *driveState) signalAll(sig func(Handle)) {
 	}
 }
 
+// hurryAll passes a Hurry on to every worker with a local channel, and
+// terminates the others.
+func (d *driveState) hurryAll() {
+	for _, g := range d.groups {
+		for _, h := range append(g.retired, g.handle) {
+			if h == nil {
+				continue
+			}
+			if lh, ok := h.(LocalHandle); ok {
+				lh.Hurry()
+			}
+			h.Terminate()
+		}
+	}
+}
+
 // waitStopped waits up to limit for every worker to have stopped: its
 // handle ended, or (for a worker the launcher does not own, started by
-// hand elsewhere) its heartbeat says STOPPED or has gone silent.
+// hand elsewhere) its heartbeat says STOPPED or has gone silent. A Hurry
+// passes on to the workers and leaves them a second.
 func (d *driveState) waitStopped(limit time.Duration) bool {
 	deadline := time.Now().Add(limit)
 	tick := time.NewTicker(d.spec.Control.Poll.D())
 	defer tick.Stop()
+	hurried := false
 	for {
 		if d.allStopped() {
 			return true
 		}
+		if !hurried && d.run.hurried() {
+			hurried = true
+			d.hurryAll()
+			deadline = time.Now().Add(time.Second)
+		}
 		if time.Now().After(deadline) {
 			return false
 		}
-		<-tick.C
+		select {
+		case <-tick.C:
+		case <-d.run.hurryCh:
+			if hurried {
+				<-tick.C
+			}
+		}
 		d.renew(time.Now()) // the grace periods may outlast the lease
 	}
 }
 
 func (d *driveState) allStopped() bool {
 	var hbs []store.Heartbeat
-	read := d.write("heartbeats", func(ctx context.Context) error {
-		var err error
-		hbs, err = d.s.Store.ListHeartbeats(ctx, d.run.ID)
-		return err
-	})
+	read := false
+	for _, g := range d.groups {
+		if g.handle != nil && !g.owned() && !isDone(g.handle) {
+			// Only workers started elsewhere are followed by heartbeat.
+			read = d.write("heartbeats", func(ctx context.Context) error {
+				var err error
+				hbs, err = d.s.Store.ListHeartbeats(ctx, d.run.ID)
+				return err
+			})
+			break
+		}
+	}
 	timeout := d.spec.Control.HeartbeatTimeout.D()
 	for gi, g := range d.groups {
 		if g.handle == nil {
@@ -189,57 +240,121 @@ func (d *driveState) finishFailed(err error) {
 	close(d.run.done)
 }
 
-// finish rolls the snapshots up and writes the final RUN_STATUS, retrying
-// for a while: a store that was down may be back.
+// finish computes the run's result and writes the final RUN_STATUS.
+//
+// The result is package rollup's merge of the snapshot rows the
+// orchestrator holds itself — every row its workers sent over their local
+// channels — and the stored rows it does not hold (workers elsewhere), so
+// it never depends on the store: with the store down it is the same. The
+// final RUN_STATUS is retried until the flush timeout has passed (once,
+// briefly, while the store is known to be down, and not at all after a
+// Hurry); then it goes to the spool, for `unistore runs recover`, and the
+// result says so (Store.StatusSpooled).
 func (d *driveState) finish(outcome core.Status, reason string, dropped int64) {
-	ended := time.Now().UTC().Truncate(time.Microsecond)
+	ended := store.UTC(time.Now())
 	phase, live, lost := core.PhaseDone, 0, d.stats.Lost
 	d.base.Workers = d.stats
 	d.base.Workers.Target = d.spec.Workers
 	d.base.ConnectionsTarget = d.targets()
-	var res *core.Result
-	var err error
-	deadline := time.Now().Add(30 * time.Second)
-	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 2*time.Second) {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err = func() error {
-			run, err := d.s.Store.GetRun(ctx, d.run.ID)
-			if err != nil {
-				return err
-			}
-			run.Status, run.Outcome, run.EndedAt, run.RowsDropped = outcome, reason, ended, dropped
-			rows, err := d.s.Store.Snapshots(ctx, d.run.ID)
-			if err != nil {
-				return err
-			}
-			if res, err = rollup.Rollup(run, d.base, rows); err != nil {
-				return err
-			}
-			d.finishMeter(res)
-			summary, _ := json.Marshal(res)
-			return d.s.Store.UpdateRun(ctx, d.run.ID, store.RunUpdate{Status: &outcome, Phase: &phase, EndedAt: &ended,
-				WorkersLive: &live, WorkersLost: &lost, Outcome: &reason, Summary: summary, RowsDropped: &dropped})
-		}()
-		cancel()
-		if err == nil || time.Now().After(deadline) {
-			break
+	d.base.RowsDropped = dropped
+	run := store.Run{ID: d.run.ID, Name: d.spec.Name, Spec: d.run.Spec, Status: outcome, Outcome: reason,
+		StartedAt: d.startedAt, EndedAt: ended, RowsDropped: dropped, WorkersTarget: d.spec.Workers}
+
+	// What is left of the stop's window (the workers' flush used some),
+	// and at least half a second (a tenth, when the store was down a
+	// moment ago); the whole flush timeout if no stop came first (a failed
+	// start).
+	deadline := time.Now().Add(d.flushTimeout())
+	if !d.stopBy.IsZero() {
+		least := 500 * time.Millisecond
+		if d.out.down {
+			least = 100 * time.Millisecond // one quick try: it was down a moment ago
 		}
-		time.Sleep(backoff)
+		deadline = time.Now().Add(max(time.Until(d.stopBy), least))
 	}
-	if d.meter != nil { // never reached the rollup: release the meter
-		d.meter.Finish(&core.Result{})
-		d.meter = nil
+	d.deadline = deadline
+	attempt := func(what string, f func(ctx context.Context) error) bool {
+		for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, time.Second) {
+			if d.run.hurried() {
+				return false
+			}
+			if d.write(what, f) {
+				return true
+			}
+			if time.Now().Add(backoff).After(deadline) {
+				return false
+			}
+			time.Sleep(backoff)
+		}
 	}
+	// Control events an outage held back go first, in order.
+	if !d.run.hurried() {
+		d.flushPending()
+	}
+	// Rows of workers without a local channel are only in the store.
+	var stored []store.Snapshot
+	if !d.allLocal() || d.hasRetiredRemote() {
+		attempt("snapshots", func(ctx context.Context) error {
+			var err error
+			stored, err = d.s.Store.Snapshots(ctx, d.run.ID)
+			return err
+		})
+	}
+	res, err := rollup.Rollup(run, d.base, d.local.union(stored))
 	if err != nil {
-		d.log.Error("orchestrator: could not record the run's outcome", "run_id", d.run.ID, "err", err)
-		if res == nil {
-			res = &d.base
-			res.RunID, res.Status, res.Error = d.run.ID, outcome, reason
+		// A row that does not decode: not the store's fault, and no
+		// figures to give.
+		d.log.Error("orchestrator: roll up the run", "run_id", d.run.ID, "err", err)
+		res = &d.base
+		res.RunID, res.Name, res.Status, res.Error = d.run.ID, d.spec.Name, outcome, reason
+		d.run.err = fmt.Errorf("orchestrator: roll up run %s: %w", d.run.ID, err)
+	}
+	d.finishMeter(res) // cost and server figures, before the summary is written
+	update := func(summary []byte) store.RunUpdate {
+		return store.RunUpdate{Status: &outcome, Phase: &phase, EndedAt: &ended,
+			WorkersLive: &live, WorkersLost: &lost, Outcome: &reason, Summary: summary, RowsDropped: &dropped}
+	}
+	summary, _ := json.Marshal(res)
+	if !attempt("final run status", func(ctx context.Context) error {
+		return d.s.Store.UpdateRun(ctx, d.run.ID, update(summary))
+	}) {
+		if res.Store == nil {
+			res.Store = &core.StoreStats{}
 		}
-		d.run.err = fmt.Errorf("orchestrator: record the outcome of run %s: %w", d.run.ID, err)
+		sp := store.OpenSpool(d.s.SpoolDir, d.run.ID)
+		res.Store.StatusSpooled, res.Store.SpoolDir = true, sp.Dir()
+		summary, _ = json.Marshal(res)
+		// The control writes still pending go with it: their events, and
+		// their RUN_STATUS changes under the final one.
+		var events []store.Event
+		var u store.RunUpdate
+		for _, p := range d.pending {
+			if p.ev != nil {
+				events = append(events, *p.ev)
+			}
+			if p.ru != nil {
+				u = store.MergeRunUpdate(u, *p.ru)
+			}
+		}
+		if err := sp.Status(d.run.ID, store.MergeRunUpdate(u, update(summary)), events...); err != nil {
+			d.log.Error("orchestrator: could not record the run's outcome, nor spool it", "run_id", d.run.ID, "err", err)
+			d.run.err = fmt.Errorf("orchestrator: record the outcome of run %s: %w", d.run.ID, err)
+		}
 	}
 	if outcome == core.StatusFailed && d.run.err == nil {
 		d.run.err = errors.New(reason)
 	}
 	d.run.res = res
+}
+
+// hasRetiredRemote reports whether a lost worker had no local channel.
+func (d *driveState) hasRetiredRemote() bool {
+	for _, g := range d.groups {
+		for _, h := range g.retired {
+			if _, ok := h.(LocalHandle); !ok {
+				return true
+			}
+		}
+	}
+	return false
 }

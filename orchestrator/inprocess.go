@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/metrics"
 	"github.com/unistore-bench/unistore/store"
@@ -34,29 +35,72 @@ type InProcess struct {
 // or the handle is terminated.
 func (l InProcess) Launch(_ context.Context, a Assignment) (Handle, error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &inProcess{done: make(chan struct{}), cancel: cancel}
+	h := &inProcess{done: make(chan struct{}), cancel: cancel, cmds: make(chan control.Command, 16),
+		urgent: make(chan struct{}), rows: a.Rows}
+	var local worker.Local
+	if a.Rows != nil {
+		local = inProcessLocal{h}
+	}
 	go func() {
 		defer close(h.done)
 		h.err = worker.Join(ctx, worker.JoinConfig{Store: l.Store, RunID: a.RunID, Group: a.Group, Attempt: a.Attempt,
 			Target: a.Target.DSN, Connector: a.Target.Connector, Workload: a.Target.Workload, OnInterval: l.OnInterval, Logger: l.Logger,
-			Interval: l.Interval, Writer: l.Writer, FlushTimeout: l.FlushTimeout,
+			Interval: l.Interval, Writer: l.Writer, FlushTimeout: l.FlushTimeout, Urgent: h.urgent, Local: local, SpoolDir: a.SpoolDir,
 			OnDone: func(s worker.StoreStats) {
 				h.mu.Lock()
-				h.stats = core.StoreStats{SnapshotsStored: s.Snapshots.Stored, SnapshotsDropped: s.Snapshots.Dropped,
-					ExecutionsStored: s.Executions.Stored, ExecutionsDropped: s.Executions.Dropped}
+				h.stats = s.Core()
 				h.mu.Unlock()
 			}})
 	}()
 	return h, nil
 }
 
+// inProcess is an in-process worker's handle, and its local channel
+// (worker.Local): rows go straight to the orchestrator's copy, commands
+// through a buffered channel.
 type inProcess struct {
 	done   chan struct{}
 	err    error
 	cancel context.CancelFunc
 	mu     sync.Mutex
 	stats  core.StoreStats
+
+	rows       func([]store.Snapshot)
+	cmds       chan control.Command
+	urgent     chan struct{}
+	urgentOnce sync.Once
 }
+
+var (
+	_ LocalHandle  = (*inProcess)(nil)
+	_ worker.Local = inProcessLocal{}
+)
+
+// Command implements LocalHandle. A worker that has stopped reading (it
+// is stopping) does not block the orchestrator: a command that finds the
+// buffer full is not needed.
+func (h *inProcess) Command(c control.Command) {
+	select {
+	case h.cmds <- c:
+	default:
+	}
+}
+
+// Hurry implements LocalHandle.
+func (h *inProcess) Hurry() { h.urgentOnce.Do(func() { close(h.urgent) }) }
+
+// inProcessLocal is the worker's side of an in-process handle.
+type inProcessLocal struct{ h *inProcess }
+
+// Snapshots implements worker.Local.
+func (l inProcessLocal) Snapshots(rows []store.Snapshot) { l.h.rows(rows) }
+
+// Commands implements worker.Local. The channel is never closed: the
+// orchestrator outlives its in-process workers.
+func (l inProcessLocal) Commands() <-chan control.Command { return l.h.cmds }
+
+// Done implements worker.Local; OnDone keeps the counters.
+func (inProcessLocal) Done(worker.StoreStats) {}
 
 func (h *inProcess) Done() <-chan struct{} { return h.done }
 func (h *inProcess) Err() error {

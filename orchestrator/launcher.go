@@ -1,8 +1,10 @@
 package orchestrator
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,9 +13,12 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
+	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/driver"
+	"github.com/unistore-bench/unistore/store"
 	"github.com/unistore-bench/unistore/workload"
 )
 
@@ -25,6 +30,14 @@ type Assignment struct {
 	WorkerID string
 	// Target is the run's target, the same for every launch of the run.
 	Target Target
+	// Rows, if the launcher gives its worker a local channel (InProcess,
+	// Subprocess), takes every snapshot row the worker sends over it: the
+	// orchestrator's own copy, which the result is computed from. Safe
+	// for concurrent use; it copies what it keeps.
+	Rows func([]store.Snapshot)
+	// SpoolDir is where the worker spools rows the store cannot take
+	// (store.DefaultSpoolDir if empty).
+	SpoolDir string
 }
 
 // Target is what the orchestrator hands its launcher of a run's target:
@@ -112,7 +125,10 @@ type Subprocess struct {
 	Log io.Writer
 }
 
-// Launch implements Launcher.
+// Launch implements Launcher. The worker gets a local channel: one end
+// of a Unix socket pair as its file descriptor 3 (control.EnvLocalFD
+// says so), over which its snapshots come back and STOP and phase
+// changes go out, beside the store.
 func (l Subprocess) Launch(_ context.Context, a Assignment) (Handle, error) {
 	bin := l.Binary
 	if bin == "" {
@@ -126,17 +142,38 @@ func (l Subprocess) Launch(_ context.Context, a Assignment) (Handle, error) {
 	if a.Target.DSN != "" {
 		cmd.Env = append(cmd.Env, "UNISTORE_TARGET="+a.Target.DSN)
 	}
+	if a.SpoolDir != "" {
+		cmd.Env = append(cmd.Env, store.EnvSpoolDir+"="+a.SpoolDir)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if l.Log != nil {
 		pw := &prefixWriter{w: l.Log, prefix: []byte(a.WorkerID + ": ")}
 		cmd.Stdout, cmd.Stderr = pw, pw
 	}
-	if err := cmd.Start(); err != nil {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("orchestrator: local channel for %s: %w", a.WorkerID, err)
+	}
+	// Our end non-blocking, so the runtime's poller serves it and a write
+	// deadline works.
+	_ = syscall.SetNonblock(fds[0], true)
+	mine, theirs := os.NewFile(uintptr(fds[0]), "local-"+a.WorkerID), os.NewFile(uintptr(fds[1]), "local-"+a.WorkerID+"-worker")
+	cmd.ExtraFiles = []*os.File{theirs} // fd 3 in the child
+	cmd.Env = append(cmd.Env, control.EnvLocalFD+"=3")
+	err = cmd.Start()
+	theirs.Close() // the child has its copy
+	if err != nil {
+		mine.Close()
 		return nil, fmt.Errorf("orchestrator: start %s: %w", a.WorkerID, err)
 	}
-	h := &subprocess{cmd: cmd, done: make(chan struct{})}
+	h := &subprocess{cmd: cmd, done: make(chan struct{}), conn: mine, enc: json.NewEncoder(mine), read: make(chan struct{})}
+	go h.readLocal(a.Rows)
 	go func() {
 		h.err = cmd.Wait()
+		// The reader has what the worker sent before it exited: the
+		// socket's buffer ends with the process.
+		<-h.read
+		mine.Close()
 		close(h.done)
 	}()
 	return h, nil
@@ -146,6 +183,77 @@ type subprocess struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 	err  error
+
+	conn *os.File
+	read chan struct{} // closed when readLocal has ended
+
+	wmu sync.Mutex
+	enc *json.Encoder
+
+	smu    sync.Mutex
+	stats  core.StoreStats
+	known  bool
+	rowsOK bool
+}
+
+var (
+	_ LocalHandle      = (*subprocess)(nil)
+	_ StoreStatser     = (*subprocess)(nil)
+	_ StoreStatsKnower = (*subprocess)(nil)
+)
+
+// readLocal reads the worker's messages until the socket ends (the
+// worker exited): snapshot rows go to rows, the final counters are kept.
+func (h *subprocess) readLocal(rows func([]store.Snapshot)) {
+	defer close(h.read)
+	sc := bufio.NewScanner(h.conn)
+	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
+	for sc.Scan() {
+		var m control.LocalMessage
+		if json.Unmarshal(sc.Bytes(), &m) != nil {
+			continue
+		}
+		if len(m.Snapshots) > 0 && rows != nil {
+			var rs []store.Snapshot
+			if json.Unmarshal(m.Snapshots, &rs) == nil {
+				rows(rs)
+			}
+		}
+		if len(m.Done) > 0 {
+			var s core.StoreStats
+			if json.Unmarshal(m.Done, &s) == nil {
+				h.smu.Lock()
+				h.stats, h.known = s, true
+				h.smu.Unlock()
+			}
+		}
+	}
+}
+
+// Command implements LocalHandle.
+func (h *subprocess) Command(c control.Command) {
+	h.wmu.Lock()
+	defer h.wmu.Unlock()
+	// A short deadline: a worker that stopped reading is exiting.
+	_ = h.conn.SetWriteDeadline(time.Now().Add(time.Second))
+	_ = h.enc.Encode(control.LocalMessage{Command: &c})
+}
+
+// Hurry implements LocalHandle.
+func (h *subprocess) Hurry() { h.Command(control.Command{Kind: control.LocalHurry}) }
+
+// StoreStats implements StoreStatser: the counters the worker sent last.
+func (h *subprocess) StoreStats() core.StoreStats {
+	h.smu.Lock()
+	defer h.smu.Unlock()
+	return h.stats
+}
+
+// StoreStatsKnown implements StoreStatsKnower.
+func (h *subprocess) StoreStatsKnown() bool {
+	h.smu.Lock()
+	defer h.smu.Unlock()
+	return h.known
 }
 
 func (h *subprocess) Done() <-chan struct{} { return h.done }

@@ -38,6 +38,14 @@ type Service struct {
 	// JoinTimeout and StopGrace default to the constants above.
 	JoinTimeout time.Duration
 	StopGrace   time.Duration
+	// FlushTimeout bounds how long the end of a run waits for the store
+	// once the workers have stopped — for the final RUN_STATUS — before it
+	// spools it (control.DefaultFlushTimeout if zero). Give the workers'
+	// value (InProcess.FlushTimeout).
+	FlushTimeout time.Duration
+	// SpoolDir is where what the store cannot take is spooled
+	// (store.DefaultSpoolDir if empty).
+	SpoolDir string
 }
 
 // Options are a started run's runtime extras.
@@ -70,6 +78,27 @@ type Run struct {
 
 	stopOnce sync.Once
 	stopCh   chan struct{}
+
+	hurryOnce sync.Once
+	hurryCh   chan struct{}
+}
+
+// Hurry makes a stopping run end at once: its workers spool what they
+// have not stored instead of waiting out the flush timeout, and so does
+// the final RUN_STATUS. For a process about to exit (a second Ctrl-C);
+// it stops the run too.
+func (r *Run) Hurry() {
+	r.Stop()
+	r.hurryOnce.Do(func() { close(r.hurryCh) })
+}
+
+func (r *Run) hurried() bool {
+	select {
+	case <-r.hurryCh:
+		return true
+	default:
+		return false
+	}
 }
 
 // Wait blocks until the run has ended and returns its result: the rollup of
@@ -166,8 +195,9 @@ func (s *Service) Start(ctx context.Context, spec core.Spec, o Options) (*Run, e
 		return nil, fmt.Errorf("unistore: before load: record the run: %w", err)
 	}
 	d := &driveState{s: s, spec: spec, opts: o, base: base, log: s.logger(), target: target, restarts: restartsWorkers(s.Launcher),
-		run:    &Run{ID: id, Spec: spec.Redacted(), done: make(chan struct{}), stopCh: make(chan struct{})},
-		groups: make([]*group, spec.Workers)}
+		run:    &Run{ID: id, Spec: spec.Redacted(), done: make(chan struct{}), stopCh: make(chan struct{}), hurryCh: make(chan struct{})},
+		groups: make([]*group, spec.Workers), local: newLocalRows()}
+	d.out = outage{log: d.log, runID: id}
 	if o.Meter != nil {
 		d.meter = o.Meter(MeterRun{RunID: id, Spec: spec, Driver: target.Driver, Connector: conn, Store: s.Store})
 	}
@@ -254,11 +284,61 @@ type driveState struct {
 	scales []store.Event
 	// meter watches cost and server figures (Options.Meter); nil if none.
 	meter Meter
+	// local holds every snapshot row the workers sent over their local
+	// channels: the result is computed from it (and the store's rows).
+	local *localRows
+	// out follows the store's availability (one warning per outage).
+	out outage
+	// startedAt is when the run was marked RUNNING.
+	startedAt time.Time
+	// deadline caps every store call (write): the next moment the run
+	// must act on — the end of warm-up or of the run, then the end of the
+	// stop's flush window (stopBy). Zero: no cap.
+	deadline time.Time
+	stopBy   time.Time
+	// pending holds control writes the record needs that the store has
+	// not taken yet, in order (record).
+	pending []pendingWrite
+}
+
+// flushTimeout is the Service's FlushTimeout, defaulted.
+func (d *driveState) flushTimeout() time.Duration {
+	if d.s.FlushTimeout > 0 {
+		return d.s.FlushTimeout
+	}
+	return control.DefaultFlushTimeout
+}
+
+// sendLocal sends c to every worker with a local channel. It comes before
+// the store's event: the store may be down.
+func (d *driveState) sendLocal(c control.Command) {
+	for _, g := range d.groups {
+		if g == nil {
+			continue
+		}
+		if lh, ok := g.handle.(LocalHandle); ok {
+			lh.Command(c)
+		}
+	}
+}
+
+// allLocal reports whether every current worker has a local channel.
+func (d *driveState) allLocal() bool {
+	for _, g := range d.groups {
+		if g == nil || g.handle == nil {
+			continue
+		}
+		if _, ok := g.handle.(LocalHandle); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *driveState) launch(ctx context.Context, g int) error {
 	gr := d.groups[g]
-	a := Assignment{RunID: d.run.ID, Group: g, Attempt: gr.attempt, WorkerID: control.WorkerID(g, gr.attempt), Target: d.target}
+	a := Assignment{RunID: d.run.ID, Group: g, Attempt: gr.attempt, WorkerID: control.WorkerID(g, gr.attempt), Target: d.target,
+		Rows: d.local.add, SpoolDir: d.s.SpoolDir}
 	h, err := d.s.Launcher.Launch(ctx, a)
 	if err != nil {
 		return fmt.Errorf("orchestrator: launch %s: %w", a.WorkerID, err)
@@ -267,26 +347,76 @@ func (d *driveState) launch(ctx context.Context, g int) error {
 	return nil
 }
 
-// write runs one control-plane write; failures are logged, never fatal:
-// the run goes on while the store is down, and the final write retries.
+// write runs one control-plane write (or read); failures are never fatal:
+// the run goes on while the store is down. One warning says when the
+// store became unreachable and one when it is back (outage). No call runs
+// past the run's next deadline (the end of warm-up, of the run, of the
+// stop's flush window): the run's own clock never waits on the store.
 func (d *driveState) write(what string, f func(ctx context.Context) error) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := f(ctx); err != nil {
-		d.log.Warn("orchestrator: control write failed", "run_id", d.run.ID, "write", what, "err", err)
-		return false
+	timeout := 5 * time.Second
+	if !d.deadline.IsZero() {
+		timeout = min(timeout, max(100*time.Millisecond, time.Until(d.deadline)))
 	}
-	return true
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err := f(ctx)
+	d.out.observe(what, err)
+	return err == nil
 }
 
+// record is a control write the run's record needs (START, SET_PHASE,
+// STOP and the status changes that go with them): one that fails is
+// kept, and retried in order at every poll (flushPending) until the store
+// takes it, so an outage delays the record but does not lose or reorder
+// it. The workers with a local channel got the command already.
+func (d *driveState) record(p pendingWrite) {
+	d.pending = append(d.pending, p)
+	d.flushPending()
+}
+
+// flushPending retries the kept control writes in order, stopping at the
+// first that fails.
+func (d *driveState) flushPending() {
+	for len(d.pending) > 0 {
+		p := d.pending[0]
+		if !d.write(p.what, p.f) {
+			return
+		}
+		d.pending = d.pending[1:]
+	}
+}
+
+// pendingWrite is a control write record keeps: an event or a RUN_STATUS
+// change (one of ev, ru), and the call that writes it.
+type pendingWrite struct {
+	what string
+	f    func(ctx context.Context) error
+	ev   *store.Event
+	ru   *store.RunUpdate
+}
+
+// event appends a control event (record: kept until the store takes it).
+// It is stamped now, not when the store takes it.
 func (d *driveState) event(c control.Command) {
-	d.write(string(c.Kind), func(ctx context.Context) error {
-		e, err := d.s.Store.AppendEvent(ctx, store.Event{RunID: d.run.ID, Kind: c.Kind, Payload: c.Payload})
+	ev := &store.Event{RunID: d.run.ID, Kind: c.Kind, Payload: c.Payload, CreatedAt: store.UTC(time.Now())}
+	d.record(pendingWrite{what: string(c.Kind), ev: ev, f: func(ctx context.Context) error {
+		e, err := d.s.Store.AppendEvent(ctx, *ev)
 		if err == nil {
 			d.seq = max(d.seq, e.Seq)
 		}
 		return err
-	})
+	}})
+}
+
+// recordRun is a RUN_STATUS change the record needs (see record).
+func (d *driveState) recordRun(u store.RunUpdate) {
+	d.record(pendingWrite{what: "run status", ru: &u, f: func(ctx context.Context) error {
+		err := d.s.Store.UpdateRun(ctx, d.run.ID, u)
+		if err == nil {
+			d.lastRenew = time.Now() // every write of the row renews the lease
+		}
+		return err
+	}})
 }
 
 func (d *driveState) update(u store.RunUpdate) bool {
@@ -342,15 +472,20 @@ func (d *driveState) drive(ctx context.Context) {
 	}
 
 	started := time.Now()
+	d.startedAt = store.UTC(started)
 	phase := core.PhaseMeasurement
 	if d.spec.Warmup > 0 {
 		phase = core.PhaseWarmup
 	}
 	live, status := len(d.groups), core.StatusRunning
-	d.event(control.Start())
-	d.update(store.RunUpdate{Status: &status, Phase: &phase, StartedAt: &started, WorkersLive: &live})
 	warmupEnd := started.Add(d.spec.Warmup.D())
 	end := warmupEnd.Add(d.spec.Duration.D())
+	d.deadline = warmupEnd
+	if phase == core.PhaseMeasurement {
+		d.deadline = end
+	}
+	d.event(control.Start())
+	d.recordRun(store.RunUpdate{Status: &status, Phase: &phase, StartedAt: &started, WorkersLive: &live})
 	outcome := core.StatusCompleted
 	reason := ""
 
@@ -378,8 +513,10 @@ loop:
 		now := time.Now()
 		if phase == core.PhaseWarmup && !now.Before(warmupEnd) {
 			phase = core.PhaseMeasurement
+			d.sendLocal(control.SetPhase(phase))
+			d.deadline = end
 			d.event(control.SetPhase(phase))
-			d.update(store.RunUpdate{Phase: &phase, WarmupEndedAt: &now})
+			d.recordRun(store.RunUpdate{Phase: &phase, WarmupEndedAt: &now})
 			if d.meter != nil {
 				d.meter.Measure(now)
 			}
@@ -387,6 +524,7 @@ loop:
 		if !now.Before(end) {
 			break
 		}
+		d.flushPending()
 		if d.externalStop() {
 			outcome = core.StatusCancelled
 			break

@@ -88,10 +88,42 @@ func Summary(w io.Writer, r *core.Result) error {
 	if len(r.Total.ErrorsByClass) > 0 {
 		fmt.Fprintf(w, "errors by class: %s\n", errorClasses(r.Total.ErrorsByClass))
 	}
+	storeLine(w, r)
 	if err := Cost(w, r.Cost); err != nil {
 		return err
 	}
 	return Server(w, r.Server)
+}
+
+// storeLine says what did not reach the results store, when anything did
+// not: rows dropped, rows spooled, a final status spooled — and whether
+// `runs recover` has loaded the spool since.
+func storeLine(w io.Writer, r *core.Result) {
+	st := r.Store
+	if st == nil {
+		st = &core.StoreStats{}
+	}
+	if r.RowsDropped == 0 && r.RowsSpooled == 0 && !st.StatusSpooled {
+		return
+	}
+	var parts []string
+	if r.RowsSpooled > 0 {
+		parts = append(parts, fmt.Sprintf("%d rows spooled (%d snapshots, %d executions)", r.RowsSpooled, st.SnapshotsSpooled, st.ExecutionsSpooled))
+	}
+	if st.StatusSpooled {
+		parts = append(parts, "final status spooled")
+	}
+	if r.RowsDropped > 0 {
+		parts = append(parts, fmt.Sprintf("%d rows dropped", r.RowsDropped))
+	}
+	fmt.Fprintf(w, "store: not fully recorded: %s", strings.Join(parts, ", "))
+	switch {
+	case st.RecoveredAt != nil:
+		fmt.Fprintf(w, "; the spool was loaded by `unistore runs recover` at %s", st.RecoveredAt.Local().Format("2006-01-02 15:04:05"))
+	case r.RowsSpooled > 0 || st.StatusSpooled:
+		fmt.Fprintf(w, " to %s; `unistore runs recover` loads them once the store is back", st.SpoolDir)
+	}
+	fmt.Fprintln(w)
 }
 
 func ms(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }

@@ -51,11 +51,18 @@
 //     inside the backend's package.
 //   - Bulk writes are atomic per call: COPY (pgx CopyFrom) on PostgreSQL,
 //     multi-row INSERTs of up to 30000 parameters in one transaction on
-//     SQLite. They are at least once, not exactly once: a batch whose
-//     commit succeeded but whose reply was lost is retried by the Writer
-//     and stored twice. The tables have no key that could absorb that
-//     without a staging table (DDL or TEMP at run time) — a trade made
-//     for COPY's speed; the window is a lost reply to a COMMIT.
+//     SQLite, multi-row binds (in a transaction when there are several
+//     statements) on Snowflake. Through BatchWriter they are also
+//     idempotent: each batch carries an id (the Writer's: worker, kind, a
+//     random part, a sequence number), inserted into STORED_BATCHES
+//     (schema version 2) in the same transaction as the rows. A retry
+//     after a lost reply to COMMIT, or a spooled batch loaded again by
+//     Recover, finds the id (ON CONFLICT DO NOTHING on PostgreSQL and
+//     SQLite; the primary key of a HYBRID table, which Snowflake enforces,
+//     in a transaction that also spans the standard tables) and stores
+//     nothing, successfully. The id table, not a key on the rows, keeps
+//     COPY and the standard tables as they are; the cost is one small
+//     insert per batch (2000 rows).
 //   - Times go in and come out in UTC, truncated to microseconds. SQLite
 //     stores them as fixed-width RFC 3339 text ("2006-01-02T15:04:05.000000Z"),
 //     which sorts as time does; zero times are NULL.
@@ -79,7 +86,8 @@
 //   - Dropped rows are reported, not hidden: each worker puts its writers'
 //     dropped count in its heartbeat (Heartbeat.RowsDropped) and the
 //     orchestrator, the only writer of RUN_STATUS, sums them into
-//     Run.RowsDropped.
+//     Run.RowsDropped. With a spool (below) a row is dropped only when the
+//     buffer overflows faster than the spool takes it, or the disk is full.
 //   - Errors name the store by dialect and redacted DSN; any secret of the
 //     DSN that a driver error might echo is scrubbed from the text (the
 //     original error is still reachable with errors.Is/As). ErrNotFound,
@@ -145,4 +153,33 @@
 // Offer costs a read-lock and a mutex (a full buffer drops without the
 // mutex); the read-lock lets Close shut the queue to new rows with no
 // Offer racing the final flush.
+//
+// # The spool
+//
+// A store outage must never lose a run. NewBatchWriter takes a spool
+// function beside the flush: rows the store cannot take go there instead
+// of being dropped — at Close, when its context ends (the worker's flush
+// timeout, 5 s by default); and during the run, once an outage has lasted
+// SpoolAfter or has filled half the buffer, each take of the queue gets
+// one attempt (a probe: the store may be back) and goes to the spool if
+// it fails. So memory stays bounded, and stored + spooled + dropped =
+// produced, with dropped 0 unless the disk is full. OnOutage is called
+// once when a run of failures begins and once when it ends — one log line
+// each, not one per attempt.
+//
+// Spool is the on-disk form: DIR/RUN_ID/WORKER.snapshots.jsonl and
+// WORKER.executions.jsonl, one JSON line per batch with its batch id
+// (each worker writes only its own files, so worker processes never share
+// one; every line is synced), and status.json, the run's final RUN_STATUS
+// update when the orchestrator could not write it, with the control
+// events it could not append (written whole, by rename). DIR is DefaultSpoolDir — $UNISTORE_SPOOL_DIR, else spool/
+// beside the default store in the per-user data directory — one for every
+// store: a run spools under its id, and Recover loads into a store only
+// the runs whose RUN_STATUS row it holds (a run is created before any
+// load, so its row is always there), leaving the others. Recover loads
+// the rows batch by batch through BatchWriter, so loading twice — or
+// loading a batch a retry had stored after all — stores each row once;
+// then the status, with the summary's store.recovered_at set; then
+// removes the run's directory. JSON lines, not a binary format: a spool
+// is small (what an outage held back) and a user may need to read it.
 package store

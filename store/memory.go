@@ -25,9 +25,13 @@ type Memory struct {
 	// counted, since an embedded run has nowhere to read them from.
 	KeepExecutions bool
 	execCount      map[string]int64
+	batches        map[[2]string]bool // (run, batch id) stored
 }
 
-var _ Store = (*Memory)(nil)
+var (
+	_ Store       = (*Memory)(nil)
+	_ BatchWriter = (*Memory)(nil)
+)
 
 // NewMemory returns an empty in-memory store.
 func NewMemory() *Memory {
@@ -196,9 +200,34 @@ func (m *Memory) ListHeartbeats(_ context.Context, runID string) ([]Heartbeat, e
 }
 
 // WriteSnapshots implements Store.
-func (m *Memory) WriteSnapshots(_ context.Context, rows []Snapshot) error {
+func (m *Memory) WriteSnapshots(ctx context.Context, rows []Snapshot) error {
+	return m.WriteSnapshotBatch(ctx, "", rows)
+}
+
+// newBatch records a batch id and reports whether it is new ("" always
+// is). m.mu is held.
+func (m *Memory) newBatch(runID, id string) bool {
+	if id == "" {
+		return true
+	}
+	if m.batches == nil {
+		m.batches = map[[2]string]bool{}
+	}
+	k := [2]string{runID, id}
+	if m.batches[k] {
+		return false
+	}
+	m.batches[k] = true
+	return true
+}
+
+// WriteSnapshotBatch implements BatchWriter.
+func (m *Memory) WriteSnapshotBatch(_ context.Context, id string, rows []Snapshot) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if len(rows) == 0 || !m.newBatch(rows[0].RunID, id) {
+		return nil
+	}
 	for _, r := range rows {
 		r.IntervalStart, r.IntervalEnd = UTC(r.IntervalStart), UTC(r.IntervalEnd)
 		m.snapshots[r.RunID] = append(m.snapshots[r.RunID], r)
@@ -229,9 +258,17 @@ func (m *Memory) SnapshotsSince(_ context.Context, runID string, since time.Time
 }
 
 // WriteExecutions implements Store.
-func (m *Memory) WriteExecutions(_ context.Context, rows []Execution) error {
+func (m *Memory) WriteExecutions(ctx context.Context, rows []Execution) error {
+	return m.WriteExecutionBatch(ctx, "", rows)
+}
+
+// WriteExecutionBatch implements BatchWriter.
+func (m *Memory) WriteExecutionBatch(_ context.Context, id string, rows []Execution) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if len(rows) == 0 || !m.newBatch(rows[0].RunID, id) {
+		return nil
+	}
 	for _, r := range rows {
 		m.execCount[r.RunID]++
 		if m.KeepExecutions {

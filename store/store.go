@@ -75,6 +75,24 @@ type Store interface {
 	Close() error
 }
 
+// BatchWriter is an optional Store capability (every store here has it):
+// bulk writes that carry a batch id, unique within the run. A batch is
+// stored at most once however often it is written: a retry after a lost
+// COMMIT acknowledgement, or a spooled batch loaded again by Recover,
+// finds its id (in STORED_BATCHES, written in the same transaction as the
+// rows) and stores nothing, successfully. Every row of a batch belongs to
+// one run. Writer uses it through NewBatchWriter.
+type BatchWriter interface {
+	WriteSnapshotBatch(ctx context.Context, batchID string, rows []Snapshot) error
+	WriteExecutionBatch(ctx context.Context, batchID string, rows []Execution) error
+}
+
+// Batch kinds, as STORED_BATCHES.KIND and spool files name them.
+const (
+	KindSnapshots  = "snapshots"
+	KindExecutions = "executions"
+)
+
 // Errors. Match with errors.Is.
 var (
 	ErrNotFound = errors.New("store: not found")

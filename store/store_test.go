@@ -71,6 +71,8 @@ func TestRoundTrip(t *testing.T) {
 				{"executions", testExecutions},
 				{"templates", testTemplates},
 				{"writer", testWriterIntoStore},
+				{"batches", testBatches},
+				{"recover", testRecover},
 			} {
 				t.Run(sub.name, func(t *testing.T) { sub.fn(t, st) })
 			}

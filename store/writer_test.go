@@ -15,8 +15,8 @@ import (
 
 func checkInvariant(t *testing.T, s store.WriterStats) {
 	t.Helper()
-	if s.Stored+s.Dropped != s.Produced {
-		t.Errorf("stored %d + dropped %d != produced %d", s.Stored, s.Dropped, s.Produced)
+	if s.Stored+s.Spooled+s.Dropped != s.Produced {
+		t.Errorf("stored %d + spooled %d + dropped %d != produced %d", s.Stored, s.Spooled, s.Dropped, s.Produced)
 	}
 }
 

@@ -119,6 +119,33 @@
 // lost. A worker that reads WORKER_LOST naming itself stops, with
 // ErrDeclaredLost: its group belongs to the relaunch.
 //
+// # The local channel and the store
+//
+// A worker its orchestrator launched on the same machine (in-process, or
+// a worker process) has a local channel to it beside the store
+// (JoinConfig.Local; a Unix socket pair for a process, LocalConn, its
+// descriptor named by control.EnvLocalFD). Each interval's snapshot rows
+// go over it as they are offered to the store — the orchestrator computes
+// the run's result from them, so the result never depends on the store —
+// and STOP and SET_PHASE come over it as well as through the control
+// events, whichever arrives first: a run ends on time whatever the store
+// does. While the channel is open the orchestrator is alive, so such a
+// worker does not stop on the store's silence (an outage longer than the
+// lease); it stops when the channel closes — at once when its
+// orchestrator dies, not a lease later. Workers started elsewhere have no
+// channel and keep the store path and the lease.
+//
+// The store writers spool what the store cannot take (Config.Spool,
+// store.Spool): at the end of Run, what is unstored by FlushTimeout
+// (control.DefaultFlushTimeout, 5 s — the whole wait a stopping run has
+// for its store); during the run, once an outage has lasted FlushTimeout.
+// Closing Urgent (a HURRY on the local channel, or a second signal to a
+// worker process) spools at once. Each batch carries an id (worker id,
+// kind, a random part, a sequence number) so that a retry, or the spool
+// loaded by `unistore runs recover`, stores it once. A store outage is
+// logged once when it begins and once when it ends, at Info: the
+// orchestrator gives the run's one warning.
+//
 // # Deterministic sharding by worker group
 //
 // Loop c of the worker in group g draws from a PCG generator seeded with

@@ -46,10 +46,20 @@ type JoinConfig struct {
 	Ready chan<- struct{}
 	// OnDone, if set, gets the worker's store counters when it has ended.
 	OnDone func(StoreStats)
-	// Interval, Writer and FlushTimeout are passed to the worker (Config).
+	// Interval, Writer, FlushTimeout and Urgent are passed to the worker
+	// (Config).
 	Interval     time.Duration
 	Writer       store.WriterConfig
 	FlushTimeout time.Duration
+	Urgent       <-chan struct{}
+	// Local, if set, is the channel to the orchestrator that launched
+	// this worker on this machine (see Local): snapshots go to it as well
+	// as to the store, its commands are followed beside the store's
+	// events, and the orchestrator's lease is the channel's life.
+	Local Local
+	// SpoolDir is where rows the store cannot take are spooled
+	// (store.OpenSpool; store.DefaultSpoolDir if empty).
+	SpoolDir string
 }
 
 // Errors of Join, matched with errors.Is: the protocol's (package control).
@@ -171,7 +181,8 @@ func Join(ctx context.Context, cfg JoinConfig) error {
 	w, err := New(Config{RunID: run.ID, Group: cfg.Group, Groups: spec.Workers, Attempt: cfg.Attempt, Connections: conns,
 		Rate: spec.Rate / float64(spec.Workers), Seed: spec.Seed, Connector: conn, Workload: wl,
 		OnInterval: cfg.OnInterval, Store: st, WorkerID: id, Capture: capture, Heartbeat: ctl.Heartbeat.D(),
-		Interval: cfg.Interval, Writer: cfg.Writer, FlushTimeout: cfg.FlushTimeout})
+		Interval: cfg.Interval, Writer: cfg.Writer, FlushTimeout: cfg.FlushTimeout,
+		Spool: store.OpenSpool(cfg.SpoolDir, run.ID), Urgent: cfg.Urgent, OnRows: localRows(cfg.Local), Logger: log})
 	if err != nil {
 		return err
 	}
@@ -188,11 +199,14 @@ func Join(ctx context.Context, cfg JoinConfig) error {
 	done := make(chan error, 1)
 	go func() { done <- w.Run(runCtx, phase) }()
 
-	reason := follow(ctx, st, w, run, lastSeq, cfg.Group, ctl, log)
+	reason := followBoth(ctx, cfg.Local, st, w, run, lastSeq, cfg.Group, ctl, log)
 	stop()
 	err = <-done
 	if cfg.OnDone != nil {
 		cfg.OnDone(w.StoreStats())
+	}
+	if cfg.Local != nil {
+		cfg.Local.Done(w.StoreStats())
 	}
 	if err != nil {
 		return err
@@ -278,7 +292,9 @@ func claim(ctx context.Context, st JoinStore, runID string, group, attempt int, 
 // follow polls the control plane until the worker must stop and says why:
 // nil for a STOP event, a finished run or ctx's end; ErrLeaseLost when the
 // run was not renewed (or the store not reachable) for a lease.
-func follow(ctx context.Context, st JoinStore, w *Worker, run store.Run, lastSeq int64, group int, ctl core.ControlSpec, log *slog.Logger) error {
+// With a local channel (local true) the store decides nothing about the
+// lease: the channel does (followBoth).
+func follow(ctx context.Context, st JoinStore, w *Worker, run store.Run, lastSeq int64, group int, ctl core.ControlSpec, log *slog.Logger, local bool) error {
 	tick := time.NewTicker(ctl.Poll.D())
 	defer tick.Stop()
 	renewed, lastOK := time.Now(), time.Now()
@@ -298,7 +314,7 @@ func follow(ctx context.Context, st JoinStore, w *Worker, run store.Run, lastSeq
 		}
 		cancel()
 		if err != nil {
-			if now.Sub(lastOK) > ctl.Lease.D() {
+			if !local && now.Sub(lastOK) > ctl.Lease.D() {
 				return fmt.Errorf("%w: store unreachable for %s: %v", ErrLeaseLost, now.Sub(lastOK).Round(time.Millisecond), err)
 			}
 			continue
@@ -332,7 +348,7 @@ func follow(ctx context.Context, st JoinStore, w *Worker, run store.Run, lastSeq
 		// orchestrator's renewals keep coming matters, not its clock.
 		if !cur.UpdatedAt.Equal(lastUpdate) {
 			lastUpdate, renewed = cur.UpdatedAt, now
-		} else if now.Sub(renewed) > ctl.Lease.D() {
+		} else if !local && now.Sub(renewed) > ctl.Lease.D() {
 			return fmt.Errorf("%w: run %s not renewed for %s", ErrLeaseLost, run.ID, now.Sub(renewed).Round(time.Millisecond))
 		}
 	}

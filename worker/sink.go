@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/unistore-bench/unistore/control"
+	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/metrics"
 	"github.com/unistore-bench/unistore/store"
 )
@@ -20,11 +21,13 @@ type Store interface {
 	PutHeartbeat(ctx context.Context, h store.Heartbeat) error
 }
 
-// DefaultFlushTimeout is Config.FlushTimeout's default.
-const DefaultFlushTimeout = 15 * time.Second
+// DefaultFlushTimeout is Config.FlushTimeout's default: the protocol's
+// (control.DefaultFlushTimeout).
+const DefaultFlushTimeout = control.DefaultFlushTimeout
 
-// StoreStats counts the rows a worker produced for the store, stored and
-// dropped (Stored + Dropped = Produced once Run has returned).
+// StoreStats counts the rows a worker produced for the store, stored,
+// spooled and dropped (Stored + Spooled + Dropped = Produced once Run has
+// returned).
 type StoreStats struct {
 	Snapshots, Executions store.WriterStats
 }
@@ -32,10 +35,75 @@ type StoreStats struct {
 // Dropped is the total of rows dropped.
 func (s StoreStats) Dropped() int64 { return s.Snapshots.Dropped + s.Executions.Dropped }
 
-// storeSnapshot offers one row per operation that ran in the interval; the
-// worker's open-model counts ride on the first row (or on an otherwise
-// empty row of the first operation, so they are never lost).
+// Spooled is the total of rows spooled.
+func (s StoreStats) Spooled() int64 { return s.Snapshots.Spooled + s.Executions.Spooled }
+
+// Core returns the counters as a result reports them.
+func (s StoreStats) Core() core.StoreStats {
+	return core.StoreStats{SnapshotsStored: s.Snapshots.Stored, SnapshotsSpooled: s.Snapshots.Spooled, SnapshotsDropped: s.Snapshots.Dropped,
+		ExecutionsStored: s.Executions.Stored, ExecutionsSpooled: s.Executions.Spooled, ExecutionsDropped: s.Executions.Dropped}
+}
+
+// newWriters starts the store writers of Run: batch ids from the worker
+// id, the spool (if any) for what the store cannot take once an outage
+// has lasted the flush timeout, and one log line when an outage begins
+// and one when it ends.
+func (w *Worker) newWriters(st Store) {
+	// Snapshots are few (one row per operation and interval) and the
+	// live rollup waits for them: flush them soon after each cut.
+	snapCfg := w.cfg.Writer
+	if snapCfg.FlushInterval == 0 {
+		snapCfg.FlushInterval = min(w.cfg.Interval/4, 250*time.Millisecond)
+	}
+	for _, c := range []*store.WriterConfig{&snapCfg, &w.cfg.Writer} {
+		if c.SpoolAfter == 0 {
+			c.SpoolAfter = w.cfg.FlushTimeout
+		}
+	}
+	outage := func(kind string) func(bool, store.WriterStats, error) {
+		return func(down bool, s store.WriterStats, err error) {
+			if w.cfg.Logger == nil {
+				return
+			}
+			if down {
+				w.cfg.Logger.Info("worker: store writes failing; retrying, then spooling", "run_id", w.cfg.RunID,
+					"worker_id", w.cfg.WorkerID, "rows", kind, "spool_after", w.cfg.FlushTimeout, "err", err)
+			} else {
+				w.cfg.Logger.Info("worker: store writes succeed again", "run_id", w.cfg.RunID, "worker_id", w.cfg.WorkerID,
+					"rows", kind, "failed_attempts", s.Failures, "spooled", s.Spooled)
+			}
+		}
+	}
+	snapCfg.OnOutage, snapCfg.BatchPrefix = outage(store.KindSnapshots), w.cfg.WorkerID+"/s"
+	execCfg := w.cfg.Writer
+	execCfg.OnOutage, execCfg.BatchPrefix = outage(store.KindExecutions), w.cfg.WorkerID+"/e"
+
+	var spoolSnaps func(string, []store.Snapshot) error
+	var spoolExecs func(string, []store.Execution) error
+	if sp := w.cfg.Spool; sp != nil {
+		spoolSnaps = func(id string, rows []store.Snapshot) error { return sp.Snapshots(w.cfg.WorkerID, id, rows) }
+		spoolExecs = func(id string, rows []store.Execution) error { return sp.Executions(w.cfg.WorkerID, id, rows) }
+	}
+	writeSnaps := func(ctx context.Context, _ string, rows []store.Snapshot) error { return st.WriteSnapshots(ctx, rows) }
+	writeExecs := func(ctx context.Context, _ string, rows []store.Execution) error {
+		return st.WriteExecutions(ctx, rows)
+	}
+	if bw, ok := st.(store.BatchWriter); ok {
+		writeSnaps, writeExecs = bw.WriteSnapshotBatch, bw.WriteExecutionBatch
+	}
+	w.snaps = store.NewBatchWriter(writeSnaps, spoolSnaps, snapCfg)
+	if w.cfg.Capture.Mode != core.CaptureNone {
+		w.execs = store.NewBatchWriter(writeExecs, spoolExecs, execCfg)
+	}
+}
+
+// storeSnapshot offers one row per operation that ran in the interval to
+// the store writer and hands the same rows to OnRows (the local channel);
+// the worker's open-model counts ride on the first row (or on an
+// otherwise empty row of the first operation, so they are never lost).
 func (w *Worker) storeSnapshot(s *metrics.Snapshot) {
+	rows := w.rows[:0]
+	defer func() { clear(rows); w.rows = rows[:0] }()
 	openCounts := s.Open != (metrics.OpenCounts{})
 	for i := range s.Ops {
 		o := &s.Ops[i]
@@ -57,18 +125,34 @@ func (w *Worker) storeSnapshot(s *metrics.Snapshot) {
 			row.OpenIntended, row.OpenStarted, row.OpenLate, row.OpenSkipped = s.Open.Intended, s.Open.Started, s.Open.Late, s.Open.Skipped
 			openCounts = false
 		}
-		w.snaps.Offer(row)
+		if w.snaps != nil {
+			w.snaps.Offer(row)
+		}
+		rows = append(rows, row)
+	}
+	if w.cfg.OnRows != nil && len(rows) > 0 {
+		w.cfg.OnRows(rows)
 	}
 }
 
-// closeStore flushes the store writers, bounded by FlushTimeout, and a
-// last heartbeat.
+// closeStore flushes the store writers, bounded by FlushTimeout (or cut
+// short by Urgent): what is unstored then goes to the spool. Then a last
+// heartbeat, if the store answers at once.
 func (w *Worker) closeStore() {
 	if w.cfg.Store == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.FlushTimeout)
 	defer cancel()
+	if w.cfg.Urgent != nil {
+		go func() {
+			select {
+			case <-w.cfg.Urgent:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
 	_ = w.snaps.Close(ctx)
 	w.mu.Lock()
 	w.storeStats.Snapshots = w.snaps.Stats()
@@ -79,7 +163,15 @@ func (w *Worker) closeStore() {
 		w.storeStats.Executions = w.execs.Stats()
 		w.mu.Unlock()
 	}
-	_ = w.cfg.Store.PutHeartbeat(ctx, w.heartbeatRow(control.WorkerStopped))
+	// The STOPPED heartbeat gets what is left of the flush timeout, and
+	// at least a second (the rows may have taken it all).
+	hctx := ctx
+	if ctx.Err() != nil {
+		var c2 context.CancelFunc
+		hctx, c2 = context.WithTimeout(context.Background(), time.Second)
+		defer c2()
+	}
+	_ = w.cfg.Store.PutHeartbeat(hctx, w.heartbeatRow(control.WorkerStopped))
 }
 
 // StoreStats returns the store writers' counters; final once Run returned.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -63,8 +64,21 @@ type Config struct {
 	// Writer tunes the store writers.
 	Writer store.WriterConfig
 	// FlushTimeout bounds the final flush of the store writers at the end
-	// of Run; rows still unstored then are dropped and counted.
+	// of Run (DefaultFlushTimeout if zero); rows still unstored then go to
+	// Spool, or without one are dropped and counted. An outage that lasts
+	// this long sends rows to Spool during the run too.
 	FlushTimeout time.Duration
+	// Spool, if set, takes the rows the store cannot (store.Spool).
+	Spool *store.Spool
+	// Urgent, when closed, cuts the final flush short: what is unstored
+	// goes to Spool at once (the process is about to exit).
+	Urgent <-chan struct{}
+	// OnRows, if set, is called on the collector goroutine with each
+	// interval's snapshot rows, the ones offered to the store: the local
+	// channel to the orchestrator. The slice is reused after it returns.
+	OnRows func(rows []store.Snapshot)
+	// Logger gets the store writers' outage lines (Info); nil: none.
+	Logger *slog.Logger
 	// Heartbeat is the heartbeat interval; Interval if zero.
 	Heartbeat time.Duration
 }
@@ -109,6 +123,7 @@ type Worker struct {
 	ran        atomic.Bool
 	reconnects atomic.Int64
 
+	rows       []store.Snapshot // storeSnapshot's, reused
 	snaps      *store.Writer[store.Snapshot]
 	execs      *store.Writer[store.Execution]
 	storeStats StoreStats
@@ -347,16 +362,7 @@ func (w *Worker) Run(ctx context.Context, start core.Phase) error {
 	hbCtx, stopHeartbeats := context.WithCancel(context.Background())
 	defer stopHeartbeats()
 	if st := w.cfg.Store; st != nil {
-		// Snapshots are few (one row per operation and interval) and the
-		// live rollup waits for them: flush them soon after each cut.
-		snapCfg := w.cfg.Writer
-		if snapCfg.FlushInterval == 0 {
-			snapCfg.FlushInterval = min(w.cfg.Interval/4, 250*time.Millisecond)
-		}
-		w.snaps = store.NewWriter(st.WriteSnapshots, snapCfg)
-		if w.cfg.Capture.Mode != core.CaptureNone {
-			w.execs = store.NewWriter(st.WriteExecutions, w.cfg.Writer)
-		}
+		w.newWriters(st)
 		heartbeats.Go(func() { w.heartbeat(hbCtx) })
 	}
 	if w.cfg.Rate > 0 {
@@ -394,7 +400,7 @@ func (w *Worker) Run(ctx context.Context, start core.Phase) error {
 		}
 		_ = tot.Merge(interval)
 		w.mu.Unlock()
-		if w.snaps != nil {
+		if w.snaps != nil || w.cfg.OnRows != nil {
 			w.storeSnapshot(interval)
 		}
 		if w.cfg.OnInterval != nil {
@@ -414,6 +420,11 @@ func (w *Worker) Run(ctx context.Context, start core.Phase) error {
 			// change was cut would end its interval before it began.
 			cut(time.Now(), w.Phase())
 		case p := <-w.phaseCh:
+			if p == w.Phase() {
+				// The same change from the store's events and the local
+				// channel: the second cuts nothing.
+				continue
+			}
 			now := time.Now()
 			cut(now, p)
 			w.phase.Store(&p)

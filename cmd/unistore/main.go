@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -26,6 +27,7 @@ const (
 	exitFailed      = 1   // the store, the target or the run failed
 	exitBadInput    = 2   // a template, flag or argument is wrong; nothing started
 	exitLeaseLost   = 3   // worker: the orchestrator stopped renewing the run
+	exitUnrecorded  = 4   // the run was measured but not fully recorded: rows or its status wait in the spool (or were dropped)
 	exitStopped     = 5   // the run was stopped on request (`unistore stop RUN_ID` from another shell)
 	exitInterrupted = 130 // Ctrl-C or SIGTERM: the run stopped cleanly, its summary printed
 )
@@ -43,14 +45,37 @@ func (e exitCode) Error() string {
 	return e.err.Error()
 }
 
+// hurry is what a second Ctrl-C (or SIGTERM) calls: the running command's
+// way to end at once (a run spools what its store has not taken). Without
+// one, a second signal exits at once.
+var hurry atomic.Pointer[func()]
+
+// setHurry registers f as the second signal's action (nil: none).
+func setHurry(f func()) {
+	if f == nil {
+		hurry.Store(nil)
+		return
+	}
+	hurry.Store(&f)
+}
+
 func main() {
 	// The library never installs signal handlers: main does. The first
-	// Ctrl-C cancels the run (which still prints its summary); a second one
-	// kills the process.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Ctrl-C cancels the run, which stops within its flush timeout and
+	// still prints its summary; a second one makes it spool what the
+	// store has not taken and exit at once; a third exits regardless.
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 3)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		<-ctx.Done()
-		stop()
+		<-sigs
+		cancel()
+		<-sigs
+		if f := hurry.Load(); f != nil {
+			(*f)()
+			<-sigs
+		}
+		os.Exit(exitInterrupted)
 	}()
 	app := newApp()
 	err := app.RunContext(ctx, interspersed(app, os.Args))

@@ -651,7 +651,8 @@ func TestScaleConnections(t *testing.T) {
 }
 
 // TestOrchestratorKilled: with the `unistore run` process killed, its
-// workers stop by themselves within the lease; once the lease has lapsed
+// workers stop by themselves within the lease (at once, in fact: their
+// local channel closes); once the lease has lapsed
 // `unistore stop` marks the run FAILED (orchestrator lost) and says so,
 // `runs list` shows it so, and `runs show` still reads its figures.
 func TestOrchestratorKilled(t *testing.T) {
@@ -687,12 +688,11 @@ func TestOrchestratorKilled(t *testing.T) {
 		figures = append(figures, fmt.Sprintf("pid %d gone after %v", pid, gone[pid].Round(time.Millisecond)))
 	}
 	t.Logf("orchestrator killed; lease %v: %s (bound lease + 2s = %v)", testLease, strings.Join(figures, ", "), limit)
-	for _, pid := range pids {
-		if gone[pid] < testLease-testLease/5-2*testPoll {
-			t.Errorf("pid %d gone %v after the orchestrator: before its lease could lapse — killed with it?", pid, gone[pid])
-		}
-	}
-	// They stopped, not died: each flushed and wrote its STOPPED heartbeat.
+	// Worker processes this orchestrator launched see its end at once:
+	// their local channel closes (they need not wait out the lease, which
+	// stays the bound for workers started elsewhere). They were not
+	// killed with it — they are in their own process group — but stopped:
+	// each flushed and wrote its STOPPED heartbeat.
 	for _, h := range f.heartbeats(t, id) {
 		if h.Status != "STOPPED" {
 			t.Errorf("%s's last heartbeat says %s", h.WorkerID, h.Status)

@@ -235,6 +235,8 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec, st unistore.St
 	if err != nil {
 		return exitCode{1, err}
 	}
+	setHurry(h.Hurry) // a second Ctrl-C: spool and end now
+	defer setHurry(nil)
 	// The run's spec, defaults applied: what it does, not what was typed.
 	rs := h.Spec()
 	fmt.Fprintf(stderr, "unistore: %s: %d connections, warm-up %s, measurement %s, target %s\n",
@@ -246,11 +248,23 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec, st unistore.St
 	if err := report.Summary(stdout, res); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "unistore: run %s recorded in %s\n", res.RunID, core.RedactDSN(c.String("store")))
+	storeDSN := core.RedactDSN(c.String("store"))
+	recorded := res.FullyRecorded()
+	if recorded {
+		fmt.Fprintf(stderr, "unistore: run %s recorded in %s\n", res.RunID, storeDSN)
+	} else {
+		fmt.Fprintf(stderr, "unistore: run %s measured but NOT fully recorded in %s: %s\n", res.RunID, storeDSN, unrecorded(res))
+	}
 	if path := c.String("json"); path != "" {
 		if err := writeJSON(path, stdout, res); err != nil {
 			return exitCode{1, err}
 		}
+	}
+	if !recorded && res.Status != core.StatusFailed {
+		// Measured, not fully recorded: this says more than how the run
+		// ended (the summary says that), and a script must not take the
+		// store for complete.
+		return exitCode{exitUnrecorded, nil}
 	}
 	switch res.Status {
 	case core.StatusCancelled:
@@ -291,4 +305,26 @@ func writeJSON(path string, stdout io.Writer, v any) error {
 		return fmt.Errorf("write result: %w", err)
 	}
 	return nil
+}
+
+// unrecorded says what of res did not reach the store and what to do.
+func unrecorded(res *core.Result) string {
+	var parts []string
+	spooled := false
+	if res.RowsSpooled > 0 {
+		parts = append(parts, fmt.Sprintf("%d rows spooled", res.RowsSpooled))
+		spooled = true
+	}
+	if res.Store != nil && res.Store.StatusSpooled {
+		parts = append(parts, "its final status spooled")
+		spooled = true
+	}
+	if res.RowsDropped > 0 {
+		parts = append(parts, fmt.Sprintf("%d rows dropped", res.RowsDropped))
+	}
+	msg := strings.Join(parts, ", ")
+	if spooled && res.Store != nil {
+		msg += fmt.Sprintf(" to %s; run `unistore runs recover` with this --store once the store is back", res.Store.SpoolDir)
+	}
+	return msg
 }

@@ -143,6 +143,17 @@ func runsCommand() *cli.Command {
 				}),
 			},
 			{
+				Name: "recover",
+				Usage: "load runs spooled while their store was down into the store, once it is back: their rows " +
+					"(idempotently: loading twice stores each row once) and their final status",
+				Flags: []cli.Flag{storeFlag(), jsonFlag, &cli.StringFlag{Name: "spool-dir", EnvVars: []string{"UNISTORE_SPOOL_DIR"},
+					Usage: "the spool directory (default: spool/ beside the default store, in the per-user data directory)"}},
+				Action: withStore(0, "runs recover: takes no arguments (the --store to load into, the --spool-dir to load from)",
+					func(c *cli.Context, st unistore.Store) error {
+						return recoverRuns(c, st)
+					}),
+			},
+			{
 				Name:      "intervals",
 				Usage:     "the run's rollup per time bucket: every worker's snapshots merged exactly (works while the run goes on)",
 				ArgsUsage: "RUN_ID",
@@ -241,6 +252,15 @@ func listRuns(w io.Writer, out []unistore.RunInfo, asJSON bool) error {
 		}
 		if l.Stale {
 			status += " (orchestrator gone)"
+		}
+		switch {
+		case l.RowsSpooled > 0 && l.Recovered:
+			status += fmt.Sprintf(" (%d rows spooled, recovered)", l.RowsSpooled)
+		case l.RowsSpooled > 0:
+			status += fmt.Sprintf(" (%d rows spooled: runs recover)", l.RowsSpooled)
+		}
+		if l.RowsDropped > 0 {
+			status += fmt.Sprintf(" (%d rows dropped)", l.RowsDropped)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", l.RunID, l.Name, status, l.CreatedAt.Local().Format("2006-01-02 15:04:05"),
 			l.Connections, qps, p99)
@@ -380,4 +400,47 @@ func writeWhole(path string, write func(io.Writer) error) (err error) {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// recoverRuns is `runs recover`: it loads the spool into the store and
+// says, run by run, what it did. A run left in the spool because a load
+// failed makes the command fail (exit 1); runs of another store are only
+// named.
+func recoverRuns(c *cli.Context, st unistore.Store) error {
+	dir := c.String("spool-dir")
+	rs, err := unistore.Recover(c.Context, st, dir)
+	if c.Bool("json") {
+		if rs == nil {
+			rs = []unistore.RecoveredRun{}
+		}
+		if werr := writeJSON("-", stdout(c), rs); werr != nil {
+			return werr
+		}
+	} else {
+		if dir == "" {
+			dir = unistore.DefaultSpoolDir()
+		}
+		if len(rs) == 0 && err == nil {
+			fmt.Fprintf(stdout(c), "nothing spooled in %s\n", dir)
+		}
+		for _, r := range rs {
+			switch {
+			case r.Skipped != "":
+				fmt.Fprintf(stdout(c), "run %s: left in the spool: %s\n", r.RunID, r.Skipped)
+			case r.Status != "":
+				fmt.Fprintf(stdout(c), "run %s: %d snapshots and %d executions loaded, status %s\n", r.RunID, r.Snapshots, r.Executions, r.Status)
+			default:
+				fmt.Fprintf(stdout(c), "run %s: %d snapshots and %d executions loaded\n", r.RunID, r.Snapshots, r.Executions)
+			}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		if r.Skipped != "" && !strings.HasPrefix(r.Skipped, "not in this store") {
+			return exitCode{exitFailed, fmt.Errorf("runs recover: run %s could not be loaded; it stays in the spool", r.RunID)}
+		}
+	}
+	return nil
 }

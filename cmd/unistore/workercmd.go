@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -39,7 +40,28 @@ func workerCommand() *cli.Command {
 			}
 			defer st.Close()
 			log := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
-			err = unistore.Join(c.Context, st, c.String("run-id"), c.Int("group"), c.Int("attempt"), c.String("target"), log)
+			// The launching orchestrator's local channel, if it gave one:
+			// snapshots go back over it, STOP and phase changes come, and
+			// a HURRY (or a second signal here) spools at once.
+			urgent := make(chan struct{})
+			var once sync.Once
+			setHurry(func() { once.Do(func() { close(urgent) }) })
+			defer setHurry(nil)
+			opts := []unistore.JoinOption{unistore.WithUrgent(urgent)}
+			if l := unistore.OpenWorkerLocal(log); l != nil {
+				defer l.Close()
+				joined := make(chan struct{})
+				defer close(joined)
+				go func() {
+					select {
+					case <-l.Urgent():
+						once.Do(func() { close(urgent) })
+					case <-joined:
+					}
+				}()
+				opts = append(opts, unistore.WithLocal(l), unistore.WithUrgent(urgent))
+			}
+			err = unistore.Join(c.Context, st, c.String("run-id"), c.Int("group"), c.Int("attempt"), c.String("target"), log, opts...)
 			if errors.Is(err, unistore.ErrLeaseLost) {
 				return exitCode{exitLeaseLost, err}
 			}

@@ -12,8 +12,10 @@ import (
 	"github.com/unistore-bench/unistore/sql/schema"
 )
 
-// controlTables are the Snowflake HYBRID tables.
-var controlTables = []string{"run_status", "run_control_events", "worker_heartbeats"}
+// controlTables are the Snowflake HYBRID tables: the control plane's, and
+// stored_batches, whose primary key makes bulk writes idempotent (only
+// hybrid tables enforce one).
+var controlTables = []string{"run_status", "run_control_events", "worker_heartbeats", "stored_batches"}
 
 func scripts(t *testing.T, dialect string) []schema.Script {
 	t.Helper()

@@ -10,6 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/store"
 	"github.com/unistore-bench/unistore/store/sqlstore"
@@ -33,27 +36,33 @@ var copyExecutionsSQL = "COPY test_results.query_executions (" + strings.Join(sq
 // writers of several workers at once).
 var copyBufs = sync.Pool{New: func() any { return new([]byte) }}
 
-func (b *pgBackend) copyExecutions(ctx context.Context, rows []store.Execution) error {
+func (b *pgBackend) copyExecutions(ctx context.Context, mark *sqlstore.Mark, rows []store.Execution) error {
 	bp := copyBufs.Get().(*[]byte)
 	*bp = appendExecutionsCopy((*bp)[:0], rows)
+	copyIn := func(pc *pgconn.PgConn) error {
+		tag, err := pc.CopyFrom(ctx, bytes.NewReader(*bp), copyExecutionsSQL)
+		if err != nil {
+			// A failed CopyFrom can return while its goroutine still reads
+			// the buffer (a broken connection): the buffer is left to the
+			// garbage collector, never handed to the next batch.
+			return err
+		}
+		copyBufs.Put(bp)
+		if tag.RowsAffected() != int64(len(rows)) {
+			return fmt.Errorf("copy stored %d of %d rows", tag.RowsAffected(), len(rows))
+		}
+		return nil
+	}
+	if mark != nil {
+		return b.inBatch(ctx, mark, func(tx pgx.Tx) error { return copyIn(tx.Conn().PgConn()) })
+	}
 	conn, err := b.pool.Acquire(ctx)
 	if err != nil {
 		copyBufs.Put(bp)
 		return err
 	}
 	defer conn.Release()
-	tag, err := conn.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(*bp), copyExecutionsSQL)
-	if err != nil {
-		// A failed CopyFrom can return while its goroutine still reads
-		// the buffer (a broken connection): the buffer is left to the
-		// garbage collector, never handed to the next batch.
-		return err
-	}
-	copyBufs.Put(bp)
-	if tag.RowsAffected() != int64(len(rows)) {
-		return fmt.Errorf("copy stored %d of %d rows", tag.RowsAffected(), len(rows))
-	}
-	return nil
+	return copyIn(conn.Conn().PgConn())
 }
 
 // pgEpochMicros is 2000-01-01 00:00:00 UTC, binary timestamptz's zero, in

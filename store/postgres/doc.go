@@ -11,4 +11,15 @@
 // runs only in ApplySchema, under an advisory lock so two appliers do not
 // collide in the catalog. It is the shared store that workers on other
 // machines can reach.
+//
+// A batch written with an id (store.BatchWriter) runs in a transaction
+// that first inserts the id into test_results.stored_batches, ON CONFLICT
+// DO NOTHING: a batch already there is not copied again.
+//
+// A store on this machine (127.0.0.1, ::1, localhost or a socket
+// directory) whose DSN names no sslmode — nor PGSSLMODE — is reached
+// without TLS: pgx's default, "prefer", tries TLS first and then plain
+// text, so each connection attempt to a store that is down failed twice
+// and said so twice. An explicit sslmode is kept, and so is pgx's default
+// for any other host.
 package postgres

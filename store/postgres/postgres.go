@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -52,6 +55,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "unistore-store"
 	}
+	plainOnLoopback(dsn, cfg.ConnConfig)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, sqlstore.Errorf(schema.Postgres, dsn, err, "connect")
@@ -75,6 +79,36 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	return &Store{Store: sqlstore.New(b, sqlstore.Config{ResultsPrefix: "test_results.", ConfigPrefix: "config.",
 		Placeholder: func(i int) string { return "$" + strconv.Itoa(i) }}), pool: pool}, nil
+}
+
+// plainOnLoopback turns TLS off for a store on this machine whose DSN
+// does not ask for it: without sslmode, pgx "prefers" TLS — it tries TLS
+// first, then plain — so every connection attempt to a store that is down
+// fails twice and says so twice, and one that is up pays a refused TLS
+// handshake. A loopback server has no network to protect. An explicit
+// sslmode (in the DSN or PGSSLMODE) is kept as given.
+func plainOnLoopback(dsn string, cc *pgx.ConnConfig) {
+	if strings.Contains(dsn, "sslmode") || os.Getenv("PGSSLMODE") != "" || !loopback(cc.Host) {
+		return
+	}
+	cc.TLSConfig = nil
+	var fbs []*pgconn.FallbackConfig
+	for _, fb := range cc.Fallbacks {
+		if fb.TLSConfig == nil && loopback(fb.Host) && !(fb.Host == cc.Host && fb.Port == cc.Port) {
+			fbs = append(fbs, fb)
+		}
+	}
+	cc.Fallbacks = fbs
+}
+
+// loopback reports whether host is this machine: a Unix socket directory,
+// localhost or a loopback address.
+func loopback(host string) bool {
+	if strings.HasPrefix(host, "/") || host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 type querier interface {
@@ -170,25 +204,59 @@ func (b *pgBackend) Close() error {
 	return nil
 }
 
-// writeSnapshots and writeExecutions use COPY: one statement, so a batch
+// WriteSnapshots and WriteExecutions use COPY: one statement, so a batch
 // is stored whole or not at all. pgx encodes each row before asking for
-// the next, so one values slice serves every row.
-func (b *pgBackend) WriteSnapshots(ctx context.Context, rows []store.Snapshot) error {
+// the next, so one values slice serves every row. A batch with a mark runs
+// in a transaction that inserts the mark first (see markBatch).
+func (b *pgBackend) WriteSnapshots(ctx context.Context, mark *sqlstore.Mark, rows []store.Snapshot) error {
 	buf := make([]any, 0, len(sqlstore.SnapshotColumns))
-	return b.copy(ctx, "worker_metrics_snapshots", sqlstore.SnapshotColumns, len(rows), func(i int) ([]any, error) {
+	src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 		return sqlstore.SnapshotValues(buf[:0], &rows[i], b.Time), nil
+	})
+	ident := pgx.Identifier{"test_results", "worker_metrics_snapshots"}
+	if mark == nil {
+		return checkCopied(b.pool.CopyFrom(ctx, ident, sqlstore.SnapshotColumns, src))(len(rows))
+	}
+	return b.inBatch(ctx, mark, func(tx pgx.Tx) error {
+		return checkCopied(tx.CopyFrom(ctx, ident, sqlstore.SnapshotColumns, src))(len(rows))
 	})
 }
 
 // WriteExecutions encodes its COPY itself: see copy.go.
-func (b *pgBackend) WriteExecutions(ctx context.Context, rows []store.Execution) error {
-	return b.copyExecutions(ctx, rows)
+func (b *pgBackend) WriteExecutions(ctx context.Context, mark *sqlstore.Mark, rows []store.Execution) error {
+	return b.copyExecutions(ctx, mark, rows)
 }
 
-func (b *pgBackend) copy(ctx context.Context, table string, cols []string, n int, row func(int) ([]any, error)) error {
-	got, err := b.pool.CopyFrom(ctx, pgx.Identifier{"test_results", table}, cols, pgx.CopyFromSlice(n, row))
-	if err == nil && got != int64(n) {
-		err = fmt.Errorf("copy stored %d of %d rows", got, n)
+func checkCopied(got int64, err error) func(n int) error {
+	return func(n int) error {
+		if err == nil && got != int64(n) {
+			err = fmt.Errorf("copy stored %d of %d rows", got, n)
+		}
+		return err
 	}
-	return err
+}
+
+var markSQL = "INSERT INTO test_results.stored_batches (" + strings.Join(sqlstore.MarkColumns, ", ") +
+	") VALUES ($1, $2, $3, $4) ON CONFLICT (run_id, batch_id) DO NOTHING"
+
+// inBatch runs write in a transaction on a pooled connection after
+// inserting mark; if the mark was there already, the batch is stored and
+// write is not called.
+func (b *pgBackend) inBatch(ctx context.Context, mark *sqlstore.Mark, write func(tx pgx.Tx) error) error {
+	tx, err := b.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it is a no-op
+	tag, err := tx.Exec(ctx, markSQL, mark.Args()...)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return nil // stored already
+	}
+	if err := write(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
 }

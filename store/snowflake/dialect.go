@@ -138,7 +138,12 @@ func bindSize(v any) int {
 // PUT), each within maxInsertRows, maxInsertBinds and maxInsertBytes. One statement when
 // the rows fit (atomic by itself), else all of them in one transaction:
 // all rows or none. values appends row i's values in cols order.
-func (d *dialect) insertMany(ctx context.Context, table string, cols []string, n int, values func(dst []any, i int) []any) error {
+//
+// A mark (not nil) is inserted first into the hybrid table
+// STORED_BATCHES, in the same transaction: its primary key refuses a
+// batch id stored before, and the batch then reports success having
+// written nothing.
+func (d *dialect) insertMany(ctx context.Context, table string, cols []string, n int, values func(dst []any, i int) []any, mark *sqlstore.Mark) error {
 	ctx = tagged(ctx)
 	head := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES "
 	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
@@ -173,11 +178,21 @@ func (d *dialect) insertMany(ctx context.Context, table string, cols []string, n
 		k := len(a) / len(cols)
 		return head + strings.TrimSuffix(strings.Repeat(tuple+", ", k), ", ")
 	}
-	if len(stmts) == 1 {
+	if len(stmts) == 1 && mark == nil {
 		_, err := d.DB.DB.ExecContext(ctx, text(stmts[0]), stmts[0]...)
 		return err
 	}
-	return d.inTx(ctx, func(tx *sql.Tx) error {
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		if mark != nil {
+			_, err := tx.ExecContext(ctx, "INSERT INTO "+d.results("stored_batches")+" ("+strings.Join(sqlstore.MarkColumns, ", ")+
+				") VALUES (?, ?, ?, ?)", mark.Args()...)
+			if d.IsUniqueViolation(err) {
+				return errBatchStored
+			}
+			if err != nil {
+				return err
+			}
+		}
 		for _, a := range stmts {
 			if _, err := tx.ExecContext(ctx, text(a), a...); err != nil {
 				return err
@@ -185,6 +200,10 @@ func (d *dialect) insertMany(ctx context.Context, table string, cols []string, n
 		}
 		return nil
 	})
+	if errors.Is(err, errBatchStored) {
+		return nil
+	}
+	return err
 }
 
 // inTx runs fn in a transaction on one session and commits. If anything
@@ -218,17 +237,21 @@ func (d *dialect) inTx(ctx context.Context, fn func(tx *sql.Tx) error) (err erro
 
 func (d *dialect) results(table string) string { return d.resultsPrefix + table }
 
-func (d *dialect) WriteSnapshots(ctx context.Context, rows []store.Snapshot) error {
+func (d *dialect) WriteSnapshots(ctx context.Context, mark *sqlstore.Mark, rows []store.Snapshot) error {
 	return d.insertMany(ctx, d.results("worker_metrics_snapshots"), sqlstore.SnapshotColumns, len(rows), func(dst []any, i int) []any {
 		return sqlstore.SnapshotValues(dst, &rows[i], d.Time)
-	})
+	}, mark)
 }
 
-func (d *dialect) WriteExecutions(ctx context.Context, rows []store.Execution) error {
+func (d *dialect) WriteExecutions(ctx context.Context, mark *sqlstore.Mark, rows []store.Execution) error {
 	return d.insertMany(ctx, d.results("query_executions"), sqlstore.ExecutionColumns, len(rows), func(dst []any, i int) []any {
 		return sqlstore.ExecutionValues(dst, &rows[i], d.Time)
-	})
+	}, mark)
 }
+
+// errBatchStored ends a batch's transaction whose mark was there already:
+// rolled back, and the write reports success.
+var errBatchStored = errors.New("batch stored already")
 
 // ---- upserts and appends
 

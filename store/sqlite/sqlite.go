@@ -183,14 +183,14 @@ func (b *sqliteBackend) Errorf(err error, format string, args ...any) error {
 // (SQLite allows 32766).
 const sqliteMaxVars = 30000
 
-func (b *sqliteBackend) WriteSnapshots(ctx context.Context, rows []store.Snapshot) error {
+func (b *sqliteBackend) WriteSnapshots(ctx context.Context, mark *sqlstore.Mark, rows []store.Snapshot) error {
 	return sqlstore.InsertMany(ctx, b.DB.DB, "worker_metrics_snapshots", sqlstore.SnapshotColumns, len(rows), sqliteMaxVars, func(dst []any, i int) []any {
 		return sqlstore.SnapshotValues(dst, &rows[i], b.Time)
-	})
+	}, mark)
 }
 
-func (b *sqliteBackend) WriteExecutions(ctx context.Context, rows []store.Execution) error {
+func (b *sqliteBackend) WriteExecutions(ctx context.Context, mark *sqlstore.Mark, rows []store.Execution) error {
 	return sqlstore.InsertMany(ctx, b.DB.DB, "query_executions", sqlstore.ExecutionColumns, len(rows), sqliteMaxVars, func(dst []any, i int) []any {
 		return sqlstore.ExecutionValues(dst, &rows[i], b.Time)
-	})
+	}, mark)
 }

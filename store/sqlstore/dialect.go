@@ -151,8 +151,10 @@ func (b *DB) Close() error {
 // InsertMany inserts n rows into table with multi-row INSERTs of at most
 // maxVars bound parameters each ("?" placeholders), in one transaction:
 // the bulk path of a database/sql dialect without COPY. values appends
-// row i's values in cols order.
-func InsertMany(ctx context.Context, db *sql.DB, table string, cols []string, n, maxVars int, values func(dst []any, i int) []any) error {
+// row i's values in cols order. A mark (not nil) goes first into
+// stored_batches, INSERT … ON CONFLICT DO NOTHING; if it was there, the
+// batch is stored already and nothing more is written.
+func InsertMany(ctx context.Context, db *sql.DB, table string, cols []string, n, maxVars int, values func(dst []any, i int) []any, mark *Mark) error {
 	per := max(1, maxVars/len(cols))
 	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
 	stmt := func(k int) string {
@@ -164,6 +166,16 @@ func InsertMany(ctx context.Context, db *sql.DB, table string, cols []string, n,
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	if mark != nil {
+		res, err := tx.ExecContext(ctx, "INSERT INTO stored_batches ("+strings.Join(MarkColumns, ", ")+
+			") VALUES (?, ?, ?, ?) ON CONFLICT (run_id, batch_id) DO NOTHING", mark.Args()...)
+		if err != nil {
+			return err
+		}
+		if k, err := res.RowsAffected(); err != nil || k == 0 {
+			return err // stored already (k == 0): done
+		}
+	}
 	args := make([]any, 0, min(n, per)*len(cols))
 	var full *sql.Stmt
 	for start := 0; start < n; start += per {

@@ -28,7 +28,30 @@ type Store struct {
 	queries sync.Map
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store       = (*Store)(nil)
+	_ store.BatchWriter = (*Store)(nil)
+)
+
+// Mark is a batch's row in STORED_BATCHES, which makes bulk writes
+// idempotent (store.BatchWriter).
+type Mark struct {
+	RunID, BatchID, Kind string
+	Rows                 int
+}
+
+// MarkColumns are STORED_BATCHES' columns a Mark fills, in Args order.
+var MarkColumns = []string{"run_id", "batch_id", "kind", "row_count"}
+
+// Args returns the mark's values in MarkColumns order.
+func (m *Mark) Args() []any { return []any{m.RunID, m.BatchID, m.Kind, int64(m.Rows)} }
+
+func mark(id, runID, kind string, n int) *Mark {
+	if id == "" {
+		return nil
+	}
+	return &Mark{RunID: runID, BatchID: id, Kind: kind, Rows: n}
+}
 
 // Dialect is what a SQL backend supplies. A dialect may also implement
 // HeartbeatPutter, TemplateSaver and EventAppender, for databases without
@@ -44,9 +67,12 @@ type Dialect interface {
 	IsUniqueViolation(err error) bool
 	// WriteSnapshots and WriteExecutions are the bulk path: all rows or
 	// none. SnapshotColumns/SnapshotValues (and the Execution ones) give
-	// the columns and values; InsertMany is a multi-row INSERT.
-	WriteSnapshots(ctx context.Context, rows []store.Snapshot) error
-	WriteExecutions(ctx context.Context, rows []store.Execution) error
+	// the columns and values; InsertMany is a multi-row INSERT. A batch
+	// with a Mark (not nil) inserts it first, in the same transaction, and
+	// stores nothing, successfully, when the mark is already there (see
+	// store.BatchWriter).
+	WriteSnapshots(ctx context.Context, mark *Mark, rows []store.Snapshot) error
+	WriteExecutions(ctx context.Context, mark *Mark, rows []store.Execution) error
 	// Errorf wraps err with the store's name and redacted DSN (see Errorf).
 	Errorf(err error, format string, args ...any) error
 	Close() error
@@ -98,7 +124,7 @@ type Config struct {
 // Tables are the store's table names, unqualified.
 var Tables = []string{
 	"run_status", "run_control_events", "worker_heartbeats",
-	"worker_metrics_snapshots", "query_executions", "schema_version", "test_templates",
+	"worker_metrics_snapshots", "query_executions", "schema_version", "test_templates", "stored_batches",
 }
 
 // New returns the Store over d.
@@ -562,20 +588,30 @@ func ExecutionValues(dst []any, r *store.Execution, ts func(time.Time) any) []an
 }
 
 func (s *Store) WriteSnapshots(ctx context.Context, rows []store.Snapshot) error {
+	return s.WriteSnapshotBatch(ctx, "", rows)
+}
+
+func (s *Store) WriteExecutions(ctx context.Context, rows []store.Execution) error {
+	return s.WriteExecutionBatch(ctx, "", rows)
+}
+
+// WriteSnapshotBatch implements store.BatchWriter.
+func (s *Store) WriteSnapshotBatch(ctx context.Context, id string, rows []store.Snapshot) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	if err := s.d.WriteSnapshots(ctx, rows); err != nil {
+	if err := s.d.WriteSnapshots(ctx, mark(id, rows[0].RunID, store.KindSnapshots, len(rows)), rows); err != nil {
 		return s.d.Errorf(err, "write %d snapshots", len(rows))
 	}
 	return nil
 }
 
-func (s *Store) WriteExecutions(ctx context.Context, rows []store.Execution) error {
+// WriteExecutionBatch implements store.BatchWriter.
+func (s *Store) WriteExecutionBatch(ctx context.Context, id string, rows []store.Execution) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	if err := s.d.WriteExecutions(ctx, rows); err != nil {
+	if err := s.d.WriteExecutions(ctx, mark(id, rows[0].RunID, store.KindExecutions, len(rows)), rows); err != nil {
 		return s.d.Errorf(err, "write %d executions", len(rows))
 	}
 	return nil

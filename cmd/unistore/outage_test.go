@@ -1,0 +1,240 @@
+package main_test
+
+// Store-outage tests: the results store is a private PostgreSQL cluster
+// (testpg.StartPrivate) that the test stops and starts; the target stays
+// up on the shared server. A store outage must never lose or distort a
+// run: it ends on time with its full figures, exits 4 ("measured, not
+// fully recorded") with what was not stored in the spool, and `runs
+// recover` loads it so that `runs show` gives the result the run printed.
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/unistore-bench/unistore/core"
+	"github.com/unistore-bench/unistore/internal/testpg"
+	"github.com/unistore-bench/unistore/store"
+)
+
+// outageFixture is a fixture whose store is a private cluster, and whose
+// runs spool to a directory of the test's.
+func outageFixture(t *testing.T) (*fixture, *testpg.Private, string) {
+	t.Helper()
+	f := newFixture(t)
+	priv := testpg.StartPrivate(t)
+	if out, err := runBin("schema", "apply", "--store", priv.DSN); err != nil {
+		t.Fatalf("schema apply: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := store.Open(ctx, priv.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	f.store, f.st = priv.DSN, st
+	spool := t.TempDir()
+	t.Setenv(store.EnvSpoolDir, spool)
+	return f, priv, spool
+}
+
+func runBin(args ...string) ([]byte, error) {
+	return exec.Command(bin, args...).CombinedOutput()
+}
+
+// readResult reads a --json result file.
+func readCoreResult(t *testing.T, path string) core.Result {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r core.Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return r
+}
+
+var recordedIn = regexp.MustCompile(`run \S+ recorded in`)
+
+// TestStoreDownOverRunEnd: the store goes down as measurement begins and
+// stays down past the end of a 3 s run of two worker processes. STOP
+// reaches them over their local channel, so the load ends on time; the
+// result is computed from the snapshots they sent the orchestrator, so it
+// is whole; what the store did not take is spooled, and the run exits 4.
+// Once the store is back, `runs recover` loads the spool and `runs show`
+// prints the result the run printed.
+func TestStoreDownOverRunEnd(t *testing.T) {
+	f, priv, spool := outageFixture(t)
+	const duration = 3 * time.Second
+	out := filepath.Join(t.TempDir(), "result.json")
+	p := f.start(t, "run", f.template(t, tmpl{Duration: core.Duration(duration).String(), Workers: 2}),
+		"--store", f.store, "--json", out)
+	p.waitLine(t, measuring, 60*time.Second)
+	id := f.runID(t)
+	priv.Stop()
+	down := time.Now()
+	code := p.wait(t, 90*time.Second)
+	t.Logf("exit %d, %v after the store went down (duration %v, flush timeout %v)", code, time.Since(down).Round(time.Millisecond),
+		duration, 5*time.Second)
+	stderr := p.stderr()
+	if code != 4 {
+		t.Errorf("exit %d, want 4 (measured, not fully recorded)", code)
+	}
+	if recordedIn.MatchString(stderr) {
+		t.Errorf("says the run was recorded, though the store was down:\n%s", stderr)
+	}
+	if !strings.Contains(stderr, "NOT fully recorded") || !strings.Contains(stderr, "runs recover") {
+		t.Errorf("stderr does not say the run is not fully recorded and how to recover it:\n%s", stderr)
+	}
+	// Quiet: one warning when the outage began; none per failed write, no
+	// TLS attempts.
+	if n := strings.Count(stderr, "results store unreachable"); n != 1 {
+		t.Errorf("%d 'results store unreachable' warnings, want 1", n)
+	}
+	if n := strings.Count(stderr, "level=WARN"); n > 2 {
+		t.Errorf("%d WARN lines during one outage, want at most 2:\n%s", n, stderr)
+	}
+	if strings.Contains(strings.ToLower(stderr), "tls") {
+		t.Errorf("TLS noise on a loopback store without sslmode:\n%s", stderr)
+	}
+
+	printed := readCoreResult(t, out)
+	if printed.RunID != id || printed.Name != "orchestrator-e2e" || printed.Connections != 2 || printed.Status != core.StatusCompleted {
+		t.Errorf("result: run %q name %q connections %d status %s, want %s orchestrator-e2e 2 COMPLETED",
+			printed.RunID, printed.Name, printed.Connections, printed.Status, id)
+	}
+	// On time: the load stopped when the duration ended, not when the
+	// store came back (it never did while the run lasted).
+	if printed.MeasuredSeconds < duration.Seconds()-1 || printed.MeasuredSeconds > duration.Seconds()+1.5 {
+		t.Errorf("measured %.2fs, want about %v", printed.MeasuredSeconds, duration)
+	}
+	// Full figures: an open model at fixtureRate, every start counted.
+	want := int64(float64(fixtureRate) * printed.MeasuredSeconds)
+	if printed.Total.Count < want*7/10 {
+		t.Errorf("measured %d operations in %.2fs, want about %d (rate %d/s)", printed.Total.Count, printed.MeasuredSeconds, want, fixtureRate)
+	}
+	if printed.Store == nil || printed.RowsSpooled == 0 || !printed.Store.StatusSpooled || printed.RowsDropped != 0 {
+		t.Fatalf("store figures: spooled %d, dropped %d, %+v; want rows and the status spooled, none dropped",
+			printed.RowsSpooled, printed.RowsDropped, printed.Store)
+	}
+	if got := printed.Store.SnapshotsSpooled + printed.Store.ExecutionsSpooled; got != printed.RowsSpooled {
+		t.Errorf("rows_spooled %d, store says %d", printed.RowsSpooled, got)
+	}
+	if !strings.Contains(p.stdout.String(), "not fully recorded") {
+		t.Errorf("the summary does not say what went unstored:\n%s", p.stdout.String())
+	}
+
+	priv.Start()
+	stdout, stderr2, code := f.unistore(t, "runs", "recover", "--store", f.store, "--spool-dir", spool)
+	if code != 0 || !strings.Contains(stdout, id) || !strings.Contains(stdout, "status COMPLETED") {
+		t.Fatalf("runs recover: exit %d\n%s%s", code, stdout, stderr2)
+	}
+	t.Logf("runs recover: %s", strings.TrimSpace(stdout))
+	if r := f.getRun(t, id); r.Status != core.StatusCompleted || r.Phase != core.PhaseDone {
+		t.Errorf("RUN_STATUS after recover: %s %s, want COMPLETED DONE", r.Status, r.Phase)
+	}
+	stdout, stderr2, code = f.unistore(t, "runs", "show", id, "--json", "--store", f.store)
+	if code != 0 {
+		t.Fatalf("runs show: exit %d\n%s", code, stderr2)
+	}
+	var shown core.Result
+	if err := json.Unmarshal([]byte(stdout), &shown); err != nil {
+		t.Fatal(err)
+	}
+	if shown.Store == nil || shown.Store.RecoveredAt == nil {
+		t.Errorf("runs show: the summary does not say it was recovered: %+v", shown.Store)
+	} else {
+		shown.Store.RecoveredAt = nil
+	}
+	if diff := cmp.Diff(printed, shown); diff != "" {
+		t.Errorf("runs show differs from the printed result (-printed +shown):\n%s", diff)
+	}
+	snaps := len(f.snapshots(t, id))
+
+	// Loading again stores nothing twice: the spool is gone, and the
+	// batches it held are known by id (store tests load one twice).
+	stdout, _, code = f.unistore(t, "runs", "recover", "--store", f.store, "--spool-dir", spool)
+	if code != 0 || !strings.Contains(stdout, "nothing spooled") {
+		t.Errorf("second runs recover: exit %d: %s", code, stdout)
+	}
+	if again := len(f.snapshots(t, id)); again != snaps {
+		t.Errorf("%d snapshot rows after a second recover, %d before", again, snaps)
+	}
+	stdout, _, _ = f.unistore(t, "runs", "list", "--store", f.store)
+	if !strings.Contains(stdout, "rows spooled, recovered") {
+		t.Errorf("runs list does not show the spooled rows:\n%s", stdout)
+	}
+}
+
+// TestCtrlCWithStoreDown: with the store down, one Ctrl-C ends the run
+// within the flush timeout (5 s; the test allows a generous margin on a
+// shared machine, where the old path took 46–71 s), with the summary
+// printed and exit 4; a second Ctrl-C ends it at once.
+func TestCtrlCWithStoreDown(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		workers string
+		signals int
+	}{
+		{"inprocess_one_signal", "1", 1},
+		{"processes_two_signals", "2", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, priv, spool := outageFixture(t)
+			out := filepath.Join(t.TempDir(), "result.json")
+			p := f.start(t, "run", f.template(t, tmpl{Duration: "1h"}), "--workers", tc.workers, "--store", f.store, "--json", out)
+			p.waitLine(t, measuring, 60*time.Second)
+			priv.Stop()
+			// Measurement goes on while the store is down: the progress
+			// lines come from the workers' local channels.
+			p.waitLine(t, regexp.MustCompile(`results store unreachable`), 30*time.Second)
+			eventually(t, 30*time.Second, "a progress line while the store is down", func() bool {
+				s := p.stderr()
+				i := strings.Index(s, "results store unreachable")
+				return measuring.MatchString(s[i:]) || regexp.MustCompile(`(?m)^\s+\S+ MEASUREMENT qps`).MatchString(s[i:])
+			})
+			sent := time.Now()
+			for range tc.signals {
+				if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
+					t.Fatal(err)
+				}
+			}
+			code := p.wait(t, 60*time.Second)
+			took := time.Since(sent)
+			t.Logf("%d SIGINT: exit %d after %v", tc.signals, code, took.Round(time.Millisecond))
+			if limit := 5*time.Second + 10*time.Second; took > limit {
+				t.Errorf("exited %v after Ctrl-C, want within the flush timeout (5s, with a margin: %v)", took, limit)
+			}
+			if code != 4 {
+				t.Errorf("exit %d, want 4", code)
+			}
+			r := readCoreResult(t, out)
+			if r.Status != core.StatusCancelled || r.Total.Count == 0 || r.RowsDropped != 0 || r.Store == nil || !r.Store.StatusSpooled {
+				t.Errorf("result: status %s, %d ops, dropped %d, store %+v; want CANCELLED, ops, none dropped, status spooled",
+					r.Status, r.Total.Count, r.RowsDropped, r.Store)
+			}
+			if !strings.Contains(p.stdout.String(), "not fully recorded") {
+				t.Errorf("summary:\n%s", p.stdout.String())
+			}
+			// The snapshots cut while the store was down were spooled,
+			// with the final status, before the exit.
+			files, _ := filepath.Glob(filepath.Join(spool, r.RunID, "*"))
+			t.Logf("spooled: %d rows, files %v", r.RowsSpooled, files)
+			if r.RowsSpooled == 0 || len(files) < 2 {
+				t.Errorf("spooled %d rows in %d files, want rows and the status", r.RowsSpooled, len(files))
+			}
+		})
+	}
+}
