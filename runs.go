@@ -49,6 +49,10 @@ type (
 // lease.
 var ErrLeaseLost = control.ErrLeaseLost
 
+// ErrGroupTaken is matched by Join's error when the group is held by a
+// worker whose heartbeat is still fresh.
+var ErrGroupTaken = control.ErrGroupTaken
+
 // LoadTemplate reads and checks a YAML template file.
 func LoadTemplate(path string) (*Template, error) { return workload.LoadFile(path) }
 

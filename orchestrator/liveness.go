@@ -132,6 +132,11 @@ func (d *driveState) watch(now time.Time, joinTimeout time.Duration, running boo
 		}
 		var lost string
 		switch {
+		case !exited && g.gap == 0 && failedNow(g):
+			// The scheduler saw this attempt fail: lost now, not a
+			// heartbeat timeout later.
+			_, why := g.handle.(FailureReporter).Failed()
+			lost = "the launcher's scheduler saw it fail: " + why
 		case exited:
 			lost = "worker exited"
 			if err := g.handle.Err(); err != nil {
@@ -251,4 +256,14 @@ func isDone(h Handle) bool {
 	default:
 		return false
 	}
+}
+
+// failedNow reports whether g's handle says its current attempt failed.
+func failedNow(g *group) bool {
+	fr, ok := g.handle.(FailureReporter)
+	if !ok {
+		return false
+	}
+	at, _ := fr.Failed()
+	return at >= g.attempt
 }

@@ -241,7 +241,7 @@ type driveState struct {
 
 func (d *driveState) launch(ctx context.Context, g int) error {
 	gr := d.groups[g]
-	a := Assignment{RunID: d.run.ID, Group: g, Attempt: gr.attempt, WorkerID: control.WorkerID(g, gr.attempt), Target: d.target}
+	a := Assignment{RunID: d.run.ID, Group: g, Attempt: gr.attempt, WorkerID: control.WorkerID(g, gr.attempt), Target: d.target, Spec: d.run.Spec}
 	h, err := d.s.Launcher.Launch(ctx, a)
 	if err != nil {
 		return fmt.Errorf("orchestrator: launch %s: %w", a.WorkerID, err)

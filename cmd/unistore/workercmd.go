@@ -19,14 +19,16 @@ func workerCommand() *cli.Command {
 		Flags: []cli.Flag{
 			storeFlag(),
 			&cli.StringFlag{Name: "run-id", Required: true, Usage: "the run to join"},
-			&cli.IntFlag{Name: "group", Value: -1, Usage: "worker group, 0..workers-1 (required)"},
-			&cli.IntFlag{Name: "attempt", Usage: "launch attempt of the group (the orchestrator sets it on relaunch)"},
+			&cli.IntFlag{Name: "group", Value: -1, Usage: "worker group, 0..workers-1 (required; in a Snowpark Container Services job, $SNOWFLAKE_JOB_INDEX when not given)"},
+			&cli.IntFlag{Name: "attempt", Usage: "launch attempt of the group (the orchestrator sets it on relaunch; $UNISTORE_ATTEMPT when not given, as a Kubernetes pod gets it)"},
+			&cli.DurationFlag{Name: "join-wait", Usage: "when the group is held by a worker whose heartbeat is still fresh, retry for up to this long (a scheduler's restart that came before its predecessor went stale)"},
 			&cli.StringFlag{Name: "target", EnvVars: []string{"UNISTORE_TARGET"},
 				Usage: "target DSN, when the stored one (redacted) lacks the password"},
 		},
 		Action: func(c *cli.Context) error {
-			if c.Int("group") < 0 {
-				return exitCode{2, errors.New("worker: give --group G (0..workers-1)")}
+			group, attempt, err := workerSlot(c)
+			if err != nil {
+				return exitCode{2, err}
 			}
 			// A worker outlives a dead orchestrator by up to a lease, and
 			// its stderr may be a pipe to that orchestrator: a write must
@@ -38,7 +40,9 @@ func workerCommand() *cli.Command {
 			}
 			defer st.Close()
 			log := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
-			err = unistore.Join(c.Context, st, c.String("run-id"), c.Int("group"), c.Int("attempt"), c.String("target"), log)
+			err = joinWaiting(c.Context, c.Duration("join-wait"), func() error {
+				return unistore.Join(c.Context, st, c.String("run-id"), group, attempt, c.String("target"), log)
+			})
 			if errors.Is(err, unistore.ErrLeaseLost) {
 				return exitCode{exitLeaseLost, err}
 			}
