@@ -127,7 +127,7 @@ func Start(ctx context.Context, spec Spec, opts ...Option) (*Handle, error) {
 		observers = append([]func(Progress){o.progress}, observers...)
 	}
 	svc := &orchestrator.Service{Store: st, Launcher: launcher, Logger: o.logger}
-	r, err := svc.Start(ctx, spec, orchestrator.Options{Template: o.template, Connector: o.connector, DriverName: o.driver,
+	r, err := svc.Start(ctx, spec, orchestrator.Options{Template: o.template, RunID: o.runID, Connector: o.connector, DriverName: o.driver,
 		Workload: o.workload, OnProgress: func(p Progress) {
 			h.mu.Lock()
 			h.last = p
@@ -215,6 +215,11 @@ func WithObserver(f func(Progress)) Option {
 func ProcessLauncher(binary, storeDSN string, log io.Writer) Launcher {
 	return orchestrator.Subprocess{Binary: binary, Store: storeDSN, Log: log}
 }
+
+// ExternalLauncher launches nothing: the run's workers are started
+// elsewhere (by hand, or by a scheduler given the run's id) and followed
+// through their heartbeats.
+func ExternalLauncher() Launcher { return orchestrator.External{} }
 
 // Launcher names, as `unistore run --launcher` takes them.
 const (

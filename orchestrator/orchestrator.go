@@ -44,6 +44,9 @@ type Service struct {
 type Options struct {
 	// Template is the name of the saved template the spec came from.
 	Template string
+	// RunID, if set, is the run's id instead of a new one (NewRunID):
+	// for workers a scheduler was told to start with it.
+	RunID string
 	// Connector and Workload, if set, are used instead of ones built from
 	// the spec, for the preflight and by the launcher (Target).
 	Connector  driver.Connector
@@ -140,7 +143,10 @@ func (s *Service) Start(ctx context.Context, spec core.Spec, o Options) (*Run, e
 	}()
 	// The id before the preflight, so that its statements carry the run's
 	// label; no row is written until the preflight has passed.
-	id := NewRunID()
+	id := o.RunID
+	if id == "" {
+		id = NewRunID()
+	}
 	if err := preflight(ctx, id, conn, wl, spec.Workers, spec.Connections); err != nil {
 		return nil, fmt.Errorf("unistore: before load: %w", err)
 	}

@@ -88,6 +88,7 @@ func newApp() *cli.App {
 			scaleCommand(),
 			emulateCommand(),
 			serveCommand(),
+			k8sCommand(),
 		},
 	}
 }

@@ -46,7 +46,7 @@ func runCommand() *cli.Command {
 		Name:      "run",
 		Usage:     "run a workload template (a file, or one saved with templates save) and record it in the store",
 		ArgsUsage: "TEMPLATE.yaml",
-		Flags:     append(runFlags(), &cli.StringFlag{Name: "template", Usage: "run the saved template `NAME` instead of a file"}),
+		Flags:     append(append(runFlags(), launcherFlags()...), &cli.StringFlag{Name: "template", Usage: "run the saved template `NAME` instead of a file"}),
 		Action: func(c *cli.Context) error {
 			// Bad input fails in the order a user fixes it: the template
 			// and the flags, then the outputs, then the store, then the
@@ -207,7 +207,18 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec, st unistore.St
 		opts = append(opts, unistore.WithLauncher(unistore.ProcessLauncher("", c.String("store"), stderr)))
 	case unistore.LauncherInProcess:
 	default:
-		return exitCode{2, fmt.Errorf("run: --launcher %q: want %s or %s", launcher, unistore.LauncherProcess, unistore.LauncherInProcess)}
+		l, ok, err := clusterLauncher(c, launcher, spec)
+		if err != nil {
+			return exitCode{2, err}
+		}
+		if !ok {
+			return exitCode{2, fmt.Errorf("run: --launcher %q: want %s, %s, %s, %s or %s", launcher, unistore.LauncherProcess, unistore.LauncherInProcess,
+				launcherKubernetes, launcherSPCS, launcherExternal)}
+		}
+		opts = append(opts, unistore.WithLauncher(l))
+	}
+	if id := c.String("run-id"); id != "" {
+		opts = append(opts, unistore.WithRunID(id))
 	}
 	if !c.Bool("quiet") {
 		opts = append(opts, unistore.WithProgress(func(p unistore.Progress) {

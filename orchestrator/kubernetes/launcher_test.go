@@ -426,4 +426,3 @@ func TestStopDeletesJob(t *testing.T) {
 		t.Errorf("events %+v: want STOP last", events)
 	}
 }
-
