@@ -117,7 +117,9 @@ func New(cfg Config) (*Launcher, error) {
 	return l, nil
 }
 
-func isSnowflake(dsn string) bool { return strings.HasPrefix(strings.ToLower(dsn), sfdriver.Name+"://") }
+func isSnowflake(dsn string) bool {
+	return strings.HasPrefix(strings.ToLower(dsn), sfdriver.Name+"://")
+}
 
 // WorkerDSN rewrites dsn for a container of a job service. A Snowflake
 // DSN keeps its database, schema and warehouse and logs in with OAuth
