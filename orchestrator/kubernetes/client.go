@@ -5,7 +5,8 @@ import (
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes"
+	batchclient "k8s.io/client-go/kubernetes/typed/batch/v1"
+	coreclient "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 )
@@ -14,7 +15,7 @@ import (
 // kubeconfig file given, else $KUBECONFIG, else ~/.kube/config, else the
 // pod's own service account (in-cluster). namespace is the kubeconfig
 // context's namespace ("" when it sets none).
-func NewClient(kubeconfig string) (client kubernetes.Interface, namespace string, err error) {
+func NewClient(kubeconfig string) (client Client, namespace string, err error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = kubeconfig
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{})
@@ -23,7 +24,11 @@ func NewClient(kubeconfig string) (client kubernetes.Interface, namespace string
 		return nil, "", fmt.Errorf("kubernetes: no cluster to talk to (--kubeconfig, $KUBECONFIG, ~/.kube/config or in-cluster): %w", err)
 	}
 	cfg.UserAgent = "unistore"
-	cs, err := kubernetes.NewForConfig(cfg)
+	batch, err := batchclient.NewForConfig(cfg)
+	if err != nil {
+		return nil, "", fmt.Errorf("kubernetes: %w", err)
+	}
+	core, err := coreclient.NewForConfig(cfg)
 	if err != nil {
 		return nil, "", fmt.Errorf("kubernetes: %w", err)
 	}
@@ -31,8 +36,16 @@ func NewClient(kubeconfig string) (client kubernetes.Interface, namespace string
 	if err != nil {
 		ns = ""
 	}
-	return cs, ns, nil
+	return clients{batch, core}, ns, nil
 }
+
+type clients struct {
+	batch batchclient.BatchV1Interface
+	core  coreclient.CoreV1Interface
+}
+
+func (c clients) BatchV1() batchclient.BatchV1Interface { return c.batch }
+func (c clients) CoreV1() coreclient.CoreV1Interface    { return c.core }
 
 // Manifest writes what Objects builds as a YAML stream: the Job, then
 // the Secret.

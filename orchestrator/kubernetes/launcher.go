@@ -14,7 +14,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+	batchclient "k8s.io/client-go/kubernetes/typed/batch/v1"
+	coreclient "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/unistore-bench/unistore/orchestrator"
 )
@@ -25,10 +26,19 @@ const DefaultPoll = 2 * time.Second
 // ErrKilled is a handle's error after Kill.
 var ErrKilled = errors.New("kubernetes: worker killed by the orchestrator")
 
+// Client is what the launcher uses of a clientset: the batch/v1 and core/v1
+// typed clients. A kubernetes.Clientset (and client-go's fake one)
+// satisfies it; NewClient builds just these two, so the CLI does not link
+// a typed client for every API group.
+type Client interface {
+	BatchV1() batchclient.BatchV1Interface
+	CoreV1() coreclient.CoreV1Interface
+}
+
 // Launcher runs a run's workers as one Indexed Job (see the package doc).
 // It is safe for concurrent use by several runs.
 type Launcher struct {
-	Client    kubernetes.Interface
+	Client    Client
 	Namespace string // default DefaultNamespace
 	Image     string
 	// Store is the results store's DSN as the workers must use it: it goes
@@ -127,7 +137,7 @@ func (l *Launcher) create(ctx context.Context, a orchestrator.Assignment) (*job,
 // job is one run's Job: its handles and the goroutine that watches it.
 type job struct {
 	l          *Launcher
-	client     kubernetes.Interface
+	client     Client
 	runID      string
 	name, ns   string
 	poll       time.Duration
