@@ -147,7 +147,9 @@ func (d *driveState) watch(now time.Time, joinTimeout time.Duration, running boo
 			}
 		case g.joined && now.Sub(silentSince(hb)) > timeout:
 			lost = "heartbeat silent for more than " + timeout.String()
-		case !g.joined && hb != nil && hb.Status == control.WorkerRunning && now.Sub(hb.LastSeen) <= timeout:
+		case !g.joined && hb != nil && hb.Status == control.WorkerRunning && now.Sub(hb.LastSeen) <= timeout && !failedNow(g):
+			// (An attempt its scheduler saw fail does not join again on
+			// the last heartbeat it wrote before it died.)
 			g.joined = true
 			if g.gap > 0 {
 				d.stats.Gaps[g.gap-1].BackAt = hb.LastSeen

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -165,10 +166,49 @@ func (p workerProcess) Kill() { _ = p.cmd.Process.Kill() }
 // transactions per worker-minute (the README's scaling figures).
 func TestK8sLaunchSequence(t *testing.T) {
 	f := newFixture(t)
+	res, pods := f.launchSequence(t, false)
+	if len(pods) != 3 || res.Workers.Lost != 0 || res.Workers.Restarted != 0 {
+		t.Errorf("%d pods started, workers %+v; want 3 pods, none lost", len(pods), res.Workers)
+	}
+}
+
+// TestK8sPodFailure: a worker process killed in its pod is reported by
+// the launcher as a lost worker when the pod fails; the Job controller
+// double restarts the index with UNISTORE_ATTEMPT=1, whose worker joins as
+// worker-1-r1, counted restarted; the run completes and its rollup is
+// exact.
+func TestK8sPodFailure(t *testing.T) {
+	f := newFixture(t)
+	res, pods := f.launchSequence(t, true)
+	w := res.Workers
+	if len(pods) != 4 || w.Lost != 1 || w.Restarted != 1 || len(w.Gaps) != 1 || w.Gaps[0].Group != 1 || w.Gaps[0].BackAt.IsZero() {
+		t.Fatalf("%d pods, workers %+v; want 4 pods, one lost and restarted", len(pods), w)
+	}
+	if !strings.Contains(w.Gaps[0].Reason, "scheduler saw it fail") {
+		t.Errorf("lost for %q, want the pod's failure", w.Gaps[0].Reason)
+	}
+	if p := pods[3]; p.Index != 1 || p.Env["UNISTORE_ATTEMPT"] != "1" || p.Args[4] != "1" {
+		t.Errorf("restarted pod %+v", p)
+	}
+	ids := map[string]bool{}
+	for _, h := range f.heartbeats(t, res.RunID) {
+		ids[h.WorkerID] = true
+	}
+	if !ids["worker-1-r1"] {
+		t.Errorf("heartbeats from %v, want worker-1-r1 among them", ids)
+	}
+}
+
+// launchSequence runs a three-worker run through the Kubernetes launcher
+// on a fake cluster whose kubelet double starts `unistore worker`
+// processes; crash kills index 1's first worker once the run is RUNNING.
+// It checks the pods' arguments and environment, the rollup's exactness
+// and the Job's deletion, and logs the control plane's writes.
+func (f *fixture) launchSequence(t *testing.T, crash bool) (*core.Result, []kubelet.Pod) {
 	client := fake.NewClientset()
 	var logs bytes.Buffer
 	logw := &lockedWriter{w: &logs}
-	kl := &kubelet.Kubelet{Client: client, Namespace: "default", Start: func(p kubelet.Pod) (kubelet.Process, error) {
+	kl := &kubelet.Kubelet{Client: client, Namespace: "default", RestartDelay: time.Second, Start: func(p kubelet.Pod) (kubelet.Process, error) {
 		cmd := exec.Command(bin, p.Args...)
 		env := []string{}
 		for _, kv := range os.Environ() {
@@ -212,6 +252,18 @@ func TestK8sLaunchSequence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if crash {
+		deadline := time.Now().Add(60 * time.Second)
+		for f.getRun(t, h.ID()).Status != core.StatusRunning {
+			if time.Now().After(deadline) {
+				t.Fatal("the run did not start")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if !kl.Crash(kubernetes.Name(h.ID()), 1) {
+			t.Fatal("no pod of index 1 to crash")
+		}
+	}
 	res, err := h.Wait()
 	st.Close()
 	if err != nil || res.Status != core.StatusCompleted {
@@ -220,11 +272,8 @@ func TestK8sLaunchSequence(t *testing.T) {
 		t.Fatalf("run: %v, status %v\nworkers' output:\n%s", err, res.Status, logs.String())
 	}
 	pods := kl.Started()
-	if len(pods) != 3 {
-		t.Fatalf("%d pods started, want 3", len(pods))
-	}
 	for _, p := range pods {
-		if p.Args[4] != p.Env["JOB_COMPLETION_INDEX"] || p.Env["UNISTORE_STORE"] != f.store || p.Env["UNISTORE_TARGET"] != f.target || p.Env["UNISTORE_ATTEMPT"] != "0" {
+		if p.Args[4] != p.Env["JOB_COMPLETION_INDEX"] || p.Env["UNISTORE_STORE"] != f.store || p.Env["UNISTORE_TARGET"] != f.target || p.Env["UNISTORE_ATTEMPT"] != strconv.Itoa(p.Attempt) {
 			t.Errorf("pod %s: args %q, env %v", p.Name, p.Args, p.Env)
 		}
 	}
@@ -250,8 +299,15 @@ func TestK8sLaunchSequence(t *testing.T) {
 	if count == 0 || res.Total.Count != count || res.Total.Latency != metrics.Latency(merged) {
 		t.Errorf("rollup %d ops %+v, the snapshots' merge %d ops %+v", res.Total.Count, res.Total.Latency, count, metrics.Latency(merged))
 	}
-	if len(workers) != 3 || res.Workers.Lost != 0 {
-		t.Errorf("workers with snapshots %v, result workers %+v", workers, res.Workers)
+	// Every group's last worker wrote snapshots (a crashed one may have
+	// died before its first).
+	for _, id := range []string{"worker-0", "worker-2"} {
+		if !workers[id] {
+			t.Errorf("workers with snapshots %v: no %s", workers, id)
+		}
+	}
+	if !workers["worker-1"] && !workers["worker-1-r1"] {
+		t.Errorf("workers with snapshots %v: none of group 1", workers)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -272,6 +328,34 @@ func TestK8sLaunchSequence(t *testing.T) {
 	wm := 3 * runSeconds / 60
 	for _, k := range []string{"run_status", "run_control_events", "worker_heartbeats", "worker_metrics_snapshots", "xact_commit"} {
 		t.Logf("control plane: %s: %d over %.1f worker-minutes = %.0f per worker-minute", k, after[k]-before[k], wm, float64(after[k]-before[k])/wm)
+	}
+	return res, pods
+}
+
+// TestK8sGitOps: the GitOps order — a worker started (as a pod applied
+// from a manifest would be) before its run exists waits for it
+// (--join-wait), then `run --launcher external --run-id ID` creates the
+// run, follows the worker and completes.
+func TestK8sGitOps(t *testing.T) {
+	f := newFixture(t)
+	const id = "gitops-e2e-1"
+	w := f.start(t, "worker", "--run-id", id, "--group", "0", "--join-wait", "60s")
+	out := filepath.Join(f.dir, "out.json")
+	r := f.start(t, "run", f.template(t, tmpl{Workers: 1, Duration: "2s"}), "--launcher", "external", "--run-id", id,
+		"--store", f.store, "--json", out, "--quiet")
+	if code := r.wait(t, 90*time.Second); code != 0 {
+		t.Fatalf("run exited %d:\n%s\nworker:\n%s", code, r.stderr(), w.stderr())
+	}
+	if code := w.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("worker exited %d:\n%s", code, w.stderr())
+	}
+	res := readResult(t, out)
+	if res.RunID != id || res.Status != "COMPLETED" || res.Workers.Lost != 0 {
+		t.Fatalf("result %+v", res)
+	}
+	// An id that is not a DNS label is refused before anything starts.
+	if _, stderr, code := f.unistore(t, "run", f.template(t, tmpl{}), "--launcher", "external", "--run-id", "Bad_ID", "--store", f.store); code != 2 || !strings.Contains(stderr, "--run-id") {
+		t.Errorf("bad --run-id: exit %d: %s", code, stderr)
 	}
 }
 

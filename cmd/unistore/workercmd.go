@@ -21,7 +21,7 @@ func workerCommand() *cli.Command {
 			&cli.StringFlag{Name: "run-id", Required: true, Usage: "the run to join"},
 			&cli.IntFlag{Name: "group", Value: -1, Usage: "worker group, 0..workers-1 (required; in a Snowpark Container Services job, $SNOWFLAKE_JOB_INDEX when not given)"},
 			&cli.IntFlag{Name: "attempt", Usage: "launch attempt of the group (the orchestrator sets it on relaunch; $UNISTORE_ATTEMPT when not given, as a Kubernetes pod gets it)"},
-			&cli.DurationFlag{Name: "join-wait", Usage: "when the group is held by a worker whose heartbeat is still fresh, retry for up to this long (a scheduler's restart that came before its predecessor went stale)"},
+			&cli.DurationFlag{Name: "join-wait", Usage: "wait up to this long for the run to exist, and retry while the group is held by a worker whose heartbeat is still fresh (a scheduler's restart that came before its predecessor went stale)"},
 			&cli.StringFlag{Name: "target", EnvVars: []string{"UNISTORE_TARGET"},
 				Usage: "target DSN, when the stored one (redacted) lacks the password"},
 		},
@@ -40,7 +40,7 @@ func workerCommand() *cli.Command {
 			}
 			defer st.Close()
 			log := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
-			err = joinWaiting(c.Context, c.Duration("join-wait"), func() error {
+			err = joinWaiting(c.Context, st, c.String("run-id"), c.Duration("join-wait"), func() error {
 				return unistore.Join(c.Context, st, c.String("run-id"), group, attempt, c.String("target"), log)
 			})
 			if errors.Is(err, unistore.ErrLeaseLost) {

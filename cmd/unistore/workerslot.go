@@ -48,9 +48,22 @@ func workerSlot(c *cli.Context) (group, attempt int, err error) {
 
 // joinWaiting runs join, and again while it fails because the group is
 // held by a live worker, for up to wait: a scheduler may restart a
-// failed worker before its heartbeat has gone stale.
-func joinWaiting(ctx context.Context, wait time.Duration, join func() error) error {
+// failed worker before its heartbeat has gone stale. Within the same
+// wait it first waits for the run to exist: pods applied from a manifest
+// may start before `unistore run --launcher external --run-id ID` has
+// created it.
+func joinWaiting(ctx context.Context, st unistore.Store, runID string, wait time.Duration, join func() error) error {
 	deadline := time.Now().Add(wait)
+	for wait > 0 && time.Now().Before(deadline) {
+		if _, err := st.GetRun(ctx, runID); err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 	for {
 		err := join()
 		if !errors.Is(err, unistore.ErrGroupTaken) || time.Now().After(deadline) {

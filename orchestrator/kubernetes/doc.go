@@ -13,7 +13,9 @@
 //   - a batch/v1 Job named unistore-RUN_ID, completionMode Indexed,
 //     completions = parallelism = the spec's workers. Its pods run
 //     `unistore worker --run-id ID --group $(JOB_COMPLETION_INDEX)
-//     --join-wait 2×heartbeat_timeout`, with restartPolicy Never,
+//     --join-wait W` (W = 2×heartbeat_timeout, at least JoinWait: a pod
+//     waits that long for its run to exist, or for a predecessor's
+//     heartbeat to go stale), with restartPolicy Never,
 //     non-root (uid 65532, distroless's nonroot), no privilege escalation,
 //     every capability dropped, no service-account token (workers never
 //     call the Kubernetes API), and terminationGracePeriodSeconds = the
@@ -61,6 +63,16 @@
 // fresh (a Snowflake store's 30 s timeout is longer than the Job
 // controller's first 10 s backoff) waits for it to go stale, with
 // `--join-wait`, instead of failing again.
+//
+// # GitOps
+//
+// `unistore k8s manifest` prints what Objects builds for a run id the
+// user picks; the user applies it, then starts the orchestrator with
+// `unistore run --launcher external --run-id ID` within JoinWait (the
+// pods wait that long for the run to exist). The other way round, the
+// pods must heartbeat within the orchestrator's join timeout (30 s). The orchestrator then follows
+// the workers through the store only: no pod failure signal, no Job
+// deletion at the end (ttlSecondsAfterFinished removes it).
 //
 // # Stop and cleanup
 //

@@ -86,7 +86,7 @@ func TestObjects(t *testing.T) {
 		{"container", c.Name, "worker"},
 		{"image", c.Image, image},
 		{"command", c.Command, []string(nil)}, // the image's ENTRYPOINT, unistore
-		{"args", c.Args, []string{"worker", "--run-id", "20261204-170000-abc123", "--group", "$(JOB_COMPLETION_INDEX)", "--join-wait", "10s"}},
+		{"args", c.Args, []string{"worker", "--run-id", "20261204-170000-abc123", "--group", "$(JOB_COMPLETION_INDEX)", "--join-wait", "2m0s"}},
 		{"env", c.Env, []corev1.EnvVar{{Name: "UNISTORE_ATTEMPT", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{
 			FieldPath: "metadata.annotations['batch.kubernetes.io/job-index-failure-count']"}}}}},
 		{"envFrom", c.EnvFrom, []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}}}}},

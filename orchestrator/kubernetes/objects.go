@@ -46,6 +46,8 @@ const (
 	// delete (its orchestrator died) goes, with its Secret, this long
 	// after it finished.
 	FinishedTTL = time.Hour
+	// JoinWait is the workers' least --join-wait.
+	JoinWait = 2 * time.Minute
 	// nonRootUID is distroless's "nonroot" user, the image's USER.
 	nonRootUID = 65532
 )
@@ -152,11 +154,10 @@ func Objects(p Params) (*batchv1.Job, *corev1.Secret, error) {
 	ttl := int32(FinishedTTL / time.Second)
 	graceS := int64(math.Ceil(grace.Seconds()))
 	// A restart that comes while its predecessor's heartbeat is still
-	// fresh waits for it to go stale instead of failing the pod again.
-	joinWait := 2 * p.Spec.Control.HeartbeatTimeout.D()
-	if joinWait <= 0 {
-		joinWait = 2 * core.DefaultHeartbeatTimeout.D()
-	}
+	// fresh waits for it to go stale instead of failing the pod again;
+	// a pod applied from a manifest before its orchestrator has created
+	// the run waits for it.
+	joinWait := max(2*p.Spec.Control.HeartbeatTimeout.D(), JoinWait)
 
 	res := corev1.ResourceRequirements{}
 	if p.Spec.Resources.CPU != "" || p.Spec.Resources.Memory != "" {
