@@ -9,6 +9,7 @@ package main_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -403,4 +404,60 @@ func controlCounts(t *testing.T, dsn string) map[string]int64 {
 	}
 	out["xact_commit"] = x
 	return out
+}
+
+// TestClusterBadInput: the cluster launchers' flags and the worker's
+// environment fail before anything starts, naming what is wrong.
+func TestClusterBadInput(t *testing.T) {
+	dir := t.TempDir()
+	tmpl := func(extra string) string {
+		path := filepath.Join(dir, fmt.Sprintf("t%d.yaml", time.Now().UnixNano()))
+		body := "name: c\ntarget: {dsn: \"sqlite://" + filepath.Join(dir, "target.db") + "\"}\n" + extra +
+			"workload:\n  operations:\n    - {name: one, sql: SELECT 1}\n"
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	good := tmpl("")
+	for _, c := range []struct {
+		name string
+		args []string
+		env  []string
+		want []string
+	}{
+		{"kubernetes without image, on a SQLite store", []string{"run", good, "--launcher", "kubernetes"}, nil,
+			[]string{"image: missing", "store: sqlite://", "shared store"}},
+		{"spcs, bad pool and a PostgreSQL store", []string{"run", good, "--launcher", "spcs", "--compute-pool", "a pool", "--image", "/d/s/r/u:1",
+			"--store", "postgres://u:Secr3t@127.0.0.1:1/x"}, nil, []string{"--compute-pool \"a pool\"", "need a snowflake:// store"}},
+		{"unknown launcher", []string{"run", good, "--launcher", "nomad"}, nil, []string{"--launcher \"nomad\"", "kubernetes", "spcs", "external"}},
+		{"resources", []string{"run", tmpl("resources: {cpu: lots}\n")}, nil, []string{"resources.cpu: \"lots\" is not a Kubernetes quantity"}},
+		{"manifest run id", []string{"k8s", "manifest", good, "--run-id", "Bad_ID", "--image", "i", "--store", "postgres://h/db"}, nil, []string{"run id \"Bad_ID\""}},
+		{"worker group from a bad SNOWFLAKE_JOB_INDEX", []string{"worker", "--run-id", "x"}, []string{"SNOWFLAKE_JOB_INDEX=abc"}, []string{"$SNOWFLAKE_JOB_INDEX=\"abc\""}},
+		{"worker without a group", []string{"worker", "--run-id", "x"}, nil, []string{"give --group"}},
+		{"worker attempt", []string{"worker", "--run-id", "x", "--group", "0"}, []string{"UNISTORE_ATTEMPT=-1"}, []string{"$UNISTORE_ATTEMPT=\"-1\""}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := exec.Command(bin, c.args...)
+			cmd.Env = append(os.Environ(), c.env...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			}
+			if code != 2 {
+				t.Errorf("exit %d, want 2: %s", code, stderr.String())
+			}
+			for _, w := range c.want {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
+				}
+			}
+			if strings.Contains(stderr.String(), "Secr3t") {
+				t.Errorf("stderr holds a password:\n%s", stderr.String())
+			}
+		})
+	}
 }

@@ -33,8 +33,31 @@ func launcherFlags() []cli.Flag {
 		&cli.StringFlag{Name: "namespace", Usage: "kubernetes: the namespace of the run's Job and Secret (default: the kubeconfig context's, else default)"},
 		&cli.StringFlag{Name: "kubeconfig", Usage: "kubernetes: kubeconfig `FILE` (default: $KUBECONFIG, ~/.kube/config, or in-cluster)"},
 		&cli.StringFlag{Name: "compute-pool", Usage: "spcs: the compute pool the job service runs in"},
+		&cli.StringFlag{Name: "spcs-connection", Usage: "spcs: the Snowflake `DSN` that runs EXECUTE JOB SERVICE (its role needs USAGE on the pool and CREATE SERVICE; default: the store's)"},
 		&cli.StringFlag{Name: "run-id", Usage: "the run's id instead of a new one (external: the id the workers were started with, `unistore k8s manifest --run-id`)"},
 	}
+}
+
+// checkLauncher checks the cluster launcher's flags, with the other
+// flags: before the store is opened. (A launcher that cannot be built —
+// no kubeconfig — is reported here too.)
+func checkLauncher(c *cli.Context, spec core.Spec) error {
+	name := c.String("launcher")
+	switch name {
+	case "", unistore.LauncherProcess, unistore.LauncherInProcess:
+		if c.IsSet("run-id") {
+			if msgs := validation.IsDNS1123Label(c.String("run-id")); len(msgs) > 0 {
+				return fmt.Errorf("--run-id %q: %s", c.String("run-id"), strings.Join(msgs, "; "))
+			}
+		}
+		return nil
+	}
+	_, ok, err := clusterLauncher(c, name, spec)
+	if err == nil && !ok {
+		err = fmt.Errorf("run: --launcher %q: want %s, %s, %s, %s or %s", name, unistore.LauncherProcess, unistore.LauncherInProcess,
+			launcherKubernetes, launcherSPCS, launcherExternal)
+	}
+	return err
 }
 
 // clusterLauncher builds the launcher named name, or reports that name is
@@ -66,7 +89,11 @@ func clusterLauncher(c *cli.Context, name string, spec core.Spec) (l unistore.La
 		}
 		return &kubernetes.Launcher{Client: client, Namespace: ns, Image: c.String("image"), Store: storeDSN}, true, nil
 	case launcherSPCS:
-		l, err := spcs.New(spcs.Config{Connection: storeDSN, ComputePool: c.String("compute-pool"), Image: c.String("image"),
+		conn := storeDSN
+		if c.IsSet("spcs-connection") {
+			conn = c.String("spcs-connection")
+		}
+		l, err := spcs.New(spcs.Config{Connection: conn, ComputePool: c.String("compute-pool"), Image: c.String("image"),
 			Store: storeDSN, Target: spec.Target.DSN})
 		if err != nil {
 			return nil, true, fmt.Errorf("run --launcher spcs: %w", err)

@@ -36,7 +36,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "capture", Value: core.DefaultCapture, Usage: "executions to store: all, errors, none or sample:FRACTION"},
 		storeFlag(),
 		&cli.IntFlag{Name: "workers", Aliases: []string{"w"}, Value: 1, Usage: "workers (the template's workers:), each with --connections connections (groups 0..N-1)"},
-		&cli.StringFlag{Name: "launcher", Usage: "how workers start: process (one worker process each) or inprocess (goroutines of this process); default: process for more than one worker, inprocess for one"},
+		&cli.StringFlag{Name: "launcher", Usage: "how workers start: process (one worker process each), inprocess (goroutines of this process), kubernetes (an Indexed Job), spcs (a Snowpark Container Services job service) or external (started elsewhere); default: process for more than one worker, inprocess for one"},
 		&cli.BoolFlag{Name: "in-process", Usage: "same as --launcher inprocess"},
 	}
 }
@@ -78,6 +78,9 @@ func runCommand() *cli.Command {
 				return exitCode{2, err}
 			}
 			if err := checkOutputs(c, "json", "cpuprofile"); err != nil {
+				return exitCode{2, err}
+			}
+			if err := checkLauncher(c, spec); err != nil {
 				return exitCode{2, err}
 			}
 			if st == nil {
