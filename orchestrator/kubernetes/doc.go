@@ -93,6 +93,19 @@
 // backstop that stops pods in any case, and ttlSecondsAfterFinished
 // (FinishedTTL) removes the finished Job and its Secret.
 //
+// # Permissions
+//
+// The orchestrator's identity (the kubeconfig's user, or the service
+// account of a pod running `unistore run`/`serve`) needs, in the run's
+// namespace: jobs (batch) create, get, delete; secrets create; pods list,
+// delete. The workers need none (no service-account token is mounted).
+//
+//	kind: Role
+//	rules:
+//	- {apiGroups: [batch], resources: [jobs], verbs: [create, get, delete]}
+//	- {apiGroups: [""], resources: [secrets], verbs: [create]}
+//	- {apiGroups: [""], resources: [pods], verbs: [list, delete]}
+//
 // # Weight
 //
 // client-go is a large dependency (it brings k8s.io/api's every API group).
