@@ -224,3 +224,60 @@ workload:
 		t.Errorf("%d EXECUTE JOB SERVICE, %d OAuth logins; want 1 and one or more per replica", executes, oauth)
 	}
 }
+
+// BenchmarkSnowflakeControlPlane measures the statements a run's control
+// plane sends a Snowflake store (the emulator), with a Snowflake store's
+// default timings (1 s poll and heartbeat): per worker-minute in all, and
+// by the table each names. One iteration is one 30 s run of two worker
+// processes at a low rate:
+//
+//	go test -run '^$' -bench SnowflakeControlPlane -benchtime 1x ./cmd/unistore/
+func BenchmarkSnowflakeControlPlane(b *testing.B) {
+	const workers = 2
+	for b.Loop() {
+		srv := testsf.Start(b, testsf.Config())
+		dir := b.TempDir()
+		path := filepath.Join(dir, "t.yaml")
+		if err := os.WriteFile(path, []byte(`name: sf-control
+target: {dsn: "sqlite://`+filepath.Join(dir, "target.db")+`"}
+workers: 2
+connections: 1
+warmup: 2s
+duration: 30s
+rate: 100
+capture: none
+workload:
+  operations:
+    - {name: a, sql: "SELECT ?", params: [{gen: uniform, min: 1, max: 10}]}
+    - {name: b, sql: "SELECT ? + 1", params: [{gen: uniform, min: 1, max: 10}]}
+`), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		before := len(srv.Requests())
+		cmd := exec.Command(bin, "run", path, "--store", srv.RunDSN(), "--launcher", "process", "--quiet")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("run: %v\n%s", err, out)
+		}
+		tables := map[string]int{}
+		total := 0
+		for _, r := range srv.Requests()[before:] {
+			if r.Kind != "query" || r.DescribeOnly {
+				continue
+			}
+			total++
+			up := strings.ToUpper(r.SQL)
+			for _, tbl := range []string{"RUN_STATUS", "RUN_CONTROL_EVENTS", "WORKER_HEARTBEATS", "WORKER_METRICS_SNAPSHOTS", "QUERY_EXECUTIONS"} {
+				if strings.Contains(up, tbl) {
+					tables[tbl]++
+					break
+				}
+			}
+		}
+		wm := float64(workers) * 32 / 60
+		b.ReportMetric(float64(total)/wm, "statements/worker-min")
+		for tbl, n := range tables {
+			b.ReportMetric(float64(n)/wm, strings.ToLower(tbl)+"/worker-min")
+		}
+		b.Logf("%d statements over %.2f worker-minutes: %v", total, wm, tables)
+	}
+}
