@@ -51,6 +51,10 @@ type (
 // lease.
 var ErrLeaseLost = control.ErrLeaseLost
 
+// ErrGroupTaken is matched by Join's error when the group is held by a
+// worker whose heartbeat is still fresh.
+var ErrGroupTaken = control.ErrGroupTaken
+
 // LoadTemplate reads and checks a YAML template file.
 func LoadTemplate(path string) (*Template, error) { return workload.LoadFile(path) }
 
@@ -144,7 +148,7 @@ func Start(ctx context.Context, spec Spec, opts ...Option) (*Handle, error) {
 		observers = append([]func(Progress){o.progress}, observers...)
 	}
 	svc := &orchestrator.Service{Store: counter, Launcher: launcher, Logger: o.logger, FlushTimeout: o.flush, SpoolDir: o.spoolDir}
-	r, err := svc.Start(ctx, spec, orchestrator.Options{Template: o.template, Connector: o.connector, DriverName: o.driver,
+	r, err := svc.Start(ctx, spec, orchestrator.Options{Template: o.template, RunID: o.runID, Connector: o.connector, DriverName: o.driver,
 		Workload: o.workload, Meter: newMeter(counter, inProcess, o.enrich, logger), OnProgress: func(p Progress) {
 			h.mu.Lock()
 			h.last = p
@@ -232,6 +236,11 @@ func WithObserver(f func(Progress)) Option {
 func ProcessLauncher(binary, storeDSN string, log io.Writer) Launcher {
 	return orchestrator.Subprocess{Binary: binary, Store: storeDSN, Log: log}
 }
+
+// ExternalLauncher launches nothing: the run's workers are started
+// elsewhere (by hand, or by a scheduler given the run's id) and followed
+// through their heartbeats.
+func ExternalLauncher() Launcher { return orchestrator.External{} }
 
 // Launcher names, as `unistore run --launcher` takes them.
 const (

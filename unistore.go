@@ -71,6 +71,7 @@ type options struct {
 	observers []func(Progress)
 	writerSet bool
 	enrich    bool
+	runID     string
 }
 
 // WithLauncher launches the workers with l instead of in this process
@@ -110,6 +111,12 @@ func WithStore(st store.Store) Option { return func(o *options) { o.store = st }
 
 // WithTemplateName records the name of the saved template the run came from.
 func WithTemplateName(name string) Option { return func(o *options) { o.template = name } }
+
+// WithRunID gives the run the id id instead of a new one: for workers
+// started before the run, by a scheduler that was told the id (a
+// Kubernetes manifest applied by hand, `unistore k8s manifest`). An id
+// the store holds already is an error.
+func WithRunID(id string) Option { return func(o *options) { o.runID = id } }
 
 // WithFlushTimeout bounds the store writers' final flush at the end of a
 // run, and the wait for the final RUN_STATUS (default

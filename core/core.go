@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -105,7 +106,26 @@ type Spec struct {
 	// the cost's dollar figures; 0 leaves dollars out (credits only).
 	PricePerCredit float64      `json:"price_per_credit,omitempty" yaml:"price_per_credit,omitempty"`
 	Workload       WorkloadSpec `json:"workload" yaml:"workload"`
+	// Resources is what one worker asks of a cluster scheduler (the
+	// Kubernetes and Snowpark Container Services launchers); other
+	// launchers ignore it.
+	Resources Resources `json:"resources,omitzero" yaml:"resources,omitempty"`
 }
+
+// Resources is one worker's share of a cluster node, in Kubernetes
+// quantity syntax ("500m" or "2" CPUs, "512Mi" or "2Gi" of memory). CPU
+// is requested, never limited: a CPU limit throttles the worker in
+// 100 ms slices, which would show up as latency that is the load
+// generator's, not the target's. Memory is requested and limited.
+type Resources struct {
+	CPU    string `json:"cpu,omitempty" yaml:"cpu,omitempty"`
+	Memory string `json:"memory,omitempty" yaml:"memory,omitempty"`
+}
+
+// quantity is the Kubernetes quantity grammar (k8s.io/apimachinery's
+// resource.ParseQuantity): a decimal number, then an SI suffix, a binary
+// suffix or a decimal exponent.
+var quantity = regexp.MustCompile(`^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([numkMGTPE]|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]+)?$`)
 
 // ControlSpec holds the control plane's timings. Zero fields take the
 // defaults below.
@@ -308,6 +328,11 @@ func (s Spec) Validate() error {
 		errs.Add("price_per_credit", fmt.Sprintf("must be a finite number of dollars, got %v", p))
 	case p < 0:
 		errs.Add("price_per_credit", "must not be negative")
+	}
+	for _, r := range []struct{ path, v, eg string }{{"resources.cpu", s.Resources.CPU, "500m or 2"}, {"resources.memory", s.Resources.Memory, "512Mi or 2Gi"}} {
+		if r.v != "" && !quantity.MatchString(r.v) {
+			errs.Add(r.path, fmt.Sprintf("%q is not a Kubernetes quantity (like %s)", r.v, r.eg))
+		}
 	}
 	return errs.Err()
 }

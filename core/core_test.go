@@ -56,3 +56,27 @@ func TestCheckName(t *testing.T) {
 		}
 	}
 }
+
+// TestResources: worker resources take Kubernetes quantities; anything
+// else is an error naming the field.
+func TestResources(t *testing.T) {
+	base := core.Spec{Target: core.Target{DSN: "sqlite://x.db"}}
+	for _, ok := range []core.Resources{{}, {CPU: "2"}, {CPU: "500m", Memory: "512Mi"}, {CPU: "1.5", Memory: "2G"}, {Memory: "1e9"}} {
+		s := base
+		s.Resources = ok
+		if err := s.Validate(); err != nil {
+			t.Errorf("%+v: %v", ok, err)
+		}
+	}
+	for _, bad := range []struct {
+		r    core.Resources
+		path string
+	}{{core.Resources{CPU: "two"}, "resources.cpu"}, {core.Resources{Memory: "1 Gi"}, "resources.memory"}, {core.Resources{CPU: "-1"}, "resources.cpu"}} {
+		s := base
+		s.Resources = bad.r
+		err := s.Validate()
+		if err == nil || !strings.Contains(err.Error(), bad.path) {
+			t.Errorf("%+v: %v, want an error naming %s", bad.r, err, bad.path)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -26,6 +27,9 @@ type loginRequest struct {
 		SessionParameters map[string]any `json:"SESSION_PARAMETERS"`
 	} `json:"data"`
 }
+
+// OAuthUser is the user an OAuth login is logged in as.
+const OAuthUser = "SERVICE_USER"
 
 var errBadLogin = &Error{Code: "390100", SQLState: "08004", Message: "Incorrect username or password was specified."}
 
@@ -72,6 +76,16 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		user = u
+	case "OAUTH":
+		// A Snowpark Container Services container's login: the session
+		// token file's contents. Config.OAuthTokens, if set, lists the
+		// tokens accepted; the service user is OAuthUser.
+		req.User = OAuthUser
+		if d.Token == "" || len(s.cfg.OAuthTokens) > 0 && !slices.Contains(s.cfg.OAuthTokens, d.Token) {
+			refuse(&Error{Code: "390303", SQLState: "08004", Message: "Invalid OAuth access token."}, "oauth token")
+			return
+		}
+		user = User{Name: OAuthUser}
 	default:
 		refuse(&Error{Code: "390100", SQLState: "08004", Message: fmt.Sprintf("emulator: authenticator %s is not emulated (use SNOWFLAKE or SNOWFLAKE_JWT).", strings.ToUpper(d.Authenticator))}, "authenticator")
 		return

@@ -106,7 +106,11 @@
 // dropped; ALTER TABLE … ADD [COLUMN] [IF NOT EXISTS]; TRUNCATE →
 // DELETE; CREATE/DROP DATABASE/SCHEMA [IF [NOT] EXISTS] (CREATE makes
 // it current, as Snowflake does); USE [DATABASE|SCHEMA|WAREHOUSE|ROLE];
-// ALTER SESSION SET/UNSET (recorded); SHOW WAREHOUSES (one row: the
+// ALTER SESSION SET/UNSET (recorded); EXECUTE JOB SERVICE IN COMPUTE
+// POOL … FROM SPECIFICATION $$…$$ [NAME =] [ASYNC =] [REPLICAS =] (its
+// parameters in Snowflake's order; recorded, nothing runs: JobServices),
+// DESCRIBE SERVICE (status RUNNING until SetJobServiceStatus changes it)
+// and DROP SERVICE [IF EXISTS] (services.go); SHOW WAREHOUSES (one row: the
 // session's warehouse, STARTED, STANDARD, X-Small, min/max_cluster_count
 // 1, columns named as Snowflake names them); SHOW PARAMETERS;
 // CURRENT_TIMESTAMP()/SYSDATE()/CURRENT_DATE(); CURRENT_DATABASE(),
@@ -195,7 +199,10 @@
 //     generator/seed argument.
 //   - Session tokens never expire on their own (validity 3600 s is
 //     advertised); expiry happens only through the ExpireSession fault.
-//   - No OAuth, PAT, SAML, MFA or external-browser logins; any account name
+//   - OAuth logins (AUTHENTICATOR OAUTH, a Snowpark Container Services
+//     container's) take any non-empty token, or one of Config.OAuthTokens,
+//     as user OAuthUser; a refused token is 390303. No PAT, SAML, MFA or
+//     external-browser logins; any account name
 //     is accepted; roles are labels, not privileges (only ReadWrite
 //     restricts). No result cache, no warehouses to suspend, no
 //     QUERY_HISTORY (ACCOUNT_USAGE has the two views above only).

@@ -57,6 +57,9 @@ type Config struct {
 	// Logf receives diagnostics (logins, faults, failed statements). It
 	// never receives a password, token, JWT or key. Nil discards them.
 	Logf func(format string, args ...any)
+	// OAuthTokens are the tokens an OAUTH login may give; empty means
+	// any non-empty token.
+	OAuthTokens []string
 	// LogLimit caps the request log kept for Requests: when it is exceeded
 	// the oldest half is dropped. 0 keeps every request.
 	LogLimit int
@@ -150,6 +153,8 @@ type Server struct {
 	serving    chan struct{} // closed when Serve returns
 
 	admin *session // runs Config.Init and Exec
+
+	jobServices map[string]*JobService // EXECUTE JOB SERVICE, by name (services.go)
 
 	stats struct {
 		logins, loginFailures, queries, describeOnly, aborts, deletes, renewals, telemetry, heartbeats, faults atomic.Int64

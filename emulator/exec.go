@@ -102,6 +102,17 @@ func (s *Server) execute(ctx context.Context, ss *session, toks []token, args []
 	if !describe && len(args) < nbinds {
 		return nil, &Error{Code: "002049", SQLState: "22000", Message: fmt.Sprintf("SQL compilation error: error line 1 at position 0\nBind variable ? not set.")}
 	}
+	switch {
+	case kw == "EXECUTE" && kw2 == "JOB":
+		if describe {
+			return statusResult(stmtDDL, "Statement executed successfully."), nil
+		}
+		return s.executeJobService(ss, st)
+	case (kw == "DESCRIBE" || kw == "DESC") && kw2 == "SERVICE":
+		return s.describeService(st)
+	case kw == "DROP" && kw2 == "SERVICE":
+		return s.dropService(st)
+	}
 	switch kw {
 	case "SELECT", "WITH":
 		r, err := s.query(ctx, ss, toks, args, describe, nbinds)

@@ -143,9 +143,9 @@
 // the stored spec. External launches nothing, for workers started by hand
 // or by a scheduler the orchestrator does not own.
 //
-// A launcher whose scheduler restarts workers itself (a Kubernetes Indexed
-// Job whose completion index is the group, not written yet) implements
-// SelfRestarting. The orchestrator then launches each group once and never
+// A launcher whose scheduler restarts workers itself (package
+// orchestrator/kubernetes: an Indexed Job whose completion index is the
+// group) implements SelfRestarting. The orchestrator then launches each group once and never
 // relaunches: a lost worker is counted lost (with its gap) and the group
 // waits a join timeout for the scheduler's next attempt; any later attempt
 // of the group that heartbeats is a restart, counted in
@@ -154,6 +154,15 @@
 // heartbeat). A group whose handle ends (the scheduler gave up), or that
 // no restart reaches within the join timeout, is given up; its handle is
 // killed so the scheduler stops too.
+//
+// A handle may also implement FailureReporter: its scheduler saw the
+// current attempt fail (a failed pod) while the handle lives on. That is
+// one more signal of a lost worker, beside a silent heartbeat and the
+// handle's end, and it is read at the next poll rather than a heartbeat
+// timeout later. The cluster launchers live in sub-packages
+// (orchestrator/kubernetes, orchestrator/spcs) that only cmd/unistore
+// imports, so the library links neither client-go nor their SQL; they get
+// the run's stored spec in Assignment.Spec to size their jobs.
 //
 // Which launcher runs is the caller's runtime choice, not part of the
 // Spec: `workers:` (and `unistore run --workers`) is how many workers,

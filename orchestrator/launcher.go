@@ -38,6 +38,10 @@ type Assignment struct {
 	// SpoolDir is where the worker spools rows the store cannot take
 	// (store.DefaultSpoolDir if empty).
 	SpoolDir string
+	// Spec is the run's spec as stored (defaults applied, DSN redacted):
+	// what a cluster launcher needs to size its job (workers, resources,
+	// timings).
+	Spec core.Spec
 }
 
 // Target is what the orchestrator hands its launcher of a run's target:
@@ -72,6 +76,17 @@ type Target struct {
 // (the join refuses a group held by the same or a later attempt).
 type SelfRestarting interface {
 	RestartsWorkers() bool
+}
+
+// FailureReporter is implemented by handles whose scheduler reports a
+// failed worker while the handle lives on — a Kubernetes pod that failed,
+// its index about to be restarted. It is one more signal of a lost worker,
+// beside a silent heartbeat and the handle's end: the orchestrator counts
+// the worker lost when it reads the failure, not a heartbeat timeout later.
+type FailureReporter interface {
+	// Failed returns the latest attempt of the group that the scheduler
+	// saw fail, and why; attempt is -1 when none has.
+	Failed() (attempt int, reason string)
 }
 
 // restartsWorkers reports whether l's scheduler restarts workers itself.

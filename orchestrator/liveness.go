@@ -188,6 +188,11 @@ func (d *driveState) watch(now time.Time, joinTimeout time.Duration, running boo
 		}
 		var lost string
 		switch {
+		case !exited && g.gap == 0 && failedNow(g):
+			// The scheduler saw this attempt fail: lost now, not a
+			// heartbeat timeout later.
+			_, why := g.handle.(FailureReporter).Failed()
+			lost = "the launcher's scheduler saw it fail: " + why
 		case exited:
 			lost = "worker exited"
 			if err := g.handle.Err(); err != nil {
@@ -198,7 +203,9 @@ func (d *driveState) watch(now time.Time, joinTimeout time.Duration, running boo
 			}
 		case g.joined && now.Sub(silentSince(hb)) > timeout:
 			lost = "heartbeat silent for more than " + timeout.String()
-		case !g.joined && hb != nil && hb.Status == control.WorkerRunning && now.Sub(hb.LastSeen) <= timeout:
+		case !g.joined && hb != nil && hb.Status == control.WorkerRunning && now.Sub(hb.LastSeen) <= timeout && !failedNow(g):
+			// (An attempt its scheduler saw fail does not join again on
+			// the last heartbeat it wrote before it died.)
 			g.joined = true
 			if g.gap > 0 {
 				d.stats.Gaps[g.gap-1].BackAt = hb.LastSeen
@@ -313,4 +320,14 @@ func isDone(h Handle) bool {
 	default:
 		return false
 	}
+}
+
+// failedNow reports whether g's handle says its current attempt failed.
+func failedNow(g *group) bool {
+	fr, ok := g.handle.(FailureReporter)
+	if !ok {
+		return false
+	}
+	at, _ := fr.Failed()
+	return at >= g.attempt
 }

@@ -52,6 +52,9 @@ type Service struct {
 type Options struct {
 	// Template is the name of the saved template the spec came from.
 	Template string
+	// RunID, if set, is the run's id instead of a new one (NewRunID):
+	// for workers a scheduler was told to start with it.
+	RunID string
 	// Connector and Workload, if set, are used instead of ones built from
 	// the spec, for the preflight and by the launcher (Target).
 	Connector  driver.Connector
@@ -175,7 +178,10 @@ func (s *Service) Start(ctx context.Context, spec core.Spec, o Options) (*Run, e
 	}()
 	// The id before the preflight, so that its statements carry the run's
 	// label; no row is written until the preflight has passed.
-	id := NewRunID()
+	id := o.RunID
+	if id == "" {
+		id = NewRunID()
+	}
 	s.sweep(ctx)
 	if err := preflight(ctx, id, conn, wl, spec.Workers, spec.Connections); err != nil {
 		return nil, fmt.Errorf("unistore: before load: %w", err)
@@ -338,7 +344,7 @@ func (d *driveState) allLocal() bool {
 func (d *driveState) launch(ctx context.Context, g int) error {
 	gr := d.groups[g]
 	a := Assignment{RunID: d.run.ID, Group: g, Attempt: gr.attempt, WorkerID: control.WorkerID(g, gr.attempt), Target: d.target,
-		Rows: d.local.add, SpoolDir: d.s.SpoolDir}
+		Rows: d.local.add, SpoolDir: d.s.SpoolDir, Spec: d.run.Spec}
 	h, err := d.s.Launcher.Launch(ctx, a)
 	if err != nil {
 		return fmt.Errorf("orchestrator: launch %s: %w", a.WorkerID, err)

@@ -113,6 +113,7 @@ func newApp() *cli.App {
 			scaleCommand(),
 			emulateCommand(),
 			serveCommand(),
+			k8sCommand(),
 		},
 	}
 }

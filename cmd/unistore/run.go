@@ -36,7 +36,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "capture", Value: core.DefaultCapture, Usage: "executions to store: all, errors, none or sample:FRACTION"},
 		storeFlag(),
 		&cli.IntFlag{Name: "workers", Aliases: []string{"w"}, Value: 1, Usage: "workers (the template's workers:), each with --connections connections (groups 0..N-1)"},
-		&cli.StringFlag{Name: "launcher", Usage: "how workers start: process (one worker process each) or inprocess (goroutines of this process); default: process for more than one worker, inprocess for one"},
+		&cli.StringFlag{Name: "launcher", Usage: "how workers start: process (one worker process each), inprocess (goroutines of this process), kubernetes (an Indexed Job), spcs (a Snowpark Container Services job service) or external (started elsewhere); default: process for more than one worker, inprocess for one"},
 		&cli.BoolFlag{Name: "in-process", Usage: "same as --launcher inprocess"},
 		&cli.Float64Flag{Name: "price-per-credit", EnvVars: []string{"UNISTORE_PRICE_PER_CREDIT"}, Usage: "dollars per Snowflake credit, for the cost's dollar figures (the template's price_per_credit:; default none: credits only)"},
 		&cli.BoolFlag{Name: "enrich", Usage: "read the Snowflake target's server history (ACCOUNT_USAGE) as soon as the run ends; PENDING while it lags (then: unistore runs enrich RUN_ID)"},
@@ -48,7 +48,7 @@ func runCommand() *cli.Command {
 		Name:      "run",
 		Usage:     "run a workload template (a file, or one saved with templates save) and record it in the store",
 		ArgsUsage: "TEMPLATE.yaml",
-		Flags:     append(runFlags(), &cli.StringFlag{Name: "template", Usage: "run the saved template `NAME` instead of a file"}),
+		Flags:     append(append(runFlags(), launcherFlags()...), &cli.StringFlag{Name: "template", Usage: "run the saved template `NAME` instead of a file"}),
 		Action: func(c *cli.Context) error {
 			// Bad input fails in the order a user fixes it: the template
 			// and the flags, then the outputs, then the store, then the
@@ -80,6 +80,9 @@ func runCommand() *cli.Command {
 				return exitCode{2, err}
 			}
 			if err := checkOutputs(c, "json", "cpuprofile"); err != nil {
+				return exitCode{2, err}
+			}
+			if err := checkLauncher(c, spec); err != nil {
 				return exitCode{2, err}
 			}
 			if st == nil {
@@ -213,7 +216,18 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec, st unistore.St
 		opts = append(opts, unistore.WithLauncher(unistore.ProcessLauncher("", c.String("store"), stderr)))
 	case unistore.LauncherInProcess:
 	default:
-		return exitCode{2, fmt.Errorf("run: --launcher %q: want %s or %s", launcher, unistore.LauncherProcess, unistore.LauncherInProcess)}
+		l, ok, err := clusterLauncher(c, launcher, spec)
+		if err != nil {
+			return exitCode{2, err}
+		}
+		if !ok {
+			return exitCode{2, fmt.Errorf("run: --launcher %q: want %s, %s, %s, %s or %s", launcher, unistore.LauncherProcess, unistore.LauncherInProcess,
+				launcherKubernetes, launcherSPCS, launcherExternal)}
+		}
+		opts = append(opts, unistore.WithLauncher(l))
+	}
+	if id := c.String("run-id"); id != "" {
+		opts = append(opts, unistore.WithRunID(id))
 	}
 	if !c.Bool("quiet") {
 		opts = append(opts, unistore.WithProgress(func(p unistore.Progress) {

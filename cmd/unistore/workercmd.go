@@ -21,14 +21,16 @@ func workerCommand() *cli.Command {
 		Flags: []cli.Flag{
 			storeFlag(),
 			&cli.StringFlag{Name: "run-id", Required: true, Usage: "the run to join"},
-			&cli.IntFlag{Name: "group", Value: -1, Usage: "worker group, 0..workers-1 (required)"},
-			&cli.IntFlag{Name: "attempt", Usage: "launch attempt of the group (the orchestrator sets it on relaunch)"},
+			&cli.IntFlag{Name: "group", Value: -1, Usage: "worker group, 0..workers-1 (required; in a Snowpark Container Services job, $SNOWFLAKE_JOB_INDEX when not given)"},
+			&cli.IntFlag{Name: "attempt", Usage: "launch attempt of the group (the orchestrator sets it on relaunch; $UNISTORE_ATTEMPT when not given, as a Kubernetes pod gets it)"},
+			&cli.DurationFlag{Name: "join-wait", Usage: "wait up to this long for the run to exist, and retry while the group is held by a worker whose heartbeat is still fresh (a scheduler's restart that came before its predecessor went stale)"},
 			&cli.StringFlag{Name: "target", EnvVars: []string{"UNISTORE_TARGET"},
 				Usage: "target DSN, when the stored one (redacted) lacks the password"},
 		},
 		Action: func(c *cli.Context) error {
-			if c.Int("group") < 0 {
-				return exitCode{2, errors.New("worker: give --group G (0..workers-1)")}
+			group, attempt, err := workerSlot(c)
+			if err != nil {
+				return exitCode{2, err}
 			}
 			// A worker outlives a dead orchestrator by up to a lease, and
 			// its stderr may be a pipe to that orchestrator: a write must
@@ -61,7 +63,9 @@ func workerCommand() *cli.Command {
 				}()
 				opts = append(opts, unistore.WithLocal(l), unistore.WithUrgent(urgent))
 			}
-			err = unistore.Join(c.Context, st, c.String("run-id"), c.Int("group"), c.Int("attempt"), c.String("target"), log, opts...)
+			err = joinWaiting(c.Context, st, c.String("run-id"), c.Duration("join-wait"), func() error {
+				return unistore.Join(c.Context, st, c.String("run-id"), group, attempt, c.String("target"), log, opts...)
+			})
 			if errors.Is(err, unistore.ErrLeaseLost) {
 				return exitCode{exitLeaseLost, err}
 			}

@@ -352,6 +352,16 @@ func ParseConfig(dsn string) (*gosnowflake.Config, error) {
 			keyFile, _ = p.remove(PrivateKeyFileParam)
 		}
 	}
+	// SNOWFLAKE_HOST (and SNOWFLAKE_PORT) are what a Snowpark Container
+	// Services container gets to reach its account from inside: a host,
+	// never an account name, so it comes before SNOWFLAKE_ACCOUNT, which
+	// then becomes a parameter.
+	if h := os.Getenv("SNOWFLAKE_HOST"); p.host == "" && h != "" {
+		if port := os.Getenv("SNOWFLAKE_PORT"); port != "" && !strings.Contains(h, ":") {
+			h += ":" + port
+		}
+		p.host = h
+	}
 	auth, hasAuth := p.lookup("authenticator")
 	for _, e := range envFill {
 		if e.field == "password" && (keyFile != "" || hasAuth && !strings.EqualFold(auth, "snowflake")) {
@@ -374,7 +384,14 @@ func ParseConfig(dsn string) (*gosnowflake.Config, error) {
 	if p.host == "" && !set["account"] {
 		return nil, bad("no account: give snowflake://USER@ACCOUNT/…, ?connection=NAME or SNOWFLAKE_ACCOUNT")
 	}
+	// gosnowflake's DSN parser reads tokenFilePath into Token once, then
+	// refuses the pair; set after parsing, the file is read at every
+	// login — a Snowpark Container Services token is renewed in place.
+	tokenFile, _ := p.remove("tokenFilePath")
 	cfg, err := gosnowflake.ParseDSN(p.String())
+	if err == nil {
+		cfg.TokenFilePath = tokenFile
+	}
 	if err != nil {
 		if source != "" {
 			return nil, bad("with connection from %s: %v", source, scrubErr(err, &p))
