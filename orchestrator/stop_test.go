@@ -65,7 +65,7 @@ func TestOrchestratorGone(t *testing.T) {
 		cut := &outageStore{Store: mem}
 		r := newRig(mem)
 		spec := testSpec(1, 0, 20*time.Second)
-		svc := &orchestrator.Service{Store: cut, Launcher: r.inProcess(), Logger: quiet, StopGrace: 2 * time.Second}
+		svc := &orchestrator.Service{Store: cut, Launcher: r.inProcess(), Logger: quiet, StopGrace: 2 * time.Second, SpoolDir: t.TempDir()}
 		run, err := svc.Start(ctx, spec, orchestrator.Options{Connector: r.conn, DriverName: "sleep", Workload: r.wl})
 		if err != nil {
 			t.Fatal(err)
@@ -140,8 +140,12 @@ func TestOrchestratorGone(t *testing.T) {
 		if res, err := next.Wait(); err != nil || res.Status != core.StatusCompleted {
 			t.Errorf("the next run: %v, %+v", err, res)
 		}
-		if _, err := run.Wait(); err == nil {
-			t.Errorf("the cut-off orchestrator recorded its outcome through a dead store")
+		// Cut off, it could not record its outcome: it spooled it, and its
+		// result says so (not fully recorded: exit 4 in the CLI).
+		if res, err := run.Wait(); err == nil && res.FullyRecorded() {
+			t.Errorf("the cut-off orchestrator says it recorded its outcome through a dead store")
+		} else if err == nil && (res.Store == nil || !res.Store.StatusSpooled) {
+			t.Errorf("the cut-off orchestrator's result: store %+v, want its status spooled", res.Store)
 		}
 		if row := r.getRun(t, run.ID); !orchestrator.LostByOrchestrator(row) {
 			t.Errorf("first run after its orchestrator gave up: %s %q", row.Status, row.Outcome)
