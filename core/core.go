@@ -99,6 +99,14 @@ type Spec struct {
 	// sample:FRACTION (default DefaultCapture).
 	Capture  string       `json:"capture,omitempty" yaml:"capture,omitempty"`
 	Workload WorkloadSpec `json:"workload" yaml:"workload"`
+	// SLO holds the total's service-level objectives, checked on the
+	// measurement phase (each operation may have its own).
+	SLO *SLO `json:"slo,omitempty" yaml:"slo,omitempty"`
+	// WarmupSteady, if set, ends the warm-up once the run is steady;
+	// Warmup is then its maximum. A template writes it as the mapping
+	// form of warmup: (package workload), so it has no YAML key of its
+	// own.
+	WarmupSteady *SteadyWarmup `json:"warmup_steady,omitempty" yaml:"-"`
 }
 
 // ControlSpec holds the control plane's timings. Zero fields take the
@@ -183,6 +191,10 @@ func (s Spec) WithDefaults() Spec {
 		s.Workers = 1
 	}
 	s.Control = s.Control.WithDefaults()
+	if s.WarmupSteady != nil {
+		w := s.WarmupSteady.withDefaults(s.Warmup)
+		s.WarmupSteady, s.Warmup = &w, w.Max
+	}
 	for i := range s.Workload.Operations {
 		if s.Workload.Operations[i].Weight == nil {
 			w := 1.0
@@ -297,6 +309,11 @@ func (s Spec) Validate() error {
 			errs.Add("capture", err.Error())
 		}
 	}
+	s.WarmupSteady.validate(&errs)
+	s.SLO.validate(&errs, "slo")
+	for i, op := range s.Workload.Operations {
+		op.SLO.validate(&errs, fmt.Sprintf("workload.operations[%d].slo", i))
+	}
 	return errs.Err()
 }
 
@@ -319,6 +336,8 @@ type OperationSpec struct {
 	Weight *float64    `json:"weight,omitempty" yaml:"weight,omitempty"`
 	SQL    string      `json:"sql" yaml:"sql"`
 	Params []ParamSpec `json:"params,omitempty" yaml:"params,omitempty"`
+	// SLO holds the operation's service-level objectives.
+	SLO *SLO `json:"slo,omitempty" yaml:"slo,omitempty"`
 }
 
 // ParamSpec configures one parameter generator. Gen picks the generator;

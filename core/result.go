@@ -33,6 +33,11 @@ type Result struct {
 	// the detail. Nothing is dropped silently.
 	RowsDropped int64       `json:"rows_dropped"`
 	Store       *StoreStats `json:"store,omitempty"`
+	// SLO holds the verdict of every objective the spec sets, checked on
+	// the measurement phase (CheckSLO).
+	SLO []SLOVerdict `json:"slo,omitempty"`
+	// WarmupDecision says how and when the warm-up ended.
+	WarmupDecision *WarmupDecision `json:"warmup_decision,omitempty"`
 }
 
 // StoreStats counts the rows a run wrote to the results store. With

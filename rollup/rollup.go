@@ -88,6 +88,10 @@ func Rollup(run store.Run, base core.Result, rows []store.Snapshot) (*core.Resul
 		res.Open = &core.OpenStats{Intended: meas.Open.Intended, Started: meas.Open.Started, Late: meas.Open.Late,
 			Skipped: meas.Open.Skipped, LateThresholdMS: control.LateThresholdMS()}
 	}
+	// The objectives are checked on the measurement phase's figures, here,
+	// so that the result a run reports and the one `runs show` recomputes
+	// hold the same verdicts.
+	res.SLO = core.CheckSLO(spec, &res)
 	return &res, nil
 }
 
