@@ -33,6 +33,9 @@ type (
 	// PhasePayload is SET_PHASE's payload.
 	PhasePayload struct {
 		Phase core.Phase `json:"phase"`
+		// Reason says why the orchestrator moved the run: for the end of
+		// a warm-up, how it ended (core.WarmupEndedBy*). Workers ignore it.
+		Reason string `json:"reason,omitempty"`
 	}
 	// TargetPayload is SET_WORKER_TARGET's payload: the connections each
 	// worker holds; Groups, if not empty, limits it to those groups.
@@ -57,6 +60,12 @@ func Stop() Command { return Command{Kind: EventStop} }
 // SetPhase is the SET_PHASE event moving the workers to p.
 func SetPhase(p core.Phase) Command {
 	raw, _ := json.Marshal(PhasePayload{Phase: p})
+	return Command{Kind: EventSetPhase, Payload: raw}
+}
+
+// SetPhaseBecause is SetPhase with the reason recorded in the event.
+func SetPhaseBecause(p core.Phase, reason string) Command {
+	raw, _ := json.Marshal(PhasePayload{Phase: p, Reason: reason})
 	return Command{Kind: EventSetPhase, Payload: raw}
 }
 

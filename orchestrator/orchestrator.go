@@ -237,6 +237,8 @@ type driveState struct {
 	stopSeen bool
 	// heartbeats is the last read of the heartbeat rows, for progress.
 	heartbeats []store.Heartbeat
+	// steadyNext is when a steady warm-up is judged next (steady.go).
+	steadyNext time.Time
 }
 
 func (d *driveState) launch(ctx context.Context, g int) error {
@@ -346,10 +348,15 @@ loop:
 		case <-tick.C:
 		}
 		now := time.Now()
-		if phase == core.PhaseWarmup && !now.Before(warmupEnd) {
-			phase = core.PhaseMeasurement
-			d.event(control.SetPhase(phase))
-			d.update(store.RunUpdate{Phase: &phase, WarmupEndedAt: &now})
+		if phase == core.PhaseWarmup {
+			// At its fixed length, or once steady (steady.go).
+			if dec := d.warmupOver(now, started, warmupEnd); dec != nil {
+				phase = core.PhaseMeasurement
+				d.base.WarmupDecision = dec
+				d.event(control.SetPhaseBecause(phase, dec.EndedBy))
+				d.update(store.RunUpdate{Phase: &phase, WarmupEndedAt: &now})
+				end = now.Add(d.spec.Duration.D())
+			}
 		}
 		if !now.Before(end) {
 			break
