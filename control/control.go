@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,9 @@ const (
 	// EventSetWorkerTarget changes the connections of running workers
 	// (TargetPayload).
 	EventSetWorkerTarget EventKind = "SET_WORKER_TARGET"
+	// EventSetRate changes the open-model arrival rate of a running run
+	// (RatePayload); closed-loop workers ignore it.
+	EventSetRate EventKind = "SET_RATE"
 )
 
 // Control event payloads, stored as JSON.
@@ -42,6 +46,11 @@ type (
 	TargetPayload struct {
 		Connections int   `json:"connections"`
 		Groups      []int `json:"groups,omitempty"`
+	}
+	// RatePayload is SET_RATE's payload: the whole run's rate in
+	// operations per second; each of N workers paces Rate/N.
+	RatePayload struct {
+		Rate float64 `json:"rate"`
 	}
 )
 
@@ -84,6 +93,27 @@ func Scale(connections, workers int, groups ...int) (Command, error) {
 	}
 	raw, _ := json.Marshal(TargetPayload{Connections: connections, Groups: groups})
 	return Command{Kind: EventSetWorkerTarget, Payload: raw}, nil
+}
+
+// SetRate is the SET_RATE event moving an open-model run to rate
+// operations per second (the whole run's). rate must be positive and
+// finite.
+func SetRate(rate float64) (Command, error) {
+	if !(rate > 0) || math.IsInf(rate, 0) {
+		return Command{}, fmt.Errorf("control: set rate: must be a positive number of operations per second, got %v", rate)
+	}
+	raw, _ := json.Marshal(RatePayload{Rate: rate})
+	return Command{Kind: EventSetRate, Payload: raw}, nil
+}
+
+// RateOf reads a SET_RATE payload; ok is false if it holds no positive
+// rate.
+func RateOf(payload json.RawMessage) (float64, bool) {
+	var p RatePayload
+	if json.Unmarshal(payload, &p) != nil || !(p.Rate > 0) || math.IsInf(p.Rate, 0) {
+		return 0, false
+	}
+	return p.Rate, true
 }
 
 // PhaseOf reads a SET_PHASE payload; ok is false if it holds no phase.
