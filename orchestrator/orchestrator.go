@@ -68,6 +68,8 @@ type Run struct {
 
 	stopOnce sync.Once
 	stopCh   chan struct{}
+	endOnce  sync.Once
+	endCh    chan struct{}
 }
 
 // Wait blocks until the run has ended and returns its result: the rollup of
@@ -83,6 +85,10 @@ func (r *Run) Done() <-chan struct{} { return r.done }
 // Stop asks the run to stop now (as `unistore stop` does from elsewhere);
 // the result then has status CANCELLED.
 func (r *Run) Stop() { r.stopOnce.Do(func() { close(r.stopCh) }) }
+
+// End ends the run's measurement now, as the end of its duration would:
+// the result has status COMPLETED. FindMax ends its open-ended run so.
+func (r *Run) End() { r.endOnce.Do(func() { close(r.endCh) }) }
 
 // Start validates spec and checks the target — it connects once and
 // prepares every statement, so a bad DSN or a missing table is an error
@@ -159,7 +165,7 @@ func (s *Service) Start(ctx context.Context, spec core.Spec, o Options) (*Run, e
 		return nil, fmt.Errorf("unistore: before load: record the run: %w", err)
 	}
 	d := &driveState{s: s, spec: spec, opts: o, base: base, log: s.logger(), target: target, restarts: restartsWorkers(s.Launcher),
-		run:    &Run{ID: id, Spec: spec.Redacted(), done: make(chan struct{}), stopCh: make(chan struct{})},
+		run:    &Run{ID: id, Spec: spec.Redacted(), done: make(chan struct{}), stopCh: make(chan struct{}), endCh: make(chan struct{})},
 		groups: make([]*group, spec.Workers)}
 	for g := range d.groups {
 		d.groups[g] = &group{}
@@ -344,6 +350,8 @@ loop:
 			break loop
 		case <-d.run.stopCh:
 			outcome = core.StatusCancelled
+			break loop
+		case <-d.run.endCh:
 			break loop
 		case <-tick.C:
 		}

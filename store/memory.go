@@ -25,6 +25,8 @@ type Memory struct {
 	// counted, since an embedded run has nowhere to read them from.
 	KeepExecutions bool
 	execCount      map[string]int64
+	steps          map[string][]Step // steps.go
+	baselines      map[string]string
 }
 
 var _ Store = (*Memory)(nil)
