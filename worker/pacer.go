@@ -52,12 +52,14 @@ func (p *pacer) run(ctx context.Context) {
 		case <-p.rates.changed():
 		}
 		now := time.Since(p.t0)
-		due := int64(float64(now-base)/period) + 1 // starts due at or before now
-		for ; n < due; n++ {
-			at := base + time.Duration(float64(n)*period)
+		// Every start due at or before now; due and the timer below use
+		// the one rounding of at, so the timer never wakes to find
+		// nothing due (a spin on a virtual clock).
+		for ; at(base, n, period) <= now; n++ {
+			due := at(base, n, period)
 			p.intended.Add(1)
 			select {
-			case p.tokens <- at:
+			case p.tokens <- due:
 			default:
 				p.skipped.Add(1)
 			}
@@ -66,11 +68,31 @@ func (p *pacer) run(ctx context.Context) {
 			p.notify()
 		}
 		if r, ok := p.rates.take(); ok {
-			base, n, period = base+time.Duration(float64(n)*period), 0, float64(time.Second)/r
+			base, n, period = at(base, n, period), 0, float64(time.Second)/r
+			p.dropBacklog()
 		}
-		next := base + time.Duration(float64(n)*period)
+		next := at(base, n, period)
 		// Woken by a rate change, the timer may still be set: Reset (Go
 		// 1.23 timers) delivers no stale tick either way.
 		timer.Reset(max(next-time.Since(p.t0), 0))
+	}
+}
+
+// at is when start n of a schedule beginning at base is due.
+func at(base time.Duration, n int64, period float64) time.Duration {
+	return base + time.Duration(float64(n)*period)
+}
+
+// dropBacklog drops the starts still waiting for a loop, counting them
+// skipped: a new rate starts with an empty backlog, so the queue one rate
+// built (an overload) does not slow the next rate's starts.
+func (p *pacer) dropBacklog() {
+	for {
+		select {
+		case <-p.tokens:
+			p.skipped.Add(1)
+		default:
+			return
+		}
 	}
 }

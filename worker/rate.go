@@ -16,8 +16,11 @@ var ErrClosedLoop = errors.New("worker: the worker runs a closed loop: no rate t
 // SetRate changes the open-model rate of the worker to rate starts per
 // second, live: the schedule goes on from its next start at the new
 // period, so no start is lost or doubled at the change. It may be called
-// before Run (the schedule then starts at rate). The backlog keeps the
-// size the first rate gave it.
+// before Run (the schedule then starts at rate). Starts still waiting in
+// the backlog for a loop when the rate changes are dropped and counted
+// skipped, so the queue an overload built does not slow the next rate's
+// starts (find-max steps down after a breach). The backlog keeps the size
+// the first rate gave it.
 func (w *Worker) SetRate(rate float64) error {
 	if w.cfg.Rate <= 0 {
 		return ErrClosedLoop
