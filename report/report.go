@@ -64,6 +64,8 @@ func Summary(w io.Writer, r *core.Result) error {
 	if len(r.Total.ErrorsByClass) > 0 {
 		fmt.Fprintf(w, "errors by class: %s\n", errorClasses(r.Total.ErrorsByClass))
 	}
+	WarmupDecision(w, r.WarmupDecision)
+	SLO(w, r.SLO)
 	return nil
 }
 

@@ -26,6 +26,7 @@ const (
 	exitFailed      = 1   // the store, the target or the run failed
 	exitBadInput    = 2   // a template, flag or argument is wrong; nothing started
 	exitLeaseLost   = 3   // worker: the orchestrator stopped renewing the run
+	exitSLOBreach   = 3   // run --check-slo: an objective was breached
 	exitStopped     = 5   // the run was stopped on request (`unistore stop RUN_ID` from another shell)
 	exitInterrupted = 130 // Ctrl-C or SIGTERM: the run stopped cleanly, its summary printed
 )
@@ -88,6 +89,7 @@ func newApp() *cli.App {
 			scaleCommand(),
 			emulateCommand(),
 			serveCommand(),
+			findMaxCommand(),
 		},
 	}
 }
