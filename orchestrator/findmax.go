@@ -48,8 +48,9 @@ const (
 
 // Find-max answers.
 const (
-	// AnswerFound: the last good and the first bad step are within the
-	// resolution; the maximum is the last good one.
+	// AnswerFound: a step met the SLO and a higher one did not; the
+	// maximum is the best good one. The two are within the resolution
+	// unless the steps ran out first (FirstBad says how close).
 	AnswerFound = "found"
 	// AnswerLowerBound: no step breached within the steps (or the cap):
 	// the maximum is at least the last good one.
@@ -305,8 +306,12 @@ func (f *findMax) search(ctx context.Context, out *FindMaxResult) string {
 		}
 		value = next
 	}
-	if !b.hasGood {
+	// Out of steps: the bracket so far is the answer, however wide.
+	switch {
+	case !b.hasGood:
 		return AnswerNone
+	case b.hasBad:
+		return AnswerFound
 	}
 	return AnswerLowerBound
 }

@@ -228,8 +228,12 @@ func findMaxAnswer(out *unistore.FindMaxResult) string {
 	}
 	switch out.Answer {
 	case orchestrator.AnswerFound:
-		return fmt.Sprintf("max: %.1f qps at %s meets the SLO (the next step up, %g, did not; resolution %g%%)",
-			out.MaxQPS, at, out.FirstBad, 100*out.Resolution)
+		gap := out.FirstBad - out.MaxRate
+		if out.By == orchestrator.FindMaxByConnections {
+			gap = out.FirstBad - float64(out.MaxConnections)
+		}
+		return fmt.Sprintf("max: %.1f qps at %s meets the SLO; the smallest step that did not: %g (%.1f%% higher)",
+			out.MaxQPS, at, out.FirstBad, 100*gap/(out.FirstBad-gap))
 	case orchestrator.AnswerLowerBound:
 		return fmt.Sprintf("at least %.1f qps at %s: no step breached the SLO (raise --max-steps or --max)", out.MaxQPS, at)
 	case orchestrator.AnswerClientBound:
