@@ -108,6 +108,15 @@
 // control plane by more than a lease. Each of N workers paces rate/N in
 // the open model.
 //
+// SET_RATE changes that rate live (SetRate): the pacer's schedule goes
+// on from the next start it had due at the new period — no start lost or
+// doubled, no burst — and the starts still queued in the backlog are
+// dropped and counted skipped, so one rate's overload does not spill into
+// the next rate's measurements (find-max steps down after a breach). A
+// worker joining late replays the newest SET_RATE and starts at it. The
+// pacer computes due starts and its next wake-up with one rounding, so its
+// timer never wakes to find nothing due (which spins on a virtual clock).
+//
 // # Deterministic sharding by worker group
 //
 // Loop c of the worker in group g draws from a PCG generator seeded with
