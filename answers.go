@@ -34,6 +34,34 @@ type (
 	SLOVerdict = core.SLOVerdict
 )
 
+// Find-max's choices, answers and step verdicts, and its defaults (the
+// CLI's flags reuse them).
+const (
+	FindMaxByRate        = orchestrator.FindMaxByRate
+	FindMaxByConnections = orchestrator.FindMaxByConnections
+
+	AnswerFound       = orchestrator.AnswerFound
+	AnswerLowerBound  = orchestrator.AnswerLowerBound
+	AnswerClientBound = orchestrator.AnswerClientBound
+	AnswerNone        = orchestrator.AnswerNone
+	AnswerStopped     = orchestrator.AnswerStopped
+
+	StepPass        = orchestrator.StepPass
+	StepBreach      = orchestrator.StepBreach
+	StepClientBound = orchestrator.StepClientBound
+
+	DefaultFindMaxStartRate   = orchestrator.DefaultFindMaxStartRate
+	DefaultFindMaxFactor      = orchestrator.DefaultFindMaxFactor
+	DefaultFindMaxResolution  = orchestrator.DefaultFindMaxResolution
+	DefaultFindMaxStepWarmup  = orchestrator.DefaultFindMaxStepWarmup
+	DefaultFindMaxStepMeasure = orchestrator.DefaultFindMaxStepMeasure
+	DefaultFindMaxMaxSteps    = orchestrator.DefaultFindMaxMaxSteps
+)
+
+// ErrNoBaseline is matched (errors.Is) by Baseline's error for a name the
+// store does not know.
+var ErrNoBaseline = store.ErrNotFound
+
 // ParseSLO parses the compact form "p99<20ms,errors<0.1%".
 func ParseSLO(s string) (SLO, error) { return core.ParseSLO(s) }
 

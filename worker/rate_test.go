@@ -52,8 +52,10 @@ func testSetRate(t *testing.T, engine bool) {
 		if want := int64(100 + 996 + 101); m.Open.Intended != want {
 			t.Errorf("intended %d, want %d", m.Open.Intended, want)
 		}
-		if m.Open.Skipped != 0 || m.Open.Late != 0 {
-			t.Errorf("skipped %d, late %d; want none at these rates", m.Open.Skipped, m.Open.Late)
+		// A start waiting in the backlog at a change is dropped (skipped):
+		// at most one per change here, where a loop is almost always free.
+		if m.Open.Skipped > 2 || m.Open.Late != 0 {
+			t.Errorf("skipped %d, late %d; want at most 2 skipped (at the changes), none late", m.Open.Skipped, m.Open.Late)
 		}
 	})
 }

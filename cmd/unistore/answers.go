@@ -16,9 +16,7 @@ import (
 
 	"github.com/unistore-bench/unistore"
 	"github.com/unistore-bench/unistore/core"
-	"github.com/unistore-bench/unistore/orchestrator"
 	"github.com/unistore-bench/unistore/report"
-	"github.com/unistore-bench/unistore/store"
 )
 
 // checkSLOFlag refuses --check-slo for a spec with no objective: the
@@ -62,15 +60,15 @@ func findMaxCommand() *cli.Command {
 		&cli.StringFlag{Name: "template", Usage: "the saved template `NAME` instead of a file"},
 		storeFlag(),
 		&cli.StringFlag{Name: "launcher", Usage: "process or inprocess (default: process for more than one worker)"},
-		&cli.StringFlag{Name: "by", Value: orchestrator.FindMaxByRate, Usage: "what the steps change: rate (open model) or connections"},
+		&cli.StringFlag{Name: "by", Value: unistore.FindMaxByRate, Usage: "what the steps change: rate (open model) or connections"},
 		&cli.StringFlag{Name: "slo", Usage: "what each step must meet, like 'p99<20ms,errors<0.1%' (default: the template's slo:)"},
-		&cli.Float64Flag{Name: "start", Usage: fmt.Sprintf("the first step's rate (default %g/s) or connections (default 1)", orchestrator.DefaultFindMaxStartRate)},
-		&cli.Float64Flag{Name: "factor", Value: orchestrator.DefaultFindMaxFactor, Usage: "the climb's multiplier"},
+		&cli.Float64Flag{Name: "start", Usage: fmt.Sprintf("the first step's rate (default %g/s) or connections (default 1)", unistore.DefaultFindMaxStartRate)},
+		&cli.Float64Flag{Name: "factor", Value: unistore.DefaultFindMaxFactor, Usage: "the climb's multiplier"},
 		&cli.StringFlag{Name: "resolution", Value: "5%", Usage: "bisect until the last good and the first bad step are this close"},
 		&cli.Float64Flag{Name: "max", Usage: "cap on the rate or connections (0: none)"},
-		&cli.DurationFlag{Name: "step-warmup", Value: orchestrator.DefaultFindMaxStepWarmup.D(), Usage: "each step's unmeasured start"},
-		&cli.DurationFlag{Name: "step-duration", Value: orchestrator.DefaultFindMaxStepMeasure.D(), Usage: "each step's measured window"},
-		&cli.IntFlag{Name: "max-steps", Value: orchestrator.DefaultFindMaxMaxSteps, Usage: "at most this many steps"},
+		&cli.DurationFlag{Name: "step-warmup", Value: unistore.DefaultFindMaxStepWarmup.D(), Usage: "each step's unmeasured start"},
+		&cli.DurationFlag{Name: "step-duration", Value: unistore.DefaultFindMaxStepMeasure.D(), Usage: "each step's measured window"},
+		&cli.IntFlag{Name: "max-steps", Value: unistore.DefaultFindMaxMaxSteps, Usage: "at most this many steps"},
 		&cli.StringFlag{Name: "json", Usage: "write the answer and the steps as JSON to `FILE` (- for stdout)"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no line per step on stderr"},
 	}
@@ -153,7 +151,7 @@ func findMaxCommand() *cli.Command {
 					return exitCode{1, err}
 				}
 			}
-			if out.Answer == orchestrator.AnswerStopped {
+			if out.Answer == unistore.AnswerStopped {
 				if c.Context.Err() != nil {
 					return exitCode{exitInterrupted, nil}
 				}
@@ -201,7 +199,7 @@ func findMaxConfig(c *cli.Context, spec core.Spec) (unistore.FindMaxConfig, erro
 }
 
 func stepValue(by string, s unistore.FindMaxStep) string {
-	if by == orchestrator.FindMaxByConnections {
+	if by == unistore.FindMaxByConnections {
 		return fmt.Sprintf("%d connections", s.Connections)
 	}
 	return fmt.Sprintf("%.1f/s", s.Rate)
@@ -223,24 +221,24 @@ func reportSteps(steps []unistore.FindMaxStep) []report.Step {
 // findMaxAnswer is the answer in one sentence.
 func findMaxAnswer(out *unistore.FindMaxResult) string {
 	at := fmt.Sprintf("%.1f/s", out.MaxRate)
-	if out.By == orchestrator.FindMaxByConnections {
+	if out.By == unistore.FindMaxByConnections {
 		at = fmt.Sprintf("%d connections", out.MaxConnections)
 	}
 	switch out.Answer {
-	case orchestrator.AnswerFound:
+	case unistore.AnswerFound:
 		gap := out.FirstBad - out.MaxRate
-		if out.By == orchestrator.FindMaxByConnections {
+		if out.By == unistore.FindMaxByConnections {
 			gap = out.FirstBad - float64(out.MaxConnections)
 		}
 		return fmt.Sprintf("max: %.1f qps at %s meets the SLO; the smallest step that did not: %g (%.1f%% higher)",
 			out.MaxQPS, at, out.FirstBad, 100*gap/(out.FirstBad-gap))
-	case orchestrator.AnswerLowerBound:
+	case unistore.AnswerLowerBound:
 		return fmt.Sprintf("at least %.1f qps at %s: no step breached the SLO (raise --max-steps or --max)", out.MaxQPS, at)
-	case orchestrator.AnswerClientBound:
+	case unistore.AnswerClientBound:
 		last := out.Steps[len(out.Steps)-1]
 		return fmt.Sprintf("client-bound: the client could not start what %s asked (%.1f%% started) while the SLO held: "+
 			"not a figure of the target (best measured: %.1f qps at %s)", stepValue(out.By, last), 100*last.Achieved, out.MaxQPS, at)
-	case orchestrator.AnswerNone:
+	case unistore.AnswerNone:
 		return "none: even the smallest step breached the SLO"
 	}
 	return "stopped before an answer"
@@ -256,7 +254,7 @@ func compareAction(c *cli.Context, st unistore.Store) error {
 		switch len(args) {
 		case 1:
 			id, err := unistore.Baseline(c.Context, st, name)
-			if errors.Is(err, store.ErrNotFound) {
+			if errors.Is(err, unistore.ErrNoBaseline) {
 				return exitCode{1, fmt.Errorf("runs compare: no baseline named %q in the store: mark one with `unistore runs compare BASE NEW --baseline %s`", name, name)}
 			}
 			if err != nil {
