@@ -7,6 +7,7 @@ package unistore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -109,6 +110,27 @@ func FindMaxSteps(ctx context.Context, st store.Store, runID string) ([]store.St
 		return nil, fmt.Errorf("unistore: the store (%T) keeps no find-max steps", st)
 	}
 	return ss.Steps(ctx, runID)
+}
+
+// FindMaxHistory returns the stored steps of a find-max run, decoded: an
+// empty slice for a run that is not one.
+func FindMaxHistory(ctx context.Context, st store.Store, runID string) ([]FindMaxStep, error) {
+	if _, err := st.GetRun(ctx, runID); err != nil {
+		return nil, err
+	}
+	rows, err := FindMaxSteps(ctx, st, runID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]FindMaxStep, 0, len(rows))
+	for _, r := range rows {
+		var s FindMaxStep
+		if err := json.Unmarshal(r.Detail, &s); err != nil {
+			return nil, fmt.Errorf("unistore: find-max step %d of run %s: %w", r.Step, runID, err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 // VerdictConfig tunes Verdict. Zero fields take the defaults.
