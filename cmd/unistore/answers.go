@@ -151,6 +151,9 @@ func findMaxCommand() *cli.Command {
 					return exitCode{1, err}
 				}
 			}
+			if out.Result != nil && out.Result.Status == core.StatusFailed {
+				return exitCode{exitFailed, fmt.Errorf("find-max: run %s failed: %s", out.RunID, out.Result.Error)}
+			}
 			if out.Answer == unistore.AnswerStopped {
 				if c.Context.Err() != nil {
 					return exitCode{exitInterrupted, nil}
