@@ -438,8 +438,9 @@ func DefaultStorePath() string { return store.DefaultPath() }
 // OpenDefaultStore opens the default results store, creating its file and
 // applying its schema the first time (a file the user owns, set up as
 // `quickstart` does; not the run-time DDL a shared store never gets). It
-// reports whether it set the store up. A default store that holds another
-// schema version is an error as for any store: `unistore schema apply`.
+// reports whether it set the store up. A default store of an older schema
+// version is upgraded in place (its own file, as above); one of a newer
+// version is an error as for any store.
 func OpenDefaultStore(ctx context.Context) (st Store, created bool, err error) {
 	dsn, path := store.DefaultDSN(), store.DefaultPath()
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
@@ -452,12 +453,14 @@ func OpenDefaultStore(ctx context.Context) (st Store, created bool, err error) {
 		created = true
 	}
 	st, err = store.Open(ctx, dsn)
-	// An empty file (a first use cut short) is set up as a missing one.
-	if se := (*store.SchemaError)(nil); errors.As(err, &se) && se.Have == 0 {
+	// An empty file (a first use cut short) is set up as a missing one,
+	// and one an older unistore set up is brought to this schema version:
+	// the scripts are rerunnable and only add (sql/schema).
+	if se := (*store.SchemaError)(nil); errors.As(err, &se) && se.Have < se.Want {
 		if err := store.ApplySchema(ctx, dsn); err != nil {
 			return nil, false, err
 		}
-		created = true
+		created = se.Have == 0
 		st, err = store.Open(ctx, dsn)
 	}
 	if err != nil {

@@ -77,6 +77,15 @@ type Advisor interface {
 	Advise(p Plan) []string
 }
 
+// Planner is implemented by connectors that tune themselves to the load a
+// run intends (the PostgreSQL driver's engine=auto picks its epoll engine
+// only for a few connections per event loop). A runner calls Plan once,
+// before its first Connect and before it reads Settings; later calls, and
+// calls after a Connect, may be ignored. Plan never connects.
+type Planner interface {
+	Plan(p Plan)
+}
+
 // Slots is a target's connection capacity as its server reports it.
 type Slots struct {
 	Max      int // the server's connection limit (max_connections)

@@ -138,6 +138,10 @@ func (s *Service) Start(ctx context.Context, spec core.Spec, o Options) (*Run, e
 		closeConn = func() { c.Close() }
 	}
 	conn := target.Connector
+	plan := driver.Plan{Workers: spec.Workers, Connections: spec.Connections, Rate: spec.Rate}
+	if p, ok := conn.(driver.Planner); ok {
+		p.Plan(plan) // before the preflight's Connect and Settings
+	}
 	started := false
 	defer func() {
 		if !started {
@@ -151,7 +155,7 @@ func (s *Service) Start(ctx context.Context, spec core.Spec, o Options) (*Run, e
 		return nil, fmt.Errorf("unistore: before load: %w", err)
 	}
 	if a, ok := conn.(driver.Advisor); ok {
-		for _, w := range a.Advise(driver.Plan{Workers: spec.Workers, Connections: spec.Connections, Rate: spec.Rate}) {
+		for _, w := range a.Advise(plan) {
 			s.logger().Warn(w)
 		}
 	}

@@ -241,3 +241,35 @@ func TestPostgresOpenModel(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgresAutoEngine: under engine=auto the worker tells the connector
+// its plan before connecting: one event loop keeps epoll for
+// AutoEpollConnsPerLoop connections and gives way to goroutines past them;
+// either way the run's statements succeed.
+func TestPostgresAutoEngine(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the epoll engine is Linux only")
+	}
+	dsn := testpg.NewDatabase(t)
+	testpg.Exec(t, dsn, "CREATE TABLE auto_kv (k int PRIMARY KEY, v int)", "INSERT INTO auto_kv SELECT g, g FROM generate_series(1, 100) g")
+	per := postgres.AutoEpollConnsPerLoop
+	for _, tc := range []struct {
+		conns int
+		want  postgres.Engine
+	}{{per, postgres.EngineEpoll}, {per + 1, postgres.EngineGoroutine}} {
+		_, c, err := driver.Open("", dsn+"&engine_loops=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tot, _, _ := run(t, worker.Config{Connections: tc.conns, Seed: 1, Connector: c,
+			Workload: pgWorkload(t, "SELECT v FROM auto_kv WHERE k = ?", uniform(1, 100))}, 50*time.Millisecond, 200*time.Millisecond)
+		if got := c.(driver.Describer).Settings()["engine"]; got != string(tc.want) {
+			t.Errorf("%d connections on one loop: engine %q ran, want %q", tc.conns, got, tc.want)
+		}
+		meas := tot[core.PhaseMeasurement]
+		if meas.Count() == 0 || meas.Ops[0].Errors.Total() != 0 {
+			t.Errorf("%d connections: %d measured, %d failed", tc.conns, meas.Count(), meas.Ops[0].Errors.Total())
+		}
+		c.Close()
+	}
+}

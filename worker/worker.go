@@ -169,6 +169,11 @@ func (w *Worker) Names() []string { return w.names }
 // load. On error nothing stays open.
 func (w *Worker) Open(ctx context.Context) (err error) {
 	w.loops = make([]*loop, w.cfg.Connections)
+	if p, ok := w.cfg.Connector.(driver.Planner); ok {
+		// Before the first Connect; a no-op when the orchestrator that
+		// shares this connector has planned it already.
+		p.Plan(driver.Plan{Workers: w.cfg.Groups, Connections: w.cfg.Connections, Rate: w.cfg.Rate})
+	}
 	defer func() {
 		if err != nil {
 			w.closeEngine()

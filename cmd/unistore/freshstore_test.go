@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	_ "modernc.org/sqlite"
 )
 
 // TestFreshCheckoutDefaultStore: with no --store and no UNISTORE_STORE, the
@@ -59,6 +62,23 @@ func TestFreshCheckoutDefaultStore(t *testing.T) {
 	var runs []map[string]any
 	if code != 0 || json.Unmarshal([]byte(out), &runs) != nil || len(runs) != 2 {
 		t.Errorf("runs list: exit %d, %d runs, want 2\n%s%s", code, len(runs), out, stderr)
+	}
+
+	// A default store an older unistore set up (its newest script not yet
+	// applied) is brought up to date in place, not refused.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(home, "unistore", "unistore.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`DELETE FROM schema_version WHERE version = (SELECT MAX(version) FROM schema_version)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, stderr, code = run("runs", "list"); code != 0 {
+		t.Errorf("runs list on a default store of an older schema: exit %d, want it upgraded\n%s", code, stderr)
+	}
+	if _, stderr, code = run("runs", "list", "--store", want); code != 0 {
+		t.Errorf("the upgraded default store, named: exit %d\n%s", code, stderr)
 	}
 
 	// A store the user names never gets DDL: an empty file stays an error.

@@ -98,7 +98,12 @@
 //     loop each, the rest the least loaded.
 //   - auto (the default): epoll where it applies — Linux, statement_mode
 //     prepared or raw, and no TLS possible (sslmode=disable, or a Unix
-//     socket) — else goroutine. engine=epoll where it does not apply is an
+//     socket) — and where the runner's plan (driver.Planner) has at most
+//     AutoEpollConnsPerLoop connections per event loop; else goroutine.
+//     The threshold is measured, not guessed: one loop is one OS thread,
+//     and past a few connections per loop it serialises what goroutines
+//     spread over every core (at 64 connections on 2 cores, 0.84× against
+//     1.21× pgbench's QPS; bench/README.md). engine=epoll where it does not apply is an
 //     error naming why (sslmode=prefer, pgx's default, may negotiate TLS).
 //
 // System calls of the epoll engine, and why each is made the way it is:

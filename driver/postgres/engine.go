@@ -21,7 +21,9 @@ type Engine string
 // The engines, chosen with the DSN parameter engine.
 const (
 	// EngineAuto picks EngineEpoll where it applies (Linux, statement_mode
-	// prepared or raw, no TLS possible), else EngineGoroutine. The default.
+	// prepared or raw, no TLS possible) and the run's plan has at most
+	// AutoEpollConnsPerLoop connections per event loop (driver.Planner),
+	// else EngineGoroutine. The default.
 	EngineAuto Engine = "auto"
 	// EngineEpoll runs the connections on a few OS-thread-locked event
 	// loops multiplexing their sockets with epoll (driver.Multiplexer).
@@ -51,7 +53,10 @@ func DefaultEngineLoops() int { return max(1, runtime.GOMAXPROCS(0)-1) }
 // maxEngineLoops bounds engine_loops.
 const maxEngineLoops = 256
 
-var _ driver.Multiplexer = (*Connector)(nil)
+var (
+	_ driver.Multiplexer = (*Connector)(nil)
+	_ driver.Planner     = (*Connector)(nil)
+)
 
 // Engine returns the engine the connector's connections run on: EngineEpoll
 // or EngineGoroutine (EngineAuto is resolved by NewConnector).
@@ -100,8 +105,8 @@ func engineOptions(dsn string) (rest string, eng Engine, loops int, err error) {
 }
 
 // resolveEngine decides the engine of a connector with config cfg and
-// statement mode mode, the DSN asking for want, and adjusts cfg for it:
-// the epoll engine's connections are dialed through sockDialer.
+// statement mode mode, the DSN asking for want. The caller dials the epoll
+// engine's connections through sockDialer.
 func resolveEngine(cfg *pgx.ConnConfig, mode Mode, want Engine) (Engine, error) {
 	if want == EngineGoroutine {
 		return EngineGoroutine, nil
@@ -121,8 +126,41 @@ func resolveEngine(cfg *pgx.ConnConfig, mode Mode, want Engine) (Engine, error) 
 		}
 		return EngineGoroutine, nil
 	}
-	cfg.DialFunc = sockDialer(cfg.DialFunc)
 	return EngineEpoll, nil
+}
+
+// AutoEpollConnsPerLoop is the most connections per event loop for which
+// engine=auto keeps the epoll engine once a runner has told the connector
+// its plan (driver.Planner); past it auto runs goroutines. Measured on this
+// project's 2-core machine against pgbench (bench/README.md): with one
+// loop, epoll matched or beat the goroutine engine's QPS at 4 connections
+// with 30–45 % less client CPU per query, was even to slightly behind at
+// 16, and fell to 0.84× pgbench against the goroutine engine's 1.21× at 64
+// — one OS thread serialises every connection's reads and writes, while
+// goroutines spread them over every core.
+const AutoEpollConnsPerLoop = 8
+
+// Plan implements driver.Planner. Under engine=auto, an epoll connector
+// whose plan holds more than AutoEpollConnsPerLoop connections per event
+// loop (per worker: each worker has its own engine) switches to the
+// goroutine engine. Only the first call counts, and it must come before
+// the first Connect (the epoll engine dials its sockets its own way).
+// engine=epoll and engine=goroutine are never overridden.
+func (c *Connector) Plan(p driver.Plan) {
+	c.planOnce.Do(func() {
+		if c.want != EngineAuto || c.engine != EngineEpoll {
+			return
+		}
+		loops := c.loops
+		if loops == 0 {
+			loops = DefaultEngineLoops()
+		}
+		if p.Connections > AutoEpollConnsPerLoop*loops {
+			cfg := c.cfg.Copy()
+			cfg.DialFunc = c.baseDial
+			c.cfg, c.engine = cfg, EngineGoroutine
+		}
+	})
 }
 
 // mayUseTLS reports whether a connection of cfg may end up on TLS

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/unistore-bench/unistore/driver"
 	"github.com/unistore-bench/unistore/driver/postgres"
 )
 
@@ -59,6 +60,51 @@ func TestEngineOption(t *testing.T) {
 		}
 		if (eng != nil) != (tc.want == postgres.EngineEpoll) {
 			t.Errorf("%s: NewEngine gave %v for engine %s", tc.dsn, eng, tc.want)
+		}
+		if eng != nil {
+			eng.Close()
+		}
+	}
+}
+
+// TestEnginePlan: under engine=auto, a plan with more than
+// AutoEpollConnsPerLoop connections per event loop runs goroutines; an
+// explicit engine is never overridden, and only the first plan counts.
+func TestEnginePlan(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the epoll engine is Linux only: auto is always goroutine here")
+	}
+	per := postgres.AutoEpollConnsPerLoop
+	for _, tc := range []struct {
+		dsn   string
+		plans []int // Connections of successive plans
+		want  postgres.Engine
+	}{
+		{dsn: "postgres://u@h/db?sslmode=disable&engine_loops=1", plans: []int{per}, want: postgres.EngineEpoll},
+		{dsn: "postgres://u@h/db?sslmode=disable&engine_loops=1", plans: []int{per + 1}, want: postgres.EngineGoroutine},
+		{dsn: "postgres://u@h/db?sslmode=disable&engine_loops=3", plans: []int{3 * per}, want: postgres.EngineEpoll},
+		{dsn: "postgres://u@h/db?sslmode=disable&engine_loops=3", plans: []int{3*per + 1}, want: postgres.EngineGoroutine},
+		{dsn: "postgres://u@h/db?sslmode=disable&engine_loops=1", plans: []int{2, 64}, want: postgres.EngineEpoll},
+		{dsn: "postgres://u@h/db?sslmode=disable&engine_loops=1", plans: []int{64, 2}, want: postgres.EngineGoroutine},
+		{dsn: "postgres://u@h/db?sslmode=disable&engine=epoll&engine_loops=1", plans: []int{64}, want: postgres.EngineEpoll},
+		{dsn: "postgres://u@h/db?sslmode=disable&engine=goroutine", plans: []int{1}, want: postgres.EngineGoroutine},
+	} {
+		c, err := postgres.NewConnector(tc.dsn)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.dsn, err)
+		}
+		for _, n := range tc.plans {
+			c.Plan(driver.Plan{Workers: 1, Connections: n})
+		}
+		if got := c.Engine(); got != tc.want {
+			t.Errorf("%s after plans %v: engine %s, want %s", tc.dsn, tc.plans, got, tc.want)
+		}
+		if got := c.Settings()["engine"]; got != string(tc.want) {
+			t.Errorf("%s after plans %v: Settings engine=%q, want %q", tc.dsn, tc.plans, got, tc.want)
+		}
+		eng, err := c.NewEngine()
+		if err != nil || (eng != nil) != (tc.want == postgres.EngineEpoll) {
+			t.Errorf("%s after plans %v: NewEngine gave %v, %v for engine %s", tc.dsn, tc.plans, eng, err, tc.want)
 		}
 		if eng != nil {
 			eng.Close()

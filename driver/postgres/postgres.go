@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -73,8 +74,11 @@ type Connector struct {
 	cfg      *pgx.ConnConfig
 	mode     Mode
 	engine   Engine // EngineEpoll or EngineGoroutine
+	want     Engine // the engine the DSN asked for (EngineAuto when none)
 	loops    int    // engine_loops; 0: DefaultEngineLoops
 	redacted string
+	baseDial pgconn.DialFunc // pgconn's own dialer, before sockDialer
+	planOnce sync.Once       // Plan
 }
 
 var (
@@ -128,7 +132,11 @@ func NewConnector(dsn string) (*Connector, error) {
 	default:
 		cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 	}
-	return &Connector{cfg: cfg, mode: mode, engine: eng, loops: loops, redacted: core.RedactDSN(dsn)}, nil
+	c := &Connector{cfg: cfg, mode: mode, engine: eng, want: want, loops: loops, redacted: core.RedactDSN(dsn), baseDial: cfg.DialFunc}
+	if eng == EngineEpoll {
+		cfg.DialFunc = sockDialer(cfg.DialFunc)
+	}
+	return c, nil
 }
 
 // Mode returns the connector's statement mode.
