@@ -101,4 +101,3 @@ func TestServerStatsSkipped(t *testing.T) {
 	}
 }
 
-func f64(v float64) *float64 { return &v }

@@ -38,7 +38,8 @@ func (o Overrides) Apply(s Spec) Spec {
 		s.Connections = *o.Connections
 	}
 	if o.Warmup != nil {
-		s.Warmup = *o.Warmup
+		// A fixed warm-up replaces a steady one.
+		s.Warmup, s.WarmupSteady = *o.Warmup, nil
 	}
 	if o.Duration != nil {
 		s.Duration = *o.Duration

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,9 @@ const (
 	// heartbeat is still fresh, and the lost worker, should it still run,
 	// stops when it reads the event.
 	EventWorkerLost EventKind = "WORKER_LOST"
+	// EventSetRate changes the open-model arrival rate of a running run
+	// (RatePayload); closed-loop workers ignore it.
+	EventSetRate EventKind = "SET_RATE"
 )
 
 // Control event payloads, stored as JSON.
@@ -39,6 +43,9 @@ type (
 	// PhasePayload is SET_PHASE's payload.
 	PhasePayload struct {
 		Phase core.Phase `json:"phase"`
+		// Reason says why the orchestrator moved the run: for the end of
+		// a warm-up, how it ended (core.WarmupEndedBy*). Workers ignore it.
+		Reason string `json:"reason,omitempty"`
 	}
 	// TargetPayload is SET_WORKER_TARGET's payload: the connections each
 	// worker holds; Groups, if not empty, limits it to those groups.
@@ -50,6 +57,12 @@ type (
 	LostPayload struct {
 		WorkerID string `json:"worker_id"`
 		Reason   string `json:"reason,omitempty"`
+	}
+
+	// RatePayload is SET_RATE's payload: the whole run's rate in
+	// operations per second; each of N workers paces Rate/N.
+	RatePayload struct {
+		Rate float64 `json:"rate"`
 	}
 )
 
@@ -68,6 +81,12 @@ func Stop() Command { return Command{Kind: EventStop} }
 // SetPhase is the SET_PHASE event moving the workers to p.
 func SetPhase(p core.Phase) Command {
 	raw, _ := json.Marshal(PhasePayload{Phase: p})
+	return Command{Kind: EventSetPhase, Payload: raw}
+}
+
+// SetPhaseBecause is SetPhase with the reason recorded in the event.
+func SetPhaseBecause(p core.Phase, reason string) Command {
+	raw, _ := json.Marshal(PhasePayload{Phase: p, Reason: reason})
 	return Command{Kind: EventSetPhase, Payload: raw}
 }
 
@@ -102,6 +121,27 @@ func LostOf(payload json.RawMessage) (workerID string, ok bool) {
 		return "", false
 	}
 	return p.WorkerID, true
+}
+
+// SetRate is the SET_RATE event moving an open-model run to rate
+// operations per second (the whole run's). rate must be positive and
+// finite.
+func SetRate(rate float64) (Command, error) {
+	if !(rate > 0) || math.IsInf(rate, 0) {
+		return Command{}, fmt.Errorf("control: set rate: must be a positive number of operations per second, got %v", rate)
+	}
+	raw, _ := json.Marshal(RatePayload{Rate: rate})
+	return Command{Kind: EventSetRate, Payload: raw}, nil
+}
+
+// RateOf reads a SET_RATE payload; ok is false if it holds no positive
+// rate.
+func RateOf(payload json.RawMessage) (float64, bool) {
+	var p RatePayload
+	if json.Unmarshal(payload, &p) != nil || !(p.Rate > 0) || math.IsInf(p.Rate, 0) {
+		return 0, false
+	}
+	return p.Rate, true
 }
 
 // PhaseOf reads a SET_PHASE payload; ok is false if it holds no phase.

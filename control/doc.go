@@ -23,4 +23,10 @@
 //     packages.
 //   - The join errors keep their "worker:" prefix: it is the worker that
 //     refuses to join, and the CLI prints them as the worker's.
+//   - SET_RATE ({"rate":400}) carries the whole run's open-model rate, as
+//     Spec.Rate does; each of N workers paces rate/N. Closed-loop workers
+//     ignore it. find-max steps the rate with it.
+//   - SET_PHASE may carry a reason ({"phase":"MEASUREMENT","reason":"steady"}):
+//     how a warm-up ended (steady, max, duration), kept in the event log
+//     beside RUN_STATUS.WARMUP_ENDED_AT. Workers ignore it.
 package control

@@ -110,6 +110,14 @@ type Spec struct {
 	// Kubernetes and Snowpark Container Services launchers); other
 	// launchers ignore it.
 	Resources Resources `json:"resources,omitzero" yaml:"resources,omitempty"`
+	// SLO holds the total's service-level objectives, checked on the
+	// measurement phase (each operation may have its own).
+	SLO *SLO `json:"slo,omitempty" yaml:"slo,omitempty"`
+	// WarmupSteady, if set, ends the warm-up once the run is steady;
+	// Warmup is then its maximum. A template writes it as the mapping
+	// form of warmup: (package workload), so it has no YAML key of its
+	// own.
+	WarmupSteady *SteadyWarmup `json:"warmup_steady,omitempty" yaml:"-"`
 }
 
 // Resources is one worker's share of a cluster node, in Kubernetes
@@ -209,6 +217,10 @@ func (s Spec) WithDefaults() Spec {
 		s.Workers = 1
 	}
 	s.Control = s.Control.WithDefaults()
+	if s.WarmupSteady != nil {
+		w := s.WarmupSteady.withDefaults(s.Warmup)
+		s.WarmupSteady, s.Warmup = &w, w.Max
+	}
 	for i := range s.Workload.Operations {
 		if s.Workload.Operations[i].Weight == nil {
 			w := 1.0
@@ -334,6 +346,11 @@ func (s Spec) Validate() error {
 			errs.Add(r.path, fmt.Sprintf("%q is not a Kubernetes quantity (like %s)", r.v, r.eg))
 		}
 	}
+	s.WarmupSteady.validate(&errs)
+	s.SLO.validate(&errs, "slo")
+	for i, op := range s.Workload.Operations {
+		op.SLO.validate(&errs, fmt.Sprintf("workload.operations[%d].slo", i))
+	}
 	return errs.Err()
 }
 
@@ -356,6 +373,8 @@ type OperationSpec struct {
 	Weight *float64    `json:"weight,omitempty" yaml:"weight,omitempty"`
 	SQL    string      `json:"sql" yaml:"sql"`
 	Params []ParamSpec `json:"params,omitempty" yaml:"params,omitempty"`
+	// SLO holds the operation's service-level objectives.
+	SLO *SLO `json:"slo,omitempty" yaml:"slo,omitempty"`
 }
 
 // ParamSpec configures one parameter generator. Gen picks the generator;

@@ -48,6 +48,11 @@ type Result struct {
 	// Server is the target server's own view of the measurement phase,
 	// per operation, beside the client's (ServerStats).
 	Server *ServerStats `json:"server,omitempty"`
+	// SLO holds the verdict of every objective the spec sets, checked on
+	// the measurement phase (CheckSLO).
+	SLO []SLOVerdict `json:"slo,omitempty"`
+	// WarmupDecision says how and when the warm-up ended.
+	WarmupDecision *WarmupDecision `json:"warmup_decision,omitempty"`
 }
 
 // FullyRecorded reports whether everything the run measured reached the

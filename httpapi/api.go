@@ -35,6 +35,7 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	api.HandleFunc("POST /api/v1/runs/{id}/stop", s.handleStop)
 	api.HandleFunc("POST /api/v1/runs/{id}/scale", s.handleScale)
 	api.HandleFunc("GET /api/v1/runs/{id}/live", s.handleLive)
+	api.HandleFunc("GET /api/v1/runs/{id}/steps", s.handleSteps)
 	api.HandleFunc("GET /api/v1/compare", s.handleCompare)
 	api.HandleFunc("GET /api/v1/templates", s.handleListTemplates)
 	api.HandleFunc("GET /api/v1/templates/{name}", s.handleGetTemplate)

@@ -184,6 +184,47 @@
 // meter works on its own connection and goroutine: nothing of it runs on
 // a worker's loop.
 //
+// # Steady-state warm-up
+//
+// A spec with WarmupSteady ends its warm-up once the run is steady: once a
+// second (steady.go) the orchestrator reads the newest warm-up snapshots,
+// buckets them per second (rollup.Intervals, the first and the newest
+// second left out as partial) and ends the warm-up when the per-second
+// QPS and p99 (response time in the open model) over the last window each
+// have a coefficient of variation below the tolerance — or at max. The
+// measurement phase then lasts its full duration from there. The decision
+// (steady, max, or duration for a fixed warm-up), when it came and the two
+// CVs go in the result (Result.WarmupDecision, so in RUN_STATUS.SUMMARY),
+// the time in RUN_STATUS.WARMUP_ENDED_AT and the reason in the SET_PHASE
+// event's payload. RUN_STATUS has no column of its own for the reason:
+// SQLite cannot add one rerunnably (no ADD COLUMN IF NOT EXISTS), and the
+// schema's scripts are rerun whole.
+//
+// # Find-max
+//
+// Service.FindMax (findmax.go) is one run whose steps change the
+// open-model rate (SET_RATE) or the connections (SET_WORKER_TARGET) live:
+// the run starts at the first step's value with no run-level warm-up and
+// an upper-bound duration, and FindMax ends it (Run.End: COMPLETED) once
+// it has an answer. Each step waits its own warm-up, then its measured
+// window, then for every worker's snapshot covering the window's end; the
+// window's figures are the rollup of the snapshots whose midpoint lies in
+// it. A step is BREACH when an objective fails (latency on response time
+// in the open model), CLIENT-BOUND when it meets the SLO but started fewer
+// than 95 % of the intended starts or skipped any (the answer is then
+// "client-bound": the figure is the client's, not the target's), PASS
+// otherwise. The search multiplies the value by the factor while steps
+// pass, divides it while they fail, then bisects between the best good and
+// the smallest bad value until they are within the resolution (whole
+// connections: until they differ by one); out of steps, the bracket so far
+// is the answer. Every step is written to FIND_MAX_STEPS as it is judged,
+// when the store has it (store.StepStore).
+//
+// A saturated target and a saturated client look alike to the schedule:
+// both leave starts late. A loose SLO that tolerates the queueing can
+// therefore answer client-bound where more connections would have shown a
+// server limit; the step's note says so.
+//
 // # Decisions
 //
 //   - Control is by polling (control.poll, default 200 ms) on every store;

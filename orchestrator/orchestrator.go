@@ -81,6 +81,8 @@ type Run struct {
 
 	stopOnce sync.Once
 	stopCh   chan struct{}
+	endOnce  sync.Once
+	endCh    chan struct{}
 
 	hurryOnce sync.Once
 	hurryCh   chan struct{}
@@ -117,6 +119,10 @@ func (r *Run) Done() <-chan struct{} { return r.done }
 // Stop asks the run to stop now (as `unistore stop` does from elsewhere);
 // the result then has status CANCELLED.
 func (r *Run) Stop() { r.stopOnce.Do(func() { close(r.stopCh) }) }
+
+// End ends the run's measurement now, as the end of its duration would:
+// the result has status COMPLETED. FindMax ends its open-ended run so.
+func (r *Run) End() { r.endOnce.Do(func() { close(r.endCh) }) }
 
 // Start validates spec and checks the target — it connects once and
 // prepares every statement, so a bad DSN or a missing table is an error
@@ -201,7 +207,8 @@ func (s *Service) Start(ctx context.Context, spec core.Spec, o Options) (*Run, e
 		return nil, fmt.Errorf("unistore: before load: record the run: %w", err)
 	}
 	d := &driveState{s: s, spec: spec, opts: o, base: base, log: s.logger(), target: target, restarts: restartsWorkers(s.Launcher),
-		run:    &Run{ID: id, Spec: spec.Redacted(), done: make(chan struct{}), stopCh: make(chan struct{}), hurryCh: make(chan struct{})},
+		run: &Run{ID: id, Spec: spec.Redacted(), done: make(chan struct{}), stopCh: make(chan struct{}), hurryCh: make(chan struct{}),
+			endCh: make(chan struct{})},
 		groups: make([]*group, spec.Workers), local: newLocalRows()}
 	d.out = outage{log: d.log, runID: id}
 	if o.Meter != nil {
@@ -305,6 +312,8 @@ type driveState struct {
 	// pending holds control writes the record needs that the store has
 	// not taken yet, in order (record).
 	pending []pendingWrite
+	// steadyNext is when a steady warm-up is judged next (steady.go).
+	steadyNext time.Time
 }
 
 // flushTimeout is the Service's FlushTimeout, defaulted.
@@ -512,19 +521,27 @@ loop:
 		case <-d.run.stopCh:
 			outcome = core.StatusCancelled
 			break loop
+		case <-d.run.endCh:
+			break loop
 		case <-tick.C:
 		case <-due.C:
 			due.Reset(time.Until(end)) // after the warm-up's end, the end's
 		}
 		now := time.Now()
-		if phase == core.PhaseWarmup && !now.Before(warmupEnd) {
-			phase = core.PhaseMeasurement
-			d.sendLocal(control.SetPhase(phase))
-			d.deadline = end
-			d.event(control.SetPhase(phase))
-			d.recordRun(store.RunUpdate{Phase: &phase, WarmupEndedAt: &now})
-			if d.meter != nil {
-				d.meter.Measure(now)
+		if phase == core.PhaseWarmup {
+			// At its fixed length, or once steady (steady.go).
+			if dec := d.warmupOver(now, started, warmupEnd); dec != nil {
+				phase = core.PhaseMeasurement
+				d.base.WarmupDecision = dec
+				end = now.Add(d.spec.Duration.D())
+				d.sendLocal(control.SetPhase(phase))
+				d.deadline = end
+				d.event(control.SetPhaseBecause(phase, dec.EndedBy))
+				d.recordRun(store.RunUpdate{Phase: &phase, WarmupEndedAt: &now})
+				if d.meter != nil {
+					d.meter.Measure(now)
+				}
+				due.Reset(time.Until(end))
 			}
 		}
 		if !now.Before(end) {

@@ -89,6 +89,8 @@ func Summary(w io.Writer, r *core.Result) error {
 		fmt.Fprintf(w, "errors by class: %s\n", errorClasses(r.Total.ErrorsByClass))
 	}
 	storeLine(w, r)
+	WarmupDecision(w, r.WarmupDecision)
+	SLO(w, r.SLO)
 	if err := Cost(w, r.Cost); err != nil {
 		return err
 	}

@@ -90,6 +90,10 @@ func Rollup(run store.Run, base core.Result, rows []store.Snapshot) (*core.Resul
 	if res.ConnectionsTarget == nil {
 		res.ConnectionsTarget = Targets(spec, nil)
 	}
+	// The objectives are checked on the measurement phase's figures, here,
+	// so that the result a run reports and the one `runs show` recomputes
+	// hold the same verdicts.
+	res.SLO = core.CheckSLO(spec, &res)
 	return &res, nil
 }
 

@@ -107,6 +107,13 @@
 //     before core's defaults do (the orchestrator calls ControlDefaults).
 //     The Snowflake store does (poll 1 s, heartbeat 1 s, heartbeat timeout
 //     30 s, lease 60 s); SQLite and PostgreSQL keep core's.
+//   - Find-max step histories (FIND_MAX_STEPS) and named baseline runs
+//     (CONFIG.RUN_BASELINES), schema version 4, are optional capabilities,
+//     StepStore and BaselineStore, so a Store written against the older
+//     interface still compiles; Memory and every sqlstore backend have
+//     them. A step's value is text and its figures a JSON document
+//     (DETAIL): Snowflake binds floats at float32 precision. Replacing a
+//     row is DELETE then INSERT, which every dialect takes as it is.
 //   - Executions pages with LIMIT/OFFSET ordered by start time, worker and
 //     connection: enough for the CLI; an export of millions of rows would
 //     want a keyset cursor or a streaming method, added as an optional

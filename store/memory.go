@@ -26,6 +26,8 @@ type Memory struct {
 	KeepExecutions bool
 	execCount      map[string]int64
 	batches        map[[2]string]bool // (run, batch id) stored
+	steps          map[string][]Step  // steps.go
+	baselines      map[string]string
 }
 
 var (

@@ -108,6 +108,15 @@
 // control plane by more than a lease. Each of N workers paces rate/N in
 // the open model.
 //
+// SET_RATE changes that rate live (SetRate): the pacer's schedule goes
+// on from the next start it had due at the new period — no start lost or
+// doubled, no burst — and the starts still queued in the backlog are
+// dropped and counted skipped, so one rate's overload does not spill into
+// the next rate's measurements (find-max steps down after a breach). A
+// worker joining late replays the newest SET_RATE and starts at it. The
+// pacer computes due starts and its next wake-up with one rounding, so its
+// timer never wakes to find nothing due (which spins on a virtual clock).
+//
 // A group is held by a worker of it whose heartbeat is RUNNING and fresher
 // than control.heartbeat_timeout, unless the orchestrator declared it lost
 // (WORKER_LOST, appended before every relaunch). A holder of the same or a

@@ -135,7 +135,7 @@ func Join(ctx context.Context, cfg JoinConfig) error {
 	if spec.Warmup > 0 {
 		phase = core.PhaseWarmup
 	}
-	conns := spec.Connections
+	conns, rate := spec.Connections, spec.Rate
 	var lastSeq int64
 	for _, e := range events {
 		lastSeq = e.Seq
@@ -149,6 +149,10 @@ func Join(ctx context.Context, cfg JoinConfig) error {
 		case control.EventSetWorkerTarget:
 			if p, ok := control.TargetFor(e.Payload, cfg.Group); ok {
 				conns = p
+			}
+		case control.EventSetRate:
+			if r, ok := control.RateOf(e.Payload); ok && spec.Rate > 0 {
+				rate = r
 			}
 		}
 	}
@@ -179,7 +183,7 @@ func Join(ctx context.Context, cfg JoinConfig) error {
 		return err
 	}
 	w, err := New(Config{RunID: run.ID, Group: cfg.Group, Groups: spec.Workers, Attempt: cfg.Attempt, Connections: conns,
-		Rate: spec.Rate / float64(spec.Workers), Seed: spec.Seed, Connector: conn, Workload: wl,
+		Rate: rate / float64(spec.Workers), Seed: spec.Seed, Connector: conn, Workload: wl,
 		OnInterval: cfg.OnInterval, Store: st, WorkerID: id, Capture: capture, Heartbeat: ctl.Heartbeat.D(),
 		Interval: cfg.Interval, Writer: cfg.Writer, FlushTimeout: cfg.FlushTimeout,
 		Spool: store.OpenSpool(cfg.SpoolDir, run.ID), Urgent: cfg.Urgent, OnRows: localRows(cfg.Local), Logger: log})
@@ -338,6 +342,10 @@ func follow(ctx context.Context, st JoinStore, w *Worker, run store.Run, lastSeq
 					if err := w.SetTarget(ctx, n); err != nil {
 						log.Warn("worker: scale failed", "run_id", run.ID, "connections", n, "err", err)
 					}
+				}
+			case control.EventSetRate:
+				if r, ok := control.RateOf(e.Payload); ok && run.Spec.Rate > 0 {
+					_ = w.SetRate(r / float64(run.Spec.Workers)) // r is positive: cannot fail
 				}
 			}
 		}

@@ -22,6 +22,8 @@ type pacer struct {
 	// notify, if set, is called after each batch of due starts (the
 	// engine's Wake, for its idle connections).
 	notify func()
+	// rate changes, live (SetRate): the newest one wins.
+	rates rateBox
 }
 
 func (p *pacer) init(rate float64, t0 time.Time) {
@@ -36,7 +38,10 @@ func (p *pacer) drain() (intended, skipped int64) {
 
 func (p *pacer) run(ctx context.Context) {
 	period := float64(time.Second) / p.rate
-	var n int64 // starts issued
+	// Start n of the current rate is due at base + n·period: a new rate
+	// begins where the old schedule's next start was (rate.go).
+	var base time.Duration
+	var n int64 // starts issued at the current rate
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -44,14 +49,17 @@ func (p *pacer) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
+		case <-p.rates.changed():
 		}
 		now := time.Since(p.t0)
-		due := int64(float64(now)/period) + 1 // starts due at or before now
-		for ; n < due; n++ {
-			at := time.Duration(float64(n) * period)
+		// Every start due at or before now; due and the timer below use
+		// the one rounding of at, so the timer never wakes to find
+		// nothing due (a spin on a virtual clock).
+		for ; at(base, n, period) <= now; n++ {
+			due := at(base, n, period)
 			p.intended.Add(1)
 			select {
-			case p.tokens <- at:
+			case p.tokens <- due:
 			default:
 				p.skipped.Add(1)
 			}
@@ -59,7 +67,32 @@ func (p *pacer) run(ctx context.Context) {
 		if p.notify != nil {
 			p.notify()
 		}
-		next := time.Duration(float64(n) * period)
+		if r, ok := p.rates.take(); ok {
+			base, n, period = at(base, n, period), 0, float64(time.Second)/r
+			p.dropBacklog()
+		}
+		next := at(base, n, period)
+		// Woken by a rate change, the timer may still be set: Reset (Go
+		// 1.23 timers) delivers no stale tick either way.
 		timer.Reset(max(next-time.Since(p.t0), 0))
+	}
+}
+
+// at is when start n of a schedule beginning at base is due.
+func at(base time.Duration, n int64, period float64) time.Duration {
+	return base + time.Duration(float64(n)*period)
+}
+
+// dropBacklog drops the starts still waiting for a loop, counting them
+// skipped: a new rate starts with an empty backlog, so the queue one rate
+// built (an overload) does not slow the next rate's starts.
+func (p *pacer) dropBacklog() {
+	for {
+		select {
+		case <-p.tokens:
+			p.skipped.Add(1)
+		default:
+			return
+		}
 	}
 }

@@ -54,6 +54,24 @@
 // StripSecrets removes the password from a template's target.dsn before
 // the template is saved: a stored template never holds a secret.
 //
+// # Objectives and a steady warm-up
+//
+// slo: sets service-level objectives for the total, and an operation's
+// own slo: for that operation (core.SLO): p95_ms, p99_ms, error_rate
+// ("0.1%" or 0.001; a bare number above 1 is refused as ambiguous) and
+// min_qps. Every result carries their verdicts (Result.SLO).
+//
+// warmup: is a duration or, for a warm-up that ends once the run is
+// steady, a mapping:
+//
+//	warmup: {until: steady, window: 10s, max: 3m, tolerance: 5%}
+//
+// The mapping goes to Spec.WarmupSteady (which has no YAML key of its
+// own: one key, two forms, decoded by a hook on the "warmup" path so its
+// fields are checked and located like any other), and its max becomes
+// Spec.Warmup when defaults are applied. A --warmup override replaces it
+// with the fixed form.
+//
 // # Generators
 //
 // Each param names a generator with gen; only that generator's fields may

@@ -118,6 +118,12 @@ func Parse(filename string, data []byte) (*Template, error) {
 	}
 	t.index[""] = t.root
 	d := &decoder{index: t.index, budget: maxNodes}
+	// warmup: is a duration or, for a steady-state warm-up, a mapping
+	// (core.SteadyWarmup), which goes to Spec.WarmupSteady.
+	d.mappings = map[string]func(n *yaml.Node, path string){"warmup": func(n *yaml.Node, path string) {
+		t.Spec.WarmupSteady = new(core.SteadyWarmup)
+		d.mapping(n, reflect.ValueOf(t.Spec.WarmupSteady).Elem(), path)
+	}}
 	d.decode(t.root, reflect.ValueOf(&t.Spec).Elem(), "")
 	e.Problems = append(e.Problems, d.probs...)
 
@@ -243,6 +249,9 @@ type decoder struct {
 	probs  []Problem
 	bad    []string // paths with a problem
 	budget int
+	// mappings decode a mapping found at a path (instead of the field's
+	// own type there).
+	mappings map[string]func(n *yaml.Node, path string)
 }
 
 // describe names what n holds, except under target, whose values may hold
@@ -390,6 +399,15 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 		}
 		seen[k.Value] = k
 		d.index[p] = k
+		if f := d.mappings[p]; f != nil {
+			if m := val; m.Kind == yaml.MappingNode || m.Kind == yaml.AliasNode && m.Alias != nil && m.Alias.Kind == yaml.MappingNode {
+				if m.Kind == yaml.AliasNode {
+					m = m.Alias
+				}
+				f(m, p)
+				continue
+			}
+		}
 		d.decode(val, v.Field(idx), p)
 	}
 }

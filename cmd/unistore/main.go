@@ -28,6 +28,7 @@ const (
 	exitBadInput    = 2   // a template, flag or argument is wrong; nothing started
 	exitLeaseLost   = 3   // worker: the orchestrator stopped renewing the run
 	exitUnrecorded  = 4   // the run was measured but not fully recorded: rows or its status wait in the spool (or were dropped)
+	exitSLOBreach   = 3   // run --check-slo: an objective was breached
 	exitStopped     = 5   // the run was stopped on request (`unistore stop RUN_ID` from another shell)
 	exitInterrupted = 130 // Ctrl-C or SIGTERM: the run stopped cleanly, its summary printed
 )
@@ -114,6 +115,7 @@ func newApp() *cli.App {
 			emulateCommand(),
 			serveCommand(),
 			k8sCommand(),
+			findMaxCommand(),
 		},
 	}
 }

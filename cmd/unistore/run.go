@@ -48,7 +48,8 @@ func runCommand() *cli.Command {
 		Name:      "run",
 		Usage:     "run a workload template (a file, or one saved with templates save) and record it in the store",
 		ArgsUsage: "TEMPLATE.yaml",
-		Flags:     append(append(runFlags(), launcherFlags()...), &cli.StringFlag{Name: "template", Usage: "run the saved template `NAME` instead of a file"}),
+		Flags: append(append(runFlags(), launcherFlags()...), &cli.StringFlag{Name: "template", Usage: "run the saved template `NAME` instead of a file"},
+			&cli.BoolFlag{Name: "check-slo", Usage: "exit with status 3 if an objective of the template's slo: sections is breached (for CI)"}),
 		Action: func(c *cli.Context) error {
 			// Bad input fails in the order a user fixes it: the template
 			// and the flags, then the outputs, then the store, then the
@@ -80,6 +81,9 @@ func runCommand() *cli.Command {
 				return exitCode{2, err}
 			}
 			if err := checkOutputs(c, "json", "cpuprofile"); err != nil {
+				return exitCode{2, err}
+			}
+			if err := checkSLOFlag(c, spec); err != nil {
 				return exitCode{2, err}
 			}
 			if err := checkLauncher(c, spec); err != nil {
@@ -287,7 +291,7 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec, st unistore.St
 		}
 		return exitCode{exitStopped, nil} // `unistore stop` from elsewhere (or its API)
 	case core.StatusCompleted:
-		return nil
+		return sloExit(c, res)
 	}
 	return exitCode{1, err}
 }

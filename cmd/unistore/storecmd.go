@@ -179,19 +179,14 @@ func runsCommand() *cli.Command {
 			},
 			{
 				Name:      "compare",
-				Usage:     "per-operation deltas of QPS and percentiles between two runs",
-				ArgsUsage: "RUN_A RUN_B",
-				Flags:     []cli.Flag{storeFlag(), jsonFlag},
-				Action: withStore(2, "runs compare: give two run ids", func(c *cli.Context, st unistore.Store) error {
-					rs, err := unistore.CompareRuns(c.Context, st, c.Args().Get(0), c.Args().Get(1))
-					if err != nil {
-						return err
-					}
-					if c.Bool("json") {
-						return writeJSON("-", stdout(c), rs)
-					}
-					return report.Compare(stdout(c), rs["a"], rs["b"])
-				}),
+				Usage:     "per-operation deltas of QPS and percentiles between two runs; --verdict: REGRESSION, IMPROVEMENT or NO CHANGE per figure (exit 1 on a regression)",
+				ArgsUsage: "RUN_A RUN_B (with --baseline NAME: NEW alone, or BASE NEW to mark BASE)",
+				Flags: []cli.Flag{storeFlag(), jsonFlag,
+					&cli.BoolFlag{Name: "verdict", Usage: "judge each figure with a bootstrap confidence interval over per-second figures"},
+					&cli.StringFlag{Name: "threshold", Value: "5%", Usage: "with --verdict: the smallest change that counts"},
+					&cli.Float64Flag{Name: "confidence", Value: 0.95, Usage: "with --verdict: the confidence interval's level"},
+					&cli.StringFlag{Name: "baseline", Usage: "a named baseline run in the store: BASE NEW marks BASE as `NAME`; NEW alone compares with it"}},
+				Action: withStore(-1, "", compareAction),
 			},
 			{
 				Name:      "export",

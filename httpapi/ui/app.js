@@ -310,6 +310,30 @@ async function runView(id) {
   new LineChart(qpsCanvas, { series: [{ name: "qps", color: "#2563eb" }] }).set(xs, [ivs.map((iv) => iv.total.qps)]);
   new LineChart(latCanvas, { unit: "ms", series: [{ name: "p50", color: "#16a34a" }, { name: "p95", color: "#d97706" }, { name: "p99", color: "#dc2626" }] })
     .set(xs, [ivs.map((iv) => iv.total.latency_ms.p50), ivs.map((iv) => iv.total.latency_ms.p95), ivs.map((iv) => iv.total.latency_ms.p99)]);
+  answersView(id, res);
+}
+
+// answersView adds a run's SLO verdicts and, for a find-max run, its
+// steps: a table and QPS and p99 by step.
+async function answersView(id, res) {
+  const main = document.getElementById("view");
+  if ((res.slo || []).length) {
+    main.append(h("h2", {}, "Service-level objectives"), h("div", { class: "card flush" }, h("table", {},
+      h("tr", {}, ["scope", "objective", "observed", "threshold", "verdict"].map((c) => h("th", {}, c))),
+      res.slo.map((v) => h("tr", {}, h("td", { class: "l" }, v.scope), h("td", { class: "l" }, v.objective),
+        h("td", {}, num(v.observed, 3)), h("td", {}, num(v.threshold, 3)), h("td", { class: v.pass ? "pos" : "neg" }, v.pass ? "PASS" : "FAIL"))))));
+  }
+  const steps = await api("GET", "/runs/" + encodeURIComponent(id) + "/steps");
+  // Still on this run's page (the reader may have moved on meanwhile)?
+  if (!steps.length || !document.getElementById("iv-qps")) return;
+  const canvas = h("canvas", { class: "chart", id: "fm-steps" });
+  main.append(h("h2", {}, "find-max steps"), h("div", { class: "card flush" }, h("table", { id: "fm-table" },
+    h("tr", {}, ["step", "rate", "connections", "qps", "p99 ms", "verdict"].map((c) => h("th", {}, c))),
+    steps.map((s) => h("tr", {}, h("td", {}, s.step), h("td", {}, s.rate ? num(s.rate) : "–"), h("td", {}, s.connections),
+      h("td", {}, num(s.qps)), h("td", {}, ms(s.latency_ms.p99)), h("td", { class: s.verdict === "PASS" ? "pos" : "neg" }, s.verdict))))),
+  h("div", { class: "card" }, h("h2", {}, "QPS and p99 by step"), canvas));
+  new LineChart(canvas, { series: [{ name: "qps", color: "#2563eb" }, { name: "p99 ms", color: "#dc2626" }] })
+    .set(steps.map((s) => s.step), [steps.map((s) => s.qps), steps.map((s) => s.latency_ms.p99)]);
 }
 
 // ---- compare ---------------------------------------------------------

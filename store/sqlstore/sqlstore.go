@@ -125,6 +125,7 @@ type Config struct {
 var Tables = []string{
 	"run_status", "run_control_events", "worker_heartbeats",
 	"worker_metrics_snapshots", "query_executions", "schema_version", "test_templates", "stored_batches",
+	"find_max_steps", "run_baselines",
 }
 
 // New returns the Store over d.
@@ -132,7 +133,7 @@ func New(d Dialect, cfg Config) *Store {
 	var pairs []string
 	for _, t := range Tables {
 		p := cfg.ResultsPrefix
-		if t == "test_templates" {
+		if t == "test_templates" || t == "run_baselines" {
 			p = cfg.ConfigPrefix
 		}
 		pairs = append(pairs, "{"+t+"}", p+t)
