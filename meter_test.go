@@ -100,4 +100,3 @@ func TestServerStatsSkipped(t *testing.T) {
 		t.Errorf("enrichment %+v", e)
 	}
 }
-
