@@ -87,6 +87,7 @@ type Figure struct {
 	Base, New      float64
 	Change, Lo, Hi float64 // fractions
 	Verdict, Note  string
+	Detail         string // what the method saw, e.g. "blocks 2/3"
 }
 
 // Verdicts writes the per-figure verdicts as a table, after a line naming
@@ -95,14 +96,14 @@ func Verdicts(w io.Writer, base, newRun, method string, threshold, confidence fl
 	fmt.Fprintf(w, "base %s, new %s\nmethod: %s; %.0f%% confidence interval; threshold %s\n", base, newRun, method,
 		100*confidence, SLOValue(core.ObjectiveErrorRate, threshold))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "scope\tfigure\tbase\tnew\tchange\tconfidence interval\tverdict")
+	fmt.Fprintln(tw, "scope\tfigure\tbase\tnew\tchange\tconfidence interval\tverdict\tdetail")
 	for _, f := range figs {
 		if f.Note != "" {
-			fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.3f\t-\t-\t%s (%s)\n", f.Scope, f.Figure, f.Base, f.New, f.Verdict, f.Note)
+			fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.3f\t-\t-\t%s\t%s\n", f.Scope, f.Figure, f.Base, f.New, f.Verdict, f.Note)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.3f\t%+.1f%%\t[%+.1f%%, %+.1f%%]\t%s\n", f.Scope, f.Figure, f.Base, f.New,
-			100*f.Change, 100*f.Lo, 100*f.Hi, f.Verdict)
+		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.3f\t%+.1f%%\t[%+.1f%%, %+.1f%%]\t%s\t%s\n", f.Scope, f.Figure, f.Base, f.New,
+			100*f.Change, 100*f.Lo, 100*f.Hi, f.Verdict, f.Detail)
 	}
 	return tw.Flush()
 }
