@@ -93,7 +93,7 @@ type Figure struct {
 // Verdicts writes the per-figure verdicts as a table, after a line naming
 // the method.
 func Verdicts(w io.Writer, base, newRun, method string, threshold, confidence float64, figs []Figure) error {
-	fmt.Fprintf(w, "base %s, new %s\nmethod: %s; %.0f%% confidence interval; threshold %s\n", base, newRun, method,
+	fmt.Fprintf(w, "base %s, new %s\nmethod: %s\n%.0f%% confidence interval of the change; threshold %s\n", base, newRun, method,
 		100*confidence, SLOValue(core.ObjectiveErrorRate, threshold))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "scope\tfigure\tbase\tnew\tchange\tconfidence interval\tverdict\tdetail")

@@ -317,7 +317,7 @@ func compareAction(c *cli.Context, st unistore.Store) error {
 			figs = append(figs, report.Figure{Scope: f.Scope, Figure: f.Figure, Base: f.Base, New: f.New,
 				Change: f.Change.Estimate, Lo: f.Change.Low, Hi: f.Change.High, Verdict: string(f.Verdict), Detail: f.Detail, Note: f.Note})
 		}
-		if err := report.Verdicts(stdout(c), rep.Base, rep.New, string(rep.Method)+": "+rep.MethodText, rep.Threshold, rep.Confidence, figs); err != nil {
+		if err := report.Verdicts(stdout(c), rep.Base, rep.New, string(rep.Method)+" — "+rep.MethodText, rep.Threshold, rep.Confidence, figs); err != nil {
 			return err
 		}
 	}
