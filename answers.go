@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/unistore-bench/unistore/core"
@@ -146,10 +147,17 @@ type VerdictConfig struct {
 	// seed 1): a fixed seed makes a verdict reproducible.
 	Resamples int
 	Seed      uint64
+	// Gate lists the figures (VerdictFigures) whose REGRESSION sets
+	// VerdictReport.Regression, the CLI's exit 1; empty: all of them.
+	// Every figure is judged and reported either way.
+	Gate []string
 	// Width is the interval over which per-interval figures are taken
 	// (default 1s).
 	Width time.Duration
 }
+
+// VerdictFigures are the figures a verdict judges, for every scope.
+func VerdictFigures() []string { return []string{"qps", "p50_ms", "p99_ms"} }
 
 // Verdict defaults.
 const (
@@ -189,7 +197,10 @@ type VerdictReport struct {
 	Threshold  float64         `json:"threshold"`
 	Confidence float64         `json:"confidence"`
 	Figures    []FigureVerdict `json:"figures"`
-	// Regression is set when any figure is a REGRESSION.
+	// Gate is the figures that gate (VerdictConfig.Gate).
+	Gate []string `json:"gate"`
+	// Regression is set when a gating figure, of any scope, is a
+	// REGRESSION.
 	Regression bool `json:"regression"`
 }
 
@@ -220,6 +231,18 @@ func Verdict(ctx context.Context, st store.Store, base, newRun string, c Verdict
 	if err != nil {
 		return nil, fmt.Errorf("unistore: verdict: %w", err)
 	}
+	gate := VerdictFigures()
+	if len(c.Gate) > 0 {
+		gate = nil
+		for _, g := range c.Gate {
+			if !slices.Contains(VerdictFigures(), g) {
+				return nil, fmt.Errorf("unistore: verdict: unknown figure %q to gate on (want some of %s)", g, strings.Join(VerdictFigures(), ", "))
+			}
+			if !slices.Contains(gate, g) {
+				gate = append(gate, g)
+			}
+		}
+	}
 	if !(c.Threshold > 0 && c.Threshold < 1) {
 		return nil, fmt.Errorf("unistore: verdict: threshold must be between 0%% and 100%%, got %v", c.Threshold)
 	}
@@ -244,7 +267,7 @@ func Verdict(ctx context.Context, st store.Store, base, newRun string, c Verdict
 		text = fmt.Sprintf("Mann–Whitney U (normal approximation, tie-corrected) with the Hodges–Lehmann shift over the base's median, of per-%s figures", c.Width)
 	}
 	rep := &VerdictReport{Base: base, New: newRun, Threshold: c.Threshold, Confidence: c.Confidence,
-		Method: method, MethodText: text, Figures: []FigureVerdict{}}
+		Method: method, MethodText: text, Gate: gate, Figures: []FigureVerdict{}}
 	scopes := []string{core.ScopeTotal}
 	for name := range a {
 		if name != core.ScopeTotal && b[name] != nil {
@@ -282,7 +305,7 @@ func Verdict(ctx context.Context, st store.Store, base, newRun string, c Verdict
 				fv.Change = ci
 				fv.Verdict = stats.Judge(ci, c.Threshold, fig.higher)
 			}
-			rep.Regression = rep.Regression || fv.Verdict == stats.Regression
+			rep.Regression = rep.Regression || (fv.Verdict == stats.Regression && slices.Contains(gate, fig.name))
 			rep.Figures = append(rep.Figures, fv)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -125,6 +126,18 @@ func TestVerdict(t *testing.T) {
 		}
 		if _, err := unistore.Verdict(ctx, st, a.RunID, b.RunID, unistore.VerdictConfig{Method: "ttest"}); err == nil || !strings.Contains(err.Error(), "unknown method") {
 			t.Errorf("an unknown method: %v", err)
+		}
+		// Gating on p50 alone: p50 regressed, so the report does; the
+		// gate is listed once; an unknown figure is an error.
+		rep, err := unistore.Verdict(ctx, st, a.RunID, slow.RunID, unistore.VerdictConfig{Gate: []string{"p50_ms", "p50_ms"}})
+		if err != nil || !rep.Regression || !slices.Equal(rep.Gate, []string{"p50_ms"}) {
+			t.Errorf("gate p50_ms: regression %v, gate %v (%v)", rep != nil && rep.Regression, rep, err)
+		}
+		if rep, _ := unistore.Verdict(ctx, st, a.RunID, b.RunID, unistore.VerdictConfig{}); !slices.Equal(rep.Gate, unistore.VerdictFigures()) {
+			t.Errorf("default gate %v, want every figure", rep.Gate)
+		}
+		if _, err := unistore.Verdict(ctx, st, a.RunID, b.RunID, unistore.VerdictConfig{Gate: []string{"p95_ms"}}); err == nil || !strings.Contains(err.Error(), `unknown figure "p95_ms"`) {
+			t.Errorf("an unknown gate: %v", err)
 		}
 	})
 }

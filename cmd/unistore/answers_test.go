@@ -141,6 +141,12 @@ func TestCompareVerdictCLI(t *testing.T) {
 		!strings.Contains(stdout, "too few values (2 and 2) for a 95% Mann–Whitney interval") { // 4 s: two whole seconds
 		t.Errorf("--method mannwhitney: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
+	if stdout, _, _ := unistore(t, "runs", "compare", ids[0], ids[1], "--verdict", "--gate", "p50_ms,qps"); !strings.Contains(stdout, "threshold 5%; a REGRESSION in p50_ms, qps fails") {
+		t.Errorf("--gate p50_ms,qps: not in the header:\n%s", stdout)
+	}
+	if _, stderr, code := unistore(t, "runs", "compare", ids[0], ids[1], "--verdict", "--gate", "p95_ms"); code != 2 || !strings.Contains(stderr, `unknown figure "p95_ms" to gate on`) {
+		t.Errorf("--gate p95_ms: exit %d, stderr %q", code, stderr)
+	}
 	if _, stderr, code := unistore(t, "runs", "compare", ids[0], ids[1], "--verdict", "--method", "ttest"); code != 2 || !strings.Contains(stderr, `--method: stats: unknown method "ttest"`) {
 		t.Errorf("unknown method: exit %d, stderr %q", code, stderr)
 	}

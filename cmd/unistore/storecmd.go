@@ -187,6 +187,7 @@ func runsCommand() *cli.Command {
 					&cli.StringFlag{Name: "method", Value: string(stats.DefaultMethod), Usage: "with --verdict: block-bootstrap (circular, block length from the autocorrelation), bootstrap (iid) or mannwhitney"},
 					&cli.StringFlag{Name: "threshold", Value: "5%", Usage: "with --verdict: the smallest change that counts"},
 					&cli.Float64Flag{Name: "confidence", Value: 0.95, Usage: "with --verdict: the confidence interval's level"},
+					&cli.StringFlag{Name: "gate", Usage: "with --verdict: the figures whose REGRESSION exits 1, comma-separated (qps,p50_ms,p99_ms; default all)"},
 					&cli.StringFlag{Name: "baseline", Usage: "a named baseline run in the store: BASE NEW marks BASE as `NAME`; NEW alone compares with it"}},
 				Action: withStore(-1, "", compareAction),
 			},
