@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/unistore-bench/unistore/core"
@@ -139,14 +140,24 @@ type VerdictConfig struct {
 	Threshold float64
 	// Confidence is the confidence interval's level (default 0.95).
 	Confidence float64
-	// Resamples and Seed drive the bootstrap (default 2000, seed 1): a
-	// fixed seed makes a verdict reproducible.
+	// Method is how the figures are compared (default
+	// stats.MethodBlockBootstrap; see package stats).
+	Method stats.Method
+	// Resamples and Seed drive the bootstrap methods (default 2000,
+	// seed 1): a fixed seed makes a verdict reproducible.
 	Resamples int
 	Seed      uint64
+	// Gate lists the figures (VerdictFigures) whose REGRESSION sets
+	// VerdictReport.Regression, the CLI's exit 1; empty: all of them.
+	// Every figure is judged and reported either way.
+	Gate []string
 	// Width is the interval over which per-interval figures are taken
 	// (default 1s).
 	Width time.Duration
 }
+
+// VerdictFigures are the figures a verdict judges, for every scope.
+func VerdictFigures() []string { return []string{"qps", "p50_ms", "p99_ms"} }
 
 // Verdict defaults.
 const (
@@ -169,28 +180,37 @@ type FigureVerdict struct {
 	// Samples are the per-interval figures used on each side.
 	BaseSamples int `json:"base_samples"`
 	NewSamples  int `json:"new_samples"`
+	// Detail is what the method saw besides the interval: the block
+	// lengths of the block bootstrap, U and p of Mann–Whitney.
+	Detail string `json:"detail,omitempty"`
 	// Note says why a figure could not be judged (too few intervals).
 	Note string `json:"note,omitempty"`
 }
 
 // VerdictReport is Verdict's answer.
 type VerdictReport struct {
-	Base       string          `json:"base"`
-	New        string          `json:"new"`
-	Method     string          `json:"method"`
+	Base   string       `json:"base"`
+	New    string       `json:"new"`
+	Method stats.Method `json:"method"`
+	// MethodText says the method in words, with its parameters.
+	MethodText string          `json:"method_text"`
 	Threshold  float64         `json:"threshold"`
 	Confidence float64         `json:"confidence"`
 	Figures    []FigureVerdict `json:"figures"`
-	// Regression is set when any figure is a REGRESSION.
+	// Gate is the figures that gate (VerdictConfig.Gate).
+	Gate []string `json:"gate"`
+	// Regression is set when a gating figure, of any scope, is a
+	// REGRESSION.
 	Regression bool `json:"regression"`
 }
 
 // Verdict compares two stored runs figure by figure — the total's and
 // every operation's QPS, p50 and p99 — from their per-interval figures
 // (each second of the measurement phase, first and last left out as
-// partial): a bootstrap confidence interval of the relative difference
-// of the means, judged REGRESSION, IMPROVEMENT or NO CHANGE against the
-// threshold (package stats).
+// partial): by default a circular block bootstrap confidence interval of
+// the relative difference of the means (c.Method chooses another),
+// judged REGRESSION, IMPROVEMENT or NO CHANGE against the threshold
+// (package stats).
 func Verdict(ctx context.Context, st store.Store, base, newRun string, c VerdictConfig) (*VerdictReport, error) {
 	if c.Threshold == 0 {
 		c.Threshold = DefaultVerdictThreshold
@@ -207,6 +227,22 @@ func Verdict(ctx context.Context, st store.Store, base, newRun string, c Verdict
 	if c.Width == 0 {
 		c.Width = time.Second
 	}
+	method, err := stats.ParseMethod(string(c.Method))
+	if err != nil {
+		return nil, fmt.Errorf("unistore: verdict: %w", err)
+	}
+	gate := VerdictFigures()
+	if len(c.Gate) > 0 {
+		gate = nil
+		for _, g := range c.Gate {
+			if !slices.Contains(VerdictFigures(), g) {
+				return nil, fmt.Errorf("unistore: verdict: unknown figure %q to gate on (want some of %s)", g, strings.Join(VerdictFigures(), ", "))
+			}
+			if !slices.Contains(gate, g) {
+				gate = append(gate, g)
+			}
+		}
+	}
 	if !(c.Threshold > 0 && c.Threshold < 1) {
 		return nil, fmt.Errorf("unistore: verdict: threshold must be between 0%% and 100%%, got %v", c.Threshold)
 	}
@@ -221,9 +257,17 @@ func Verdict(ctx context.Context, st store.Store, base, newRun string, c Verdict
 	if err != nil {
 		return nil, err
 	}
+	var text string
+	switch method {
+	case stats.MethodBlockBootstrap:
+		text = fmt.Sprintf("circular block bootstrap (percentile, %d resamples, seed %d, block length from each series' lag-1 autocorrelation) of the relative difference of the means of per-%s figures", c.Resamples, c.Seed, c.Width)
+	case stats.MethodBootstrap:
+		text = fmt.Sprintf("iid bootstrap (percentile, %d resamples, seed %d; ignores autocorrelation) of the relative difference of the means of per-%s figures", c.Resamples, c.Seed, c.Width)
+	case stats.MethodMannWhitney:
+		text = fmt.Sprintf("Mann–Whitney U (normal approximation, tie-corrected) with the Hodges–Lehmann shift over the base's median, of per-%s figures", c.Width)
+	}
 	rep := &VerdictReport{Base: base, New: newRun, Threshold: c.Threshold, Confidence: c.Confidence,
-		Method:  fmt.Sprintf("bootstrap (percentile, %d resamples, seed %d) of the relative difference of the means of per-%s figures", c.Resamples, c.Seed, c.Width),
-		Figures: []FigureVerdict{}}
+		Method: method, MethodText: text, Gate: gate, Figures: []FigureVerdict{}}
 	scopes := []string{core.ScopeTotal}
 	for name := range a {
 		if name != core.ScopeTotal && b[name] != nil {
@@ -239,15 +283,29 @@ func Verdict(ctx context.Context, st store.Store, base, newRun string, c Verdict
 			xa, xb := a[scope][fig.name], b[scope][fig.name]
 			fv := FigureVerdict{Scope: scope, Figure: fig.name, BaseSamples: len(xa), NewSamples: len(xb),
 				Base: stats.Mean(xa), New: stats.Mean(xb), Verdict: stats.NoChange}
-			ci, err := stats.BootstrapRelDiff(xa, xb, c.Confidence, c.Resamples, c.Seed)
+			var ci stats.Interval
+			var err error
+			switch method {
+			case stats.MethodBlockBootstrap:
+				ci, err = stats.BlockBootstrapRelDiff(xa, xb, c.Confidence, c.Resamples, c.Seed)
+				fv.Detail = fmt.Sprintf("blocks %d/%d", stats.BlockLength(xa), stats.BlockLength(xb))
+			case stats.MethodBootstrap:
+				ci, err = stats.BootstrapRelDiff(xa, xb, c.Confidence, c.Resamples, c.Seed)
+			case stats.MethodMannWhitney:
+				var mw stats.MannWhitneyResult
+				mw, err = stats.MannWhitney(xa, xb, c.Confidence)
+				ci = mw.Shift
+				fv.Detail = fmt.Sprintf("U=%g p=%.3f", mw.U, mw.P)
+			}
 			if err != nil {
+				fv.Detail = ""
 				fv.Note = err.Error()
 				fv.Base, fv.New = zeroNaN(fv.Base), zeroNaN(fv.New)
 			} else {
 				fv.Change = ci
 				fv.Verdict = stats.Judge(ci, c.Threshold, fig.higher)
 			}
-			rep.Regression = rep.Regression || fv.Verdict == stats.Regression
+			rep.Regression = rep.Regression || (fv.Verdict == stats.Regression && slices.Contains(gate, fig.name))
 			rep.Figures = append(rep.Figures, fv)
 		}
 	}

@@ -1,10 +1,13 @@
 package unistore_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -77,7 +80,8 @@ func TestSLOVerdicts(t *testing.T) {
 
 // TestVerdict: two runs of the same spec on a target of the same latency
 // are NO CHANGE in every figure; a run 30 % slower per statement is a
-// REGRESSION in QPS, p50 and p99, and the other way round an IMPROVEMENT.
+// REGRESSION in QPS, p50 and p99, and the other way round an IMPROVEMENT
+// — by every method, each named in the report.
 func TestVerdict(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		st := store.NewMemory()
@@ -89,11 +93,20 @@ func TestVerdict(t *testing.T) {
 		ctx := context.Background()
 		for _, tc := range []struct {
 			base, new string
+			method    stats.Method
 			want      stats.Verdict
-		}{{a.RunID, b.RunID, stats.NoChange}, {a.RunID, slow.RunID, stats.Regression}, {slow.RunID, a.RunID, stats.Improvement}} {
-			rep, err := unistore.Verdict(ctx, st, tc.base, tc.new, unistore.VerdictConfig{})
+		}{
+			{a.RunID, b.RunID, "", stats.NoChange}, {a.RunID, slow.RunID, "", stats.Regression}, {slow.RunID, a.RunID, "", stats.Improvement},
+			{a.RunID, b.RunID, stats.MethodBootstrap, stats.NoChange}, {a.RunID, slow.RunID, stats.MethodBootstrap, stats.Regression},
+			{a.RunID, b.RunID, stats.MethodMannWhitney, stats.NoChange}, {a.RunID, slow.RunID, stats.MethodMannWhitney, stats.Regression},
+			{slow.RunID, a.RunID, stats.MethodMannWhitney, stats.Improvement},
+		} {
+			rep, err := unistore.Verdict(ctx, st, tc.base, tc.new, unistore.VerdictConfig{Method: tc.method})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if want := cmp.Or(tc.method, stats.DefaultMethod); rep.Method != want || rep.MethodText == "" {
+				t.Errorf("method %q (%q), want %q named", rep.Method, rep.MethodText, want)
 			}
 			if len(rep.Figures) != 6 { // total and select: qps, p50, p99
 				t.Fatalf("%d figures, want 6: %+v", len(rep.Figures), rep.Figures)
@@ -110,6 +123,21 @@ func TestVerdict(t *testing.T) {
 		}
 		if _, err := unistore.Verdict(ctx, st, a.RunID, "nope", unistore.VerdictConfig{}); err == nil {
 			t.Error("a verdict against an unknown run: no error")
+		}
+		if _, err := unistore.Verdict(ctx, st, a.RunID, b.RunID, unistore.VerdictConfig{Method: "ttest"}); err == nil || !strings.Contains(err.Error(), "unknown method") {
+			t.Errorf("an unknown method: %v", err)
+		}
+		// Gating on p50 alone: p50 regressed, so the report does; the
+		// gate is listed once; an unknown figure is an error.
+		rep, err := unistore.Verdict(ctx, st, a.RunID, slow.RunID, unistore.VerdictConfig{Gate: []string{"p50_ms", "p50_ms"}})
+		if err != nil || !rep.Regression || !slices.Equal(rep.Gate, []string{"p50_ms"}) {
+			t.Errorf("gate p50_ms: regression %v, gate %v (%v)", rep != nil && rep.Regression, rep, err)
+		}
+		if rep, _ := unistore.Verdict(ctx, st, a.RunID, b.RunID, unistore.VerdictConfig{}); !slices.Equal(rep.Gate, unistore.VerdictFigures()) {
+			t.Errorf("default gate %v, want every figure", rep.Gate)
+		}
+		if _, err := unistore.Verdict(ctx, st, a.RunID, b.RunID, unistore.VerdictConfig{Gate: []string{"p95_ms"}}); err == nil || !strings.Contains(err.Error(), `unknown figure "p95_ms"`) {
+			t.Errorf("an unknown gate: %v", err)
 		}
 	})
 }

@@ -11,8 +11,9 @@
 #
 # Runs alternate: base then new, then the next pair. Each run is closed
 # loop, C connections, WARMUP + DURATION seconds; the store is a SQLite file
-# in a temporary directory. The verdict is the default one: bootstrap 95 %
-# CI over per-second figures, threshold THRESHOLD.
+# in a temporary directory. Every pair is judged by each of METHODS (95 %
+# CI over per-second figures, threshold THRESHOLD), so the methods are
+# compared on the same runs.
 #
 # Environment:
 #   PG_DSN      a postgres:// URL of the target (required; any database:
@@ -22,6 +23,8 @@
 #   WARMUP      warm-up seconds (default 2)
 #   DURATION    measured seconds per run (default 8)
 #   THRESHOLD   the verdict's threshold (default 5%)
+#   METHODS     the verdict methods (default "block-bootstrap bootstrap
+#               mannwhitney"; block-bootstrap is the default verdict)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -30,6 +33,7 @@ conns=${C:-4}
 warmup=${WARMUP:-2}
 duration=${DURATION:-8}
 threshold=${THRESHOLD:-5%}
+methods=${METHODS:-block-bootstrap bootstrap mannwhitney}
 die() { echo "verdict-rates: $*" >&2; exit 1; }
 [ -n "${PG_DSN:-}" ] || die "set PG_DSN to a postgres:// URL of the target"
 [[ $pairs =~ ^[1-9][0-9]*$ ]] || die "PAIRS=$pairs: want a positive integer"
@@ -66,10 +70,10 @@ run() { # TEMPLATE → run id
 	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_id"])' "$work/r.json"
 }
 
-# verdict BASE NEW → "EXIT qps p50 p99" verdicts of the total
+# verdict BASE NEW METHOD → "EXIT qps p50 p99" verdicts of the total
 verdict() {
 	set +e
-	"$bin" runs compare "$1" "$2" --verdict --threshold "$threshold" --json --store "$store" >"$work/v.json" 2>/dev/null
+	"$bin" runs compare "$1" "$2" --verdict --method "$3" --threshold "$threshold" --json --store "$store" >"$work/v.json" 2>/dev/null
 	local code=$?
 	set -e
 	python3 - "$work/v.json" "$code" <<'PY'
@@ -81,21 +85,27 @@ PY
 }
 
 experiment() { # NAME NEW_TEMPLATE
-	local flagged=0 q=0 p50=0 p99=0
+	local -A flagged=() q=() p50=() p99=()
+	local m
+	for m in $methods; do flagged[$m]=0 q[$m]=0 p50[$m]=0 p99[$m]=0; done
 	for i in $(seq 1 "$pairs"); do
 		local a b line
 		a=$(run base)
 		b=$(run "$2")
-		line=$(verdict "$a" "$b")
-		echo "$1 pair $i: exit $line"
-		[ "${line%% *}" = 1 ] && flagged=$((flagged + 1))
-		[[ $line == *qps:REGRESSION* ]] && q=$((q + 1))
-		[[ $line == *p50_ms:REGRESSION* ]] && p50=$((p50 + 1))
-		[[ $line == *p99_ms:REGRESSION* ]] && p99=$((p99 + 1))
+		for m in $methods; do
+			line=$(verdict "$a" "$b" "$m")
+			echo "$1 pair $i $m: exit $line"
+			[ "${line%% *}" = 1 ] && flagged[$m]=$((flagged[$m] + 1))
+			[[ $line == *qps:REGRESSION* ]] && q[$m]=$((q[$m] + 1))
+			[[ $line == *p50_ms:REGRESSION* ]] && p50[$m]=$((p50[$m] + 1))
+			[[ $line == *p99_ms:REGRESSION* ]] && p99[$m]=$((p99[$m] + 1))
+		done
 	done
-	echo "$1: REGRESSION in $flagged of $pairs pairs (by figure: qps $q, p50 $p50, p99 $p99)"
+	for m in $methods; do
+		echo "$1 $m: REGRESSION in ${flagged[$m]} of $pairs pairs (by figure: qps ${q[$m]}, p50 ${p50[$m]}, p99 ${p99[$m]})"
+	done
 }
 
-echo "verdict-rates: $pairs pairs each, $conns connections, ${warmup}s + ${duration}s per run, threshold $threshold"
+echo "verdict-rates: $pairs pairs each, $conns connections, ${warmup}s + ${duration}s per run, threshold $threshold, methods: $methods"
 experiment same base
 experiment slow slow

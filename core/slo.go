@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -277,6 +278,24 @@ const (
 	WarmupEndedByMax       = "max"
 	WarmupEndedByDuration  = "duration"
 )
+
+// String says the steady warm-up in words, as the run's start line
+// prints it: "until steady (window 10s, max 3m, tolerance 5%)".
+func (w SteadyWarmup) String() string {
+	return fmt.Sprintf("until %s (window %s, max %s, tolerance %s)", cmp.Or(w.Until, UntilSteady), shortDuration(w.Window), shortDuration(w.Max), w.Tolerance)
+}
+
+// shortDuration is d without zero trailing units: 3m, 1m30s, 1h.
+func shortDuration(d Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
 
 // withDefaults fills a steady warm-up's zero fields; max is the spec's
 // warm-up when it gives one.

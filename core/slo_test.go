@@ -3,6 +3,7 @@ package core_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/unistore-bench/unistore/core"
 )
@@ -78,5 +79,21 @@ func TestSLOCheck(t *testing.T) {
 	var none *core.SLO
 	if none.Check("total", st) != nil || !none.Empty() {
 		t.Error("a nil SLO has objectives")
+	}
+}
+
+func TestSteadyWarmupString(t *testing.T) {
+	for _, tc := range []struct {
+		w    core.SteadyWarmup
+		want string
+	}{
+		{core.SteadyWarmup{Until: "steady", Window: core.DefaultSteadyWindow, Max: core.DefaultSteadyMax, Tolerance: core.DefaultSteadyTolerance},
+			"until steady (window 10s, max 3m, tolerance 5%)"},
+		{core.SteadyWarmup{Window: core.Duration(90 * time.Second), Max: core.Duration(time.Hour), Tolerance: 0.025},
+			"until steady (window 1m30s, max 1h, tolerance 2.5%)"},
+	} {
+		if got := tc.w.String(); got != tc.want {
+			t.Errorf("String() = %q, want %q", got, tc.want)
+		}
 	}
 }

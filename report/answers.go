@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/unistore-bench/unistore/core"
@@ -87,22 +88,24 @@ type Figure struct {
 	Base, New      float64
 	Change, Lo, Hi float64 // fractions
 	Verdict, Note  string
+	Detail         string // what the method saw, e.g. "blocks 2/3"
 }
 
-// Verdicts writes the per-figure verdicts as a table, after a line naming
-// the method.
-func Verdicts(w io.Writer, base, newRun, method string, threshold, confidence float64, figs []Figure) error {
-	fmt.Fprintf(w, "base %s, new %s\nmethod: %s; %.0f%% confidence interval; threshold %s\n", base, newRun, method,
-		100*confidence, SLOValue(core.ObjectiveErrorRate, threshold))
+// Verdicts writes the per-figure verdicts as a table, after lines naming
+// the method, the confidence, the threshold and the figures that gate
+// (whose REGRESSION fails the command).
+func Verdicts(w io.Writer, base, newRun, method string, threshold, confidence float64, gate []string, figs []Figure) error {
+	fmt.Fprintf(w, "base %s, new %s\nmethod: %s\n%.0f%% confidence interval of the change; threshold %s; a REGRESSION in %s fails\n", base, newRun, method,
+		100*confidence, SLOValue(core.ObjectiveErrorRate, threshold), strings.Join(gate, ", "))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "scope\tfigure\tbase\tnew\tchange\tconfidence interval\tverdict")
+	fmt.Fprintln(tw, "scope\tfigure\tbase\tnew\tchange\tconfidence interval\tverdict\tdetail")
 	for _, f := range figs {
 		if f.Note != "" {
-			fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.3f\t-\t-\t%s (%s)\n", f.Scope, f.Figure, f.Base, f.New, f.Verdict, f.Note)
+			fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.3f\t-\t-\t%s\t%s\n", f.Scope, f.Figure, f.Base, f.New, f.Verdict, f.Note)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.3f\t%+.1f%%\t[%+.1f%%, %+.1f%%]\t%s\n", f.Scope, f.Figure, f.Base, f.New,
-			100*f.Change, 100*f.Lo, 100*f.Hi, f.Verdict)
+		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.3f\t%+.1f%%\t[%+.1f%%, %+.1f%%]\t%s\t%s\n", f.Scope, f.Figure, f.Base, f.New,
+			100*f.Change, 100*f.Lo, 100*f.Hi, f.Verdict, f.Detail)
 	}
 	return tw.Flush()
 }

@@ -1,9 +1,7 @@
 package stats
 
 import (
-	"fmt"
 	"math"
-	"math/rand/v2"
 	"slices"
 )
 
@@ -79,54 +77,6 @@ type Interval struct {
 
 // DefaultResamples is the bootstrap's number of resamples.
 const DefaultResamples = 2000
-
-// BootstrapRelDiff estimates the relative difference of the means of b
-// and a, (mean(b) − mean(a)) / mean(a), with a percentile-bootstrap
-// confidence interval at confidence (e.g. 0.95): resamples resamplings of
-// each sample with replacement, drawn from a PCG source seeded with
-// seed. It needs at least two values on each side and a non-zero mean of
-// a.
-func BootstrapRelDiff(a, b []float64, confidence float64, resamples int, seed uint64) (Interval, error) {
-	if len(a) < 2 || len(b) < 2 {
-		return Interval{}, fmt.Errorf("stats: bootstrap needs at least 2 values on each side, got %d and %d", len(a), len(b))
-	}
-	if !(confidence > 0 && confidence < 1) {
-		return Interval{}, fmt.Errorf("stats: confidence must be between 0 and 1, got %v", confidence)
-	}
-	ma := Mean(a)
-	if ma == 0 {
-		return Interval{}, fmt.Errorf("stats: the base sample's mean is 0: no relative difference")
-	}
-	if resamples <= 0 {
-		resamples = DefaultResamples
-	}
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	resampledMean := func(xs []float64) float64 {
-		var s float64
-		for range xs {
-			s += xs[rng.IntN(len(xs))]
-		}
-		return s / float64(len(xs))
-	}
-	diffs := make([]float64, 0, resamples)
-	for range resamples {
-		ra := resampledMean(a)
-		if ra == 0 {
-			continue // a resample of all zeros: no ratio
-		}
-		diffs = append(diffs, (resampledMean(b)-ra)/ra)
-	}
-	if len(diffs) == 0 {
-		return Interval{}, fmt.Errorf("stats: every resample of the base had a mean of 0")
-	}
-	slices.Sort(diffs)
-	alpha := (1 - confidence) / 2
-	return Interval{
-		Estimate: (Mean(b) - ma) / ma,
-		Low:      quantileSorted(diffs, alpha),
-		High:     quantileSorted(diffs, 1-alpha),
-	}, nil
-}
 
 // Verdict is what a comparison says about one figure.
 type Verdict string

@@ -17,6 +17,7 @@ import (
 	"github.com/unistore-bench/unistore"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/report"
+	"github.com/unistore-bench/unistore/stats"
 )
 
 // checkSLOFlag refuses --check-slo for a spec with no objective: the
@@ -276,7 +277,7 @@ func compareAction(c *cli.Context, st unistore.Store) error {
 		return exitCode{2, errors.New("runs compare: give two run ids")}
 	}
 	if !c.Bool("verdict") {
-		for _, f := range []string{"threshold", "confidence"} {
+		for _, f := range []string{"threshold", "confidence", "method", "gate"} {
 			if c.IsSet(f) {
 				return exitCode{2, fmt.Errorf("--%s: only with --verdict", f)}
 			}
@@ -295,9 +296,17 @@ func compareAction(c *cli.Context, st unistore.Store) error {
 		return exitCode{2, fmt.Errorf("--threshold: %w", err)}
 	}
 	conf := c.Float64("confidence")
-	rep, err := unistore.Verdict(c.Context, st, args[0], args[1], unistore.VerdictConfig{Threshold: float64(th), Confidence: conf})
+	method, err := stats.ParseMethod(c.String("method"))
 	if err != nil {
-		if strings.Contains(err.Error(), "must be between") {
+		return exitCode{2, fmt.Errorf("--method: %w", err)}
+	}
+	var gate []string
+	if g := c.String("gate"); g != "" {
+		gate = strings.Split(g, ",")
+	}
+	rep, err := unistore.Verdict(c.Context, st, args[0], args[1], unistore.VerdictConfig{Threshold: float64(th), Confidence: conf, Method: method, Gate: gate})
+	if err != nil {
+		if strings.Contains(err.Error(), "must be between") || strings.Contains(err.Error(), "to gate on") {
 			return exitCode{2, err}
 		}
 		return err
@@ -310,14 +319,14 @@ func compareAction(c *cli.Context, st unistore.Store) error {
 		figs := make([]report.Figure, 0, len(rep.Figures))
 		for _, f := range rep.Figures {
 			figs = append(figs, report.Figure{Scope: f.Scope, Figure: f.Figure, Base: f.Base, New: f.New,
-				Change: f.Change.Estimate, Lo: f.Change.Low, Hi: f.Change.High, Verdict: string(f.Verdict), Note: f.Note})
+				Change: f.Change.Estimate, Lo: f.Change.Low, Hi: f.Change.High, Verdict: string(f.Verdict), Detail: f.Detail, Note: f.Note})
 		}
-		if err := report.Verdicts(stdout(c), rep.Base, rep.New, rep.Method, rep.Threshold, rep.Confidence, figs); err != nil {
+		if err := report.Verdicts(stdout(c), rep.Base, rep.New, string(rep.Method)+" — "+rep.MethodText, rep.Threshold, rep.Confidence, rep.Gate, figs); err != nil {
 			return err
 		}
 	}
 	if rep.Regression {
-		return exitCode{exitFailed, errors.New("regression: at least one figure got worse beyond the threshold")}
+		return exitCode{exitFailed, fmt.Errorf("regression: at least one figure (gating on %s) got worse beyond the threshold", strings.Join(rep.Gate, ", "))}
 	}
 	return nil
 }

@@ -77,6 +77,10 @@ func TestSteadyWarmupCLI(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "warm-up ended") {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
+	// -q keeps the start line: it says the warm-up is steady, not its max.
+	if !strings.Contains(stderr, "1 connections, warm-up until steady (window 2s, max 4s, tolerance 99%), measurement 1s") {
+		t.Errorf("start line does not say the steady warm-up:\n%s", stderr)
+	}
 	var res struct {
 		Decision *struct {
 			EndedBy string `json:"ended_by"`
@@ -114,7 +118,7 @@ func TestCompareVerdictCLI(t *testing.T) {
 	if code != 0 && code != 1 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	for _, want := range []string{"method: bootstrap", "total  qps", "op     p99_ms", `is now the baseline "main"`} {
+	for _, want := range []string{"method: block-bootstrap — circular block bootstrap", "total  qps", "op     p99_ms", "blocks ", `is now the baseline "main"`} {
 		if !strings.Contains(stdout+stderr, want) {
 			t.Errorf("output lacks %q:\nstdout:\n%s\nstderr:\n%s", want, stdout, stderr)
 		}
@@ -131,6 +135,23 @@ func TestCompareVerdictCLI(t *testing.T) {
 	}
 	if _, stderr, code := unistore(t, "runs", "compare", ids[1], "--verdict", "--baseline", "nope"); code != 1 || !strings.Contains(stderr, "no baseline named \"nope\"") {
 		t.Errorf("unknown baseline: exit %d, stderr %q", code, stderr)
+	}
+	stdout, stderr, code = unistore(t, "runs", "compare", ids[0], ids[1], "--verdict", "--method", "mannwhitney")
+	if (code != 0 && code != 1) || !strings.Contains(stdout, "method: mannwhitney — Mann–Whitney U") ||
+		!strings.Contains(stdout, "too few values (2 and 2) for a 95% Mann–Whitney interval") { // 4 s: two whole seconds
+		t.Errorf("--method mannwhitney: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if stdout, _, _ := unistore(t, "runs", "compare", ids[0], ids[1], "--verdict", "--gate", "p50_ms,qps"); !strings.Contains(stdout, "threshold 5%; a REGRESSION in p50_ms, qps fails") {
+		t.Errorf("--gate p50_ms,qps: not in the header:\n%s", stdout)
+	}
+	if _, stderr, code := unistore(t, "runs", "compare", ids[0], ids[1], "--verdict", "--gate", "p95_ms"); code != 2 || !strings.Contains(stderr, `unknown figure "p95_ms" to gate on`) {
+		t.Errorf("--gate p95_ms: exit %d, stderr %q", code, stderr)
+	}
+	if _, stderr, code := unistore(t, "runs", "compare", ids[0], ids[1], "--verdict", "--method", "ttest"); code != 2 || !strings.Contains(stderr, `--method: stats: unknown method "ttest"`) {
+		t.Errorf("unknown method: exit %d, stderr %q", code, stderr)
+	}
+	if _, stderr, code := unistore(t, "runs", "compare", ids[0], ids[1], "--method", "bootstrap"); code != 2 || !strings.Contains(stderr, "--method: only with --verdict") {
+		t.Errorf("--method without --verdict: exit %d, stderr %q", code, stderr)
 	}
 	if _, stderr, code := unistore(t, "runs", "compare", ids[0], ids[1], "--verdict", "--threshold", "5"); code != 2 || !strings.Contains(stderr, "--threshold: bad ratio") {
 		t.Errorf("bad threshold: exit %d, stderr %q", code, stderr)

@@ -257,8 +257,12 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec, st unistore.St
 	defer setHurry(nil)
 	// The run's spec, defaults applied: what it does, not what was typed.
 	rs := h.Spec()
+	warmup := rs.Warmup.String()
+	if rs.WarmupSteady != nil {
+		warmup = rs.WarmupSteady.String() // rs.Warmup is only its max
+	}
 	fmt.Fprintf(stderr, "unistore: %s: %d connections, warm-up %s, measurement %s, target %s\n",
-		rs.Name, rs.Connections, rs.Warmup, rs.Duration, rs.Target.DSN)
+		rs.Name, rs.Connections, warmup, rs.Duration, rs.Target.DSN)
 	res, err := h.Wait()
 	if res == nil {
 		return exitCode{1, err}

@@ -15,6 +15,7 @@ import (
 	"github.com/unistore-bench/unistore"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/report"
+	"github.com/unistore-bench/unistore/stats"
 )
 
 func storeFlag() cli.Flag {
@@ -182,9 +183,11 @@ func runsCommand() *cli.Command {
 				Usage:     "per-operation deltas of QPS and percentiles between two runs; --verdict: REGRESSION, IMPROVEMENT or NO CHANGE per figure (exit 1 on a regression)",
 				ArgsUsage: "RUN_A RUN_B (with --baseline NAME: NEW alone, or BASE NEW to mark BASE)",
 				Flags: []cli.Flag{storeFlag(), jsonFlag,
-					&cli.BoolFlag{Name: "verdict", Usage: "judge each figure with a bootstrap confidence interval over per-second figures"},
+					&cli.BoolFlag{Name: "verdict", Usage: "judge each figure with a confidence interval over per-second figures (see --method)"},
+					&cli.StringFlag{Name: "method", Value: string(stats.DefaultMethod), Usage: "with --verdict: block-bootstrap (circular, block length from the autocorrelation), bootstrap (iid) or mannwhitney"},
 					&cli.StringFlag{Name: "threshold", Value: "5%", Usage: "with --verdict: the smallest change that counts"},
 					&cli.Float64Flag{Name: "confidence", Value: 0.95, Usage: "with --verdict: the confidence interval's level"},
+					&cli.StringFlag{Name: "gate", Usage: "with --verdict: the figures whose REGRESSION exits 1, comma-separated (qps,p50_ms,p99_ms; default all)"},
 					&cli.StringFlag{Name: "baseline", Usage: "a named baseline run in the store: BASE NEW marks BASE as `NAME`; NEW alone compares with it"}},
 				Action: withStore(-1, "", compareAction),
 			},
