@@ -65,6 +65,13 @@ func newMeter(counter *cost.Counter, inProcess, enrich bool, log *slog.Logger) f
 			m.log.Warn("unistore: cost and server figures: connect", "run_id", mr.RunID, "err", m.connErr)
 			return m
 		}
+		if !orchestrator.MeterHoldsSession(m.conn) {
+			// Nothing to read: the slot goes back (the preflight did not
+			// count it).
+			m.conn.Close()
+			m.conn = nil
+			return m
+		}
 		if ws, ok := m.conn.(driver.WarehouseSampler); ok {
 			sample := ws.SampleWarehouse
 			// Tagged as the run's meter ("unistore:run=ID:worker=meter:

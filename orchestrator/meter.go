@@ -33,3 +33,19 @@ type MeterRun struct {
 	Connector driver.Connector
 	Store     store.Store
 }
+
+// MeterHoldsSession reports whether a Meter holds a session of its own on
+// the target for the whole run, given one of the target's connections:
+// when they have server figures to read (driver.StatementStatser,
+// driver.WarehouseSampler, driver.ServerHistory). The preflight counts
+// that session in the connections a run needs (driver.Capacity), so a run
+// that fits the server's limit exactly, meter included, is the largest
+// one it lets start; a meter must close its session at once when this is
+// false.
+func MeterHoldsSession(conn driver.Conn) bool {
+	switch conn.(type) {
+	case driver.StatementStatser, driver.WarehouseSampler, driver.ServerHistory:
+		return true
+	}
+	return false
+}
