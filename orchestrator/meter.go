@@ -3,6 +3,7 @@ package orchestrator
 import (
 	"time"
 
+	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/driver"
 	"github.com/unistore-bench/unistore/store"
@@ -21,6 +22,27 @@ type Meter interface {
 	// rolled-up result: it adds its sections (Cost, Server) to res and
 	// releases what it holds. It bounds its own time.
 	Finish(res *core.Result)
+}
+
+// MeterWorkerWrites is implemented by meters that count the workers' own
+// control-plane writes. The orchestrator calls WorkerWrites once, just
+// before Finish, with what it knows of them.
+type MeterWorkerWrites interface {
+	WorkerWrites(WorkerWrites)
+}
+
+// WorkerWrites is what the orchestrator knows at a run's end of its
+// workers' own control-plane writes (heartbeats, snapshot rows).
+type WorkerWrites struct {
+	// Reported sums the writes that worker processes reported over their
+	// local channels (WritesReporter).
+	Reported control.Writes
+	// Counted lists the workers whose writes are counted exactly: those
+	// that reported them, and those that ran in this process
+	// (InProcess), whose writes went through the orchestrator's own
+	// store (the meter counts those there). Any other worker — started
+	// elsewhere, or killed before it could report — wrote uncounted.
+	Counted []string
 }
 
 // MeterRun is what a Meter is made for. The factory is called before any
