@@ -171,7 +171,12 @@ func (s *Server) handleListRuns(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Limit = n
 	}
+	f.Enrichment = q.Get("enrichment")
 	runs, err := unistore.Runs(r.Context(), s.cfg.Store, f)
+	if errors.Is(err, unistore.ErrBadFilter) {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
