@@ -182,7 +182,12 @@
 // run did). A run that never reaches its rollup still gets Finish (with
 // an empty result) so the meter releases its session and goroutine. The
 // meter works on its own connection and goroutine: nothing of it runs on
-// a worker's loop. That connection is a session of the target for the
+// a worker's loop. Before Finish, a meter that implements
+// MeterWorkerWrites gets the control-plane writes the run's worker
+// processes reported over their local channels (WritesReporter) and the
+// ids of the workers counted exactly (those plus the in-process ones,
+// whose writes go through the orchestrator's own store), so the cost
+// estimates only the workers that reported nothing. That connection is a session of the target for the
 // whole run when the target has server figures to read
 // (MeterHoldsSession), so the preflight's capacity check counts it: a run
 // of exactly the free slots, meter excluded, used to pass the preflight
