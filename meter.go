@@ -42,6 +42,9 @@ type runMeter struct {
 	inProcess bool
 	enrich    bool
 	log       *slog.Logger
+	// workers: what the orchestrator knows of the workers' own writes
+	// (nil if it said nothing).
+	workers *orchestrator.WorkerWrites
 
 	conn     driver.Conn // the meter's own connection, nil if none
 	connErr  error
@@ -63,6 +66,13 @@ func newMeter(counter *cost.Counter, inProcess, enrich bool, log *slog.Logger) f
 		if m.connErr != nil {
 			m.conn = nil
 			m.log.Warn("unistore: cost and server figures: connect", "run_id", mr.RunID, "err", m.connErr)
+			return m
+		}
+		if !orchestrator.MeterHoldsSession(m.conn) {
+			// Nothing to read: the slot goes back (the preflight did not
+			// count it).
+			m.conn.Close()
+			m.conn = nil
 			return m
 		}
 		if ws, ok := m.conn.(driver.WarehouseSampler); ok {
@@ -92,6 +102,9 @@ func (m *runMeter) Measure(time.Time) {
 	defer cancel()
 	m.baseline, m.baseErr = serverstats.Before(ctx, ss, m.mr.Spec.Workload.Operations)
 }
+
+// WorkerWrites implements orchestrator.MeterWorkerWrites.
+func (m *runMeter) WorkerWrites(w orchestrator.WorkerWrites) { m.workers = &w }
 
 func (m *runMeter) Finish(res *core.Result) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*meterTimeout)
@@ -152,9 +165,12 @@ func (m *runMeter) Finish(res *core.Result) {
 // controlPlane counts the run's control-plane writes: RUN_STATUS writes
 // of this process (the orchestrator's, plus the final one still to
 // come), every event (read back: `stop` and `scale` from elsewhere
-// included), the snapshot rows stored, and the heartbeats — counted when
-// the workers are in this process, else derived from each worker's
-// heartbeat span and cadence.
+// included), and the workers' heartbeats and snapshot rows — counted for
+// workers in this process (through the counter) and for worker processes
+// that reported theirs over the local channel; for any other worker
+// (started elsewhere, or killed before it reported) its heartbeats are
+// derived from its heartbeat span and cadence, and the snapshot rows are
+// the stored count.
 func (m *runMeter) controlPlane(ctx context.Context, res *core.Result, targetWH string) core.ControlPlaneCost {
 	w := m.counter.Writes()
 	w.RunStatus++ // the final RUN_STATUS write, after Finish
@@ -162,8 +178,13 @@ func (m *runMeter) controlPlane(ctx context.Context, res *core.Result, targetWH 
 	if evs, err := st.EventsSince(ctx, res.RunID, 0); err == nil {
 		w.Events = int64(len(evs))
 	}
-	if res.Store != nil && res.Store.SnapshotsStored > 0 {
-		w.SnapshotRows = res.Store.SnapshotsStored
+	counted := map[string]bool{}
+	if m.workers != nil {
+		for _, id := range m.workers.Counted {
+			counted[id] = true
+		}
+		w.Heartbeats += m.workers.Reported.Heartbeats
+		w.SnapshotRows += m.workers.Reported.SnapshotRows
 	}
 	hbs, _ := st.ListHeartbeats(ctx, res.RunID)
 	every := m.mr.Spec.Control.Heartbeat.D()
@@ -173,6 +194,7 @@ func (m *runMeter) controlPlane(ctx context.Context, res *core.Result, targetWH 
 	for _, g := range res.Workers.Gaps {
 		backs[g.Group] = append(backs[g.Group], g.BackAt)
 	}
+	var estimated []string
 	for _, h := range hbs {
 		from := res.StartedAt
 		if a := control.AttemptOf(h.WorkerID); a > 0 && a <= len(backs[h.Group]) && !backs[h.Group][a-1].IsZero() {
@@ -183,12 +205,21 @@ func (m *runMeter) controlPlane(ctx context.Context, res *core.Result, targetWH 
 			span = 0
 		}
 		minutes += span.Minutes()
+		if m.inProcess || counted[h.WorkerID] {
+			continue
+		}
+		estimated = append(estimated, h.WorkerID)
 		if every > 0 {
 			derived += int64(span/every) + 2 // one per tick from the first, and the final STOPPED one
 		}
 	}
-	if !m.inProcess {
-		w.Heartbeats, w.HeartbeatsEstimated = derived, true
+	if len(estimated) > 0 {
+		w.Heartbeats += derived
+		w.HeartbeatsEstimated, w.EstimatedWorkers = true, estimated
+		// Rows of uncounted workers are known only as stored.
+		if res.Store != nil && res.Store.SnapshotsStored > w.SnapshotRows {
+			w.SnapshotRows = res.Store.SnapshotsStored
+		}
 	}
 	scheme := driver.Scheme(storeDSNOf(st))
 	var swh *driver.Warehouse

@@ -1,6 +1,7 @@
 package unistore
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,7 +11,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,8 +39,6 @@ type (
 	Template = workload.Template
 	// StoredTemplate is a saved template's row.
 	StoredTemplate = store.Template
-	// RunFilter selects runs for Runs: by status, at most Limit (0: all).
-	RunFilter = store.RunFilter
 	// Interval is one time bucket of a run's rollup (Intervals).
 	Interval = rollup.Interval
 	// WorkerHealth is one worker as its newest heartbeat shows it.
@@ -341,6 +342,52 @@ func Recover(ctx context.Context, st store.Store, spoolDir string) ([]RecoveredR
 	return store.Recover(ctx, st, spoolDir)
 }
 
+// RunFilter selects runs for Runs: by status, by enrichment state, and
+// at most Limit (0: all) of the runs that match.
+type RunFilter struct {
+	Status Status
+	// Enrichment keeps the runs whose RunInfo.Enrichment is this state
+	// (EnrichmentStates; case ignored): "PENDING" lists the runs that
+	// `runs enrich` still has something to read for. "" keeps every run.
+	// It is read from each run's stored summary, so with it Runs reads
+	// every run of the status and applies Limit to those that match.
+	Enrichment string
+	Limit      int
+}
+
+// EnrichmentNone is RunInfo.Enrichment of a run that recorded no
+// enrichment (before cost was measured, or it never reached its rollup),
+// as RunFilter.Enrichment asks for it.
+const EnrichmentNone = "NONE"
+
+// EnrichmentStates are the values RunFilter.Enrichment takes.
+var EnrichmentStates = []string{core.EnrichPending, core.EnrichCompleted, core.EnrichSkipped, core.EnrichFailed, EnrichmentNone}
+
+// ErrBadFilter is matched by Runs' error for a filter value it does not
+// know.
+var ErrBadFilter = errors.New("unistore: runs: bad filter")
+
+// enrichmentOf is a run's enrichment state from its summary's two
+// enrichments (the cost's metered credits, the server figures): PENDING
+// if either waits for the server's views, else FAILED if either failed,
+// else COMPLETED if either completed, else SKIPPED if either was
+// skipped; "" if the summary records none.
+func enrichmentOf(res *Result) string {
+	var states []string
+	if res.Cost != nil && res.Cost.Enrichment != nil {
+		states = append(states, res.Cost.Enrichment.Status)
+	}
+	if res.Server != nil {
+		states = append(states, res.Server.Status)
+	}
+	for _, want := range []string{core.EnrichPending, core.EnrichFailed, core.EnrichCompleted, core.EnrichSkipped} {
+		if slices.Contains(states, want) {
+			return want
+		}
+	}
+	return ""
+}
+
 // RunInfo is one run as Runs lists it.
 type RunInfo struct {
 	RunID       string     `json:"run_id"`
@@ -365,6 +412,13 @@ type RunInfo struct {
 	// FAILED (orchestrator lost) as Runs marks such runs: the store
 	// refused the write.
 	Stale bool `json:"stale,omitempty"`
+	// Enrichment is the state of the run's enrichment, read from its
+	// summary (the cost's metered credits and the server figures, each
+	// PENDING, COMPLETED, SKIPPED or FAILED): PENDING if either waits for
+	// the server's views — `unistore runs enrich RUN_ID` has more to read
+	// —, else FAILED if either failed, else COMPLETED if either
+	// completed, else SKIPPED; empty when the run recorded none.
+	Enrichment string `json:"enrichment,omitempty"`
 }
 
 // OutcomeOrchestratorLost begins the outcome (RunInfo.Outcome,
@@ -384,7 +438,15 @@ var ErrOrchestratorLost = orchestrator.ErrOrchestratorLost
 // gone is marked FAILED (OutcomeOrchestratorLost) on the way, and is left
 // out if f asks for another status.
 func Runs(ctx context.Context, st store.Store, f RunFilter) ([]RunInfo, error) {
-	runs, err := st.ListRuns(ctx, f)
+	enrichment := strings.ToUpper(strings.TrimSpace(f.Enrichment))
+	if enrichment != "" && !slices.Contains(EnrichmentStates, enrichment) {
+		return nil, fmt.Errorf("%w: enrichment %q: want one of %s", ErrBadFilter, f.Enrichment, strings.Join(EnrichmentStates, ", "))
+	}
+	sf := store.RunFilter{Status: f.Status, Limit: f.Limit}
+	if enrichment != "" {
+		sf.Limit = 0 // the limit counts matching runs, known only from the summaries
+	}
+	runs, err := st.ListRuns(ctx, sf)
 	if err != nil {
 		return nil, err
 	}
@@ -413,9 +475,16 @@ func Runs(ctx context.Context, st store.Store, f RunFilter) ([]RunInfo, error) {
 				l.QPS, l.P99 = &s.Total.QPS, &s.Total.Latency.P99
 				l.RowsSpooled = s.RowsSpooled
 				l.Recovered = s.Store != nil && s.Store.RecoveredAt != nil
+				l.Enrichment = enrichmentOf(&s)
 			}
 		}
+		if enrichment != "" && cmp.Or(l.Enrichment, EnrichmentNone) != enrichment {
+			continue
+		}
 		out = append(out, l)
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
+		}
 	}
 	return out, nil
 }

@@ -248,9 +248,29 @@ const LocalHurry EventKind = "HURRY"
 // LocalMessage is one line on the local channel. The orchestrator sends
 // Command; the worker sends Snapshots (its rows of each interval, as it
 // offers them to the store: []store.Snapshot) and, last, Done (its store
-// counters: core.StoreStats).
+// counters: core.StoreStats) with Writes (its own control-plane writes,
+// for the run's cost). An orchestrator that predates Writes ignores it; a
+// worker that predates it sends none, and its writes are estimated.
 type LocalMessage struct {
 	Command   *Command        `json:"command,omitempty"`
 	Snapshots json.RawMessage `json:"snapshots,omitempty"`
 	Done      json.RawMessage `json:"done,omitempty"`
+	Writes    *Writes         `json:"writes,omitempty"`
+}
+
+// Writes counts a process's control-plane writes to the results store:
+// every write it made, retries included (each reaches the store's
+// server). A worker makes heartbeats and snapshot rows only; the
+// orchestrator RUN_STATUS writes and events.
+type Writes struct {
+	RunStatus    int64 `json:"run_status,omitempty"`
+	Events       int64 `json:"events,omitempty"`
+	Heartbeats   int64 `json:"heartbeats"`
+	SnapshotRows int64 `json:"snapshot_rows"`
+}
+
+// Add returns the sum of w and o.
+func (w Writes) Add(o Writes) Writes {
+	return Writes{RunStatus: w.RunStatus + o.RunStatus, Events: w.Events + o.Events,
+		Heartbeats: w.Heartbeats + o.Heartbeats, SnapshotRows: w.SnapshotRows + o.SnapshotRows}
 }

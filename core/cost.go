@@ -43,14 +43,18 @@ type ControlPlaneCost struct {
 	Events       int64 `json:"events"`
 	Heartbeats   int64 `json:"heartbeats"`
 	SnapshotRows int64 `json:"snapshot_rows"`
-	// HeartbeatsEstimated is set when heartbeats of workers in other
-	// processes were derived from their cadence, not counted.
-	HeartbeatsEstimated bool    `json:"heartbeats_estimated,omitempty"`
-	WorkerMinutes       float64 `json:"worker_minutes,omitempty"`
-	WritesPerWorkerMin  float64 `json:"writes_per_worker_minute,omitempty"`
-	Credits             float64 `json:"credits"`
-	Dollars             float64 `json:"dollars,omitempty"`
-	Model               string  `json:"model,omitempty"`
+	// HeartbeatsEstimated is set when heartbeats of some workers were
+	// derived from their cadence, not counted: workers started elsewhere
+	// (by hand, by a cluster scheduler) or killed before they reported
+	// their counts. EstimatedWorkers names them. The writes of workers
+	// this process ran, or launched with a local channel, are counted.
+	HeartbeatsEstimated bool     `json:"heartbeats_estimated,omitempty"`
+	EstimatedWorkers    []string `json:"estimated_workers,omitempty"`
+	WorkerMinutes       float64  `json:"worker_minutes,omitempty"`
+	WritesPerWorkerMin  float64  `json:"writes_per_worker_minute,omitempty"`
+	Credits             float64  `json:"credits"`
+	Dollars             float64  `json:"dollars,omitempty"`
+	Model               string   `json:"model,omitempty"`
 }
 
 // Enrichment states of `runs enrich`.

@@ -18,8 +18,10 @@ type Writes struct {
 	Events       int64 // RUN_CONTROL_EVENTS appends
 	Heartbeats   int64 // WORKER_HEARTBEATS upserts
 	SnapshotRows int64 // WORKER_METRICS_SNAPSHOTS rows
-	// HeartbeatsEstimated: some heartbeats were derived from the cadence.
+	// HeartbeatsEstimated: some heartbeats were derived from the cadence,
+	// those of EstimatedWorkers.
 	HeartbeatsEstimated bool
+	EstimatedWorkers    []string
 }
 
 // Total is the sum of the counts.
@@ -47,7 +49,7 @@ const ControlPlaneModel = "keep-alive: control writes (≥ 1/s) keep the store's
 func ControlPlane(w Writes, scheme string, workerMinutes float64, wh *driver.Warehouse, sharesTarget bool, wall time.Duration, price float64) core.ControlPlaneCost {
 	c := core.ControlPlaneCost{Store: scheme, Writes: w.Total(), RunStatus: w.RunStatus, Events: w.Events,
 		Heartbeats: w.Heartbeats, SnapshotRows: w.SnapshotRows, HeartbeatsEstimated: w.HeartbeatsEstimated,
-		WorkerMinutes: round2(workerMinutes)}
+		EstimatedWorkers: w.EstimatedWorkers, WorkerMinutes: round2(workerMinutes)}
 	if workerMinutes > 0 {
 		c.WritesPerWorkerMin = round2(float64(w.Total()) / workerMinutes)
 	}

@@ -37,10 +37,19 @@
 // and snapshot rows. Counter wraps the store of the process that runs the
 // orchestrator, so the orchestrator's writes and those of in-process
 // workers are counted as they happen; events are read back (a `stop` or
-// `scale` from another shell included) and snapshot rows are the stored
-// count. Worker processes report no counts, so their heartbeats are
-// derived from each worker's heartbeat span and cadence (one per tick and
-// the final one; HeartbeatsEstimated says so) — on the emulator the
+// `scale` from another shell included). A worker process the
+// orchestrator launched counts its own writes (every heartbeat and
+// snapshot row it sent the store, retries included) and reports them
+// over its local channel as it exits (control.Writes); the orchestrator
+// hands the sum to the meter (orchestrator.MeterWorkerWrites), so when
+// every worker is in-process or launched with a local channel the
+// control plane is counted exactly — cmd/unistore TestControlWritesCounted
+// holds the heartbeats to the upserts the store's server executed. Only
+// for a worker that reported nothing — started elsewhere (by hand, a
+// cluster scheduler) or killed before it could — are its heartbeats
+// derived from its heartbeat span and cadence (one per tick and the
+// final one) and the snapshot rows taken as stored; HeartbeatsEstimated
+// says so and EstimatedWorkers names those workers. On the emulator the
 // derived count matched the executed MERGEs within a few
 // (cmd/unistore TestSnowflakeWorkers).
 //

@@ -34,6 +34,7 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	api.HandleFunc("GET /api/v1/runs/{id}/export", s.handleExport)
 	api.HandleFunc("POST /api/v1/runs/{id}/stop", s.handleStop)
 	api.HandleFunc("POST /api/v1/runs/{id}/scale", s.handleScale)
+	api.HandleFunc("POST /api/v1/runs/{id}/enrich", s.handleEnrich)
 	api.HandleFunc("GET /api/v1/runs/{id}/live", s.handleLive)
 	api.HandleFunc("GET /api/v1/runs/{id}/steps", s.handleSteps)
 	api.HandleFunc("GET /api/v1/compare", s.handleCompare)
@@ -171,7 +172,12 @@ func (s *Server) handleListRuns(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Limit = n
 	}
+	f.Enrichment = q.Get("enrichment")
 	runs, err := unistore.Runs(r.Context(), s.cfg.Store, f)
+	if errors.Is(err, unistore.ErrBadFilter) {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -321,6 +327,60 @@ func (s *Server) handleScale(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("httpapi: scale requested", "run_id", id, "connections", req.Connections, "groups", req.Groups)
 	writeJSON(w, http.StatusAccepted, ControlResponse{RunID: id, Connections: req.Connections})
+}
+
+// EnrichRequest is POST /api/v1/runs/{id}/enrich's body, which may be
+// empty: Target is the run's target DSN with its secret, for a target
+// the stored (redacted) DSN cannot reach. It is used for the request
+// only: never stored, logged or answered.
+type EnrichRequest struct {
+	Target string `json:"target,omitempty"`
+}
+
+// EnrichResponse is what `runs enrich --json` prints: the run's cost and
+// server sections as stored after the enrichment, each with its status
+// (PENDING, COMPLETED, SKIPPED, FAILED) and reason.
+type EnrichResponse struct {
+	RunID  string            `json:"run_id"`
+	Cost   *core.CostStats   `json:"cost"`
+	Server *core.ServerStats `json:"server"`
+}
+
+func (s *Server) handleEnrich(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var req EnrichRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+		writeError(w, http.StatusBadRequest, "body: "+scrub(err.Error()))
+		return
+	}
+	run, err := s.cfg.Store.GetRun(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !run.Status.Terminal() {
+		writeError(w, http.StatusConflict, fmt.Sprintf("run %s is %s: enrich reads a finished run", id, run.Status))
+		return
+	}
+	res, err := unistore.Enrich(r.Context(), s.cfg.Store, id, req.Target)
+	if err != nil && res == nil {
+		s.fail(w, r, err)
+		return
+	}
+	// A target that could not be read is recorded FAILED with its reason
+	// (in the answer too): the request itself succeeded.
+	s.log.Info("httpapi: enrich", "run_id", id, "err", scrubErr(err))
+	writeJSON(w, http.StatusOK, EnrichResponse{RunID: id, Cost: res.Cost, Server: res.Server})
+}
+
+// scrubErr is err's text without secrets ("" for nil).
+func scrubErr(err error) string {
+	if err == nil {
+		return ""
+	}
+	return scrub(err.Error())
 }
 
 func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) {

@@ -38,6 +38,16 @@
 // down. Every error body is {"error": "…"}, the mux's own 404 and 405
 // included.
 //
+// POST /api/v1/runs/{id}/enrich is `runs enrich`, synchronous: it answers
+// 200 with the run's cost and server sections as stored afterwards, each
+// with its state (PENDING, COMPLETED, SKIPPED, FAILED) and reason — a
+// target that cannot be read is a FAILED state in a 200, not a 5xx: the
+// request did what it could and recorded why. 409 for a run not finished,
+// 404 for an unknown one. Its body may be empty or {"target": DSN}, the
+// target with its secret (the stored DSN is redacted): used for the
+// request only, never stored, logged or answered. GET /api/v1/runs takes
+// enrichment=pending (or another state) as `runs list --enrichment`.
+//
 // Runs belong to the server, not to a request: they start under a context
 // of the server's, so a run goes on when the browser that started it
 // closes. Shutdown stops each (Handle.Stop: CANCELLED, its summary stored,

@@ -15,8 +15,8 @@
 // passes it is what the loops will do, and a sampled table that is missing
 // or empty fails here, not in N workers. On a connection that implements
 // driver.Capacity (PostgreSQL) it also refuses a run needing more
-// connections (workers × connections) than the server has free
-// (ErrCapacity, with the numbers). It then creates the run (PREPARED), launches
+// connections (workers × connections, plus the meter's session: see
+// Meter) than the server has free (ErrCapacity, with the numbers). It then creates the run (PREPARED), launches
 // spec.Workers workers (groups 0..N-1) through a Launcher and returns. The
 // run's goroutine waits for every worker's first heartbeat, marks the run
 // RUNNING and appends START, appends SET_PHASE MEASUREMENT at the end of
@@ -182,7 +182,16 @@
 // run did). A run that never reaches its rollup still gets Finish (with
 // an empty result) so the meter releases its session and goroutine. The
 // meter works on its own connection and goroutine: nothing of it runs on
-// a worker's loop.
+// a worker's loop. Before Finish, a meter that implements
+// MeterWorkerWrites gets the control-plane writes the run's worker
+// processes reported over their local channels (WritesReporter) and the
+// ids of the workers counted exactly (those plus the in-process ones,
+// whose writes go through the orchestrator's own store), so the cost
+// estimates only the workers that reported nothing. That connection is a session of the target for the
+// whole run when the target has server figures to read
+// (MeterHoldsSession), so the preflight's capacity check counts it: a run
+// of exactly the free slots, meter excluded, used to pass the preflight
+// and then fail with "too many clients" when its last worker connected.
 //
 // # Steady-state warm-up
 //

@@ -225,6 +225,9 @@ func (d *driveState) allStopped() bool {
 // final write gets the same sections again.
 func (d *driveState) finishMeter(res *core.Result) {
 	if d.meter != nil {
+		if mw, ok := d.meter.(MeterWorkerWrites); ok {
+			mw.WorkerWrites(d.workerWrites())
+		}
 		d.meter.Finish(res)
 		d.base.Cost, d.base.Server = res.Cost, res.Server
 		d.meter = nil

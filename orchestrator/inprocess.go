@@ -35,7 +35,7 @@ type InProcess struct {
 // or the handle is terminated.
 func (l InProcess) Launch(_ context.Context, a Assignment) (Handle, error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &inProcess{done: make(chan struct{}), cancel: cancel, cmds: make(chan control.Command, 16),
+	h := &inProcess{id: a.WorkerID, done: make(chan struct{}), cancel: cancel, cmds: make(chan control.Command, 16),
 		urgent: make(chan struct{}), rows: a.Rows}
 	var local worker.Local
 	if a.Rows != nil {
@@ -59,6 +59,7 @@ func (l InProcess) Launch(_ context.Context, a Assignment) (Handle, error) {
 // (worker.Local): rows go straight to the orchestrator's copy, commands
 // through a buffered channel.
 type inProcess struct {
+	id     string // the worker's id
 	done   chan struct{}
 	err    error
 	cancel context.CancelFunc

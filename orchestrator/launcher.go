@@ -181,7 +181,7 @@ func (l Subprocess) Launch(_ context.Context, a Assignment) (Handle, error) {
 		mine.Close()
 		return nil, fmt.Errorf("orchestrator: start %s: %w", a.WorkerID, err)
 	}
-	h := &subprocess{cmd: cmd, done: make(chan struct{}), conn: mine, enc: json.NewEncoder(mine), read: make(chan struct{})}
+	h := &subprocess{cmd: cmd, id: a.WorkerID, done: make(chan struct{}), conn: mine, enc: json.NewEncoder(mine), read: make(chan struct{})}
 	go h.readLocal(a.Rows)
 	go func() {
 		h.err = cmd.Wait()
@@ -196,6 +196,7 @@ func (l Subprocess) Launch(_ context.Context, a Assignment) (Handle, error) {
 
 type subprocess struct {
 	cmd  *exec.Cmd
+	id   string // the worker's id
 	done chan struct{}
 	err  error
 
@@ -209,12 +210,14 @@ type subprocess struct {
 	stats  core.StoreStats
 	known  bool
 	rowsOK bool
+	writes *control.Writes // the worker's own control-plane writes, once reported
 }
 
 var (
 	_ LocalHandle      = (*subprocess)(nil)
 	_ StoreStatser     = (*subprocess)(nil)
 	_ StoreStatsKnower = (*subprocess)(nil)
+	_ WritesReporter   = (*subprocess)(nil)
 )
 
 // readLocal reads the worker's messages until the socket ends (the
@@ -242,6 +245,11 @@ func (h *subprocess) readLocal(rows func([]store.Snapshot)) {
 				h.smu.Unlock()
 			}
 		}
+		if m.Writes != nil {
+			h.smu.Lock()
+			h.writes = m.Writes
+			h.smu.Unlock()
+		}
 	}
 }
 
@@ -262,6 +270,16 @@ func (h *subprocess) StoreStats() core.StoreStats {
 	h.smu.Lock()
 	defer h.smu.Unlock()
 	return h.stats
+}
+
+// ControlWrites implements WritesReporter.
+func (h *subprocess) ControlWrites() (string, control.Writes, bool) {
+	h.smu.Lock()
+	defer h.smu.Unlock()
+	if h.writes == nil {
+		return h.id, control.Writes{}, false
+	}
+	return h.id, *h.writes, true
 }
 
 // StoreStatsKnown implements StoreStatsKnower.

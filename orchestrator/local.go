@@ -35,6 +35,15 @@ type StoreStatsKnower interface {
 	StoreStatsKnown() bool
 }
 
+// WritesReporter is implemented by handles whose worker reports its own
+// control-plane writes (a worker process, over its local channel, just
+// before it exits): ok is false until it has. The run's cost counts them
+// (MeterWorkerWrites); a worker that reported none has its heartbeats
+// estimated.
+type WritesReporter interface {
+	ControlWrites() (workerID string, w control.Writes, ok bool)
+}
+
 // rowKey identifies a snapshot row: one worker, interval, phase and
 // operation. The interval's end is part of it: two cuts in the same
 // microsecond (a phase change on a tick) make an empty-length interval and
@@ -134,4 +143,27 @@ func (o *outage) observe(what string, err error) {
 			"down_for", time.Since(o.since).Round(time.Millisecond), "failed_writes", o.fails)
 		o.down = false
 	}
+}
+
+// workerWrites collects what the run's worker handles, current and
+// retired, know of their workers' own control-plane writes.
+func (d *driveState) workerWrites() WorkerWrites {
+	var ww WorkerWrites
+	for _, g := range d.groups {
+		if g == nil {
+			continue
+		}
+		for _, h := range append(slices.Clip(g.retired), g.handle) {
+			switch h := h.(type) {
+			case *inProcess:
+				ww.Counted = append(ww.Counted, h.id)
+			case WritesReporter:
+				if id, w, ok := h.ControlWrites(); ok {
+					ww.Reported = ww.Reported.Add(w)
+					ww.Counted = append(ww.Counted, id)
+				}
+			}
+		}
+	}
+	return ww
 }

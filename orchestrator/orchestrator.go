@@ -189,7 +189,7 @@ func (s *Service) Start(ctx context.Context, spec core.Spec, o Options) (*Run, e
 		id = NewRunID()
 	}
 	s.sweep(ctx)
-	if err := preflight(ctx, id, conn, wl, spec.Workers, spec.Connections); err != nil {
+	if err := preflight(ctx, id, conn, wl, spec.Workers, spec.Connections, o.Meter != nil); err != nil {
 		return nil, fmt.Errorf("unistore: before load: %w", err)
 	}
 	if a, ok := conn.(driver.Advisor); ok {

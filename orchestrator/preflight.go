@@ -22,8 +22,9 @@ var ErrCapacity = errors.New("not enough connection slots")
 // preflight connects once, prepares every statement under the worker's
 // labels, lets the workload sample the target (worker.Preflight) and,
 // where the server limits connections (driver.Capacity), refuses a run that
-// needs more than are free.
-func preflight(ctx context.Context, runID string, c driver.Connector, wl workload.Workload, workers, connections int) error {
+// needs more than are free: the workers' connections, plus the meter's
+// session when the run has a meter that holds one (MeterHoldsSession).
+func preflight(ctx context.Context, runID string, c driver.Connector, wl workload.Workload, workers, connections int, meter bool) error {
 	return worker.Preflight(ctx, runID, c, wl, func(ctx context.Context, conn driver.Conn) error {
 		cp, ok := conn.(driver.Capacity)
 		if !ok {
@@ -34,10 +35,15 @@ func preflight(ctx context.Context, runID string, c driver.Connector, wl workloa
 			return err
 		}
 		// This connection closes before the workers connect, so its slot is free.
-		if need := workers * connections; need > s.Free() {
-			return fmt.Errorf("%w: the run needs %d connections (%d workers × %d) but the target has %d free: "+
+		need, what := workers*connections, fmt.Sprintf("%d workers × %d", workers, connections)
+		if meter && MeterHoldsSession(conn) {
+			need++
+			what += ", plus 1 for the run's meter: its own session reads the server's figures"
+		}
+		if need > s.Free() {
+			return fmt.Errorf("%w: the run needs %d connections (%s) but the target has %d free: "+
 				"max_connections %d, %d reserved for superusers, %d in use", ErrCapacity,
-				need, workers, connections, s.Free(), s.Max, s.Reserved, s.InUse)
+				need, what, s.Free(), s.Max, s.Reserved, s.InUse)
 		}
 		return nil
 	})

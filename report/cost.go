@@ -39,7 +39,7 @@ func Cost(w io.Writer, c *core.CostStats) error {
 	}
 	p := c.ControlPlane
 	fmt.Fprintf(w, "control plane (%s store): %d writes (%d run status, %d events, %d heartbeats%s, %d snapshot rows), %.1f per worker-minute over %.2f worker-minutes",
-		cmpOr(p.Store, "?"), p.Writes, p.RunStatus, p.Events, p.Heartbeats, map[bool]string{true: " derived", false: ""}[p.HeartbeatsEstimated],
+		cmpOr(p.Store, "?"), p.Writes, p.RunStatus, p.Events, p.Heartbeats, estimatedFor(p),
 		p.SnapshotRows, p.WritesPerWorkerMin, p.WorkerMinutes)
 	if p.Model != "" {
 		fmt.Fprintf(w, ": %.6f credits", p.Credits)
@@ -96,4 +96,15 @@ func Server(w io.Writer, s *core.ServerStats) error {
 			ms(o.MeanMS), ms(o.ClientMeanMS), ms(o.AppOverheadMeanMS), p50, p99, op99, strings.TrimSpace(maxs), o.Throttled)
 	}
 	return tw.Flush()
+}
+
+// estimatedFor says whose heartbeats were derived, not counted.
+func estimatedFor(p core.ControlPlaneCost) string {
+	switch {
+	case !p.HeartbeatsEstimated:
+		return ""
+	case len(p.EstimatedWorkers) == 0:
+		return " derived"
+	}
+	return " (derived for " + strings.Join(p.EstimatedWorkers, ", ") + ": started elsewhere or killed; the rest counted)"
 }

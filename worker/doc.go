@@ -142,7 +142,14 @@
 // worker does not stop on the store's silence (an outage longer than the
 // lease); it stops when the channel closes — at once when its
 // orchestrator dies, not a lease later. Workers started elsewhere have no
-// channel and keep the store path and the lease.
+// channel and keep the store path and the lease. Last, with its store
+// counters, a worker sends its own control-plane writes
+// (StoreStats.Control: every heartbeat and snapshot row it sent the
+// store, retries included, counted where it makes them) for the run's
+// cost, which is then counted, not derived from the heartbeat cadence.
+// Counting happens in the worker rather than by wrapping its store so
+// that the store's optional capabilities (store.BatchWriter) reach the
+// writers untouched.
 //
 // The store writers spool what the store cannot take (Config.Spool,
 // store.Spool): at the end of Run, what is unstored by FlushTimeout

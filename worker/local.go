@@ -33,7 +33,8 @@ type Local interface {
 	// Commands delivers the orchestrator's commands; it is closed when
 	// the orchestrator is gone.
 	Commands() <-chan control.Command
-	// Done takes the worker's final store counters.
+	// Done takes the worker's final store counters, its own
+	// control-plane writes among them (StoreStats.Control).
 	Done(StoreStats)
 }
 
@@ -153,7 +154,8 @@ func (l *LocalConn) Snapshots(rows []store.Snapshot) {
 // Done implements Local.
 func (l *LocalConn) Done(s StoreStats) {
 	b, _ := json.Marshal(s.Core()) // plain integers: always marshals
-	l.send(control.LocalMessage{Done: b})
+	writes := s.Control
+	l.send(control.LocalMessage{Done: b, Writes: &writes})
 }
 
 // Close closes the connection; the reader ends.

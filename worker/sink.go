@@ -30,6 +30,10 @@ const DefaultFlushTimeout = control.DefaultFlushTimeout
 // returned).
 type StoreStats struct {
 	Snapshots, Executions store.WriterStats
+	// Control counts the worker's own control-plane writes — heartbeats
+	// and snapshot rows, every one it sent the store, retries included —
+	// which it reports over its local channel for the run's cost.
+	Control control.Writes
 }
 
 // Dropped is the total of rows dropped.
@@ -90,6 +94,11 @@ func (w *Worker) newWriters(st Store) {
 	}
 	if bw, ok := st.(store.BatchWriter); ok {
 		writeSnaps, writeExecs = bw.WriteSnapshotBatch, bw.WriteExecutionBatch
+	}
+	storeSnaps := writeSnaps
+	writeSnaps = func(ctx context.Context, id string, rows []store.Snapshot) error {
+		w.snapshotRowWrites.Add(int64(len(rows)))
+		return storeSnaps(ctx, id, rows)
 	}
 	w.snaps = store.NewBatchWriter(writeSnaps, spoolSnaps, snapCfg)
 	if w.cfg.Capture.Mode != core.CaptureNone {
@@ -171,7 +180,13 @@ func (w *Worker) closeStore() {
 		hctx, c2 = context.WithTimeout(context.Background(), time.Second)
 		defer c2()
 	}
-	_ = w.cfg.Store.PutHeartbeat(hctx, w.heartbeatRow(control.WorkerStopped))
+	w.putHeartbeat(hctx, control.WorkerStopped)
+}
+
+// putHeartbeat writes the worker's heartbeat row, counted.
+func (w *Worker) putHeartbeat(ctx context.Context, status control.WorkerState) {
+	w.heartbeatWrites.Add(1)
+	_ = w.cfg.Store.PutHeartbeat(ctx, w.heartbeatRow(status))
 }
 
 // StoreStats returns the store writers' counters; final once Run returned.
@@ -179,6 +194,7 @@ func (w *Worker) StoreStats() StoreStats {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	s := w.storeStats
+	s.Control = control.Writes{Heartbeats: w.heartbeatWrites.Load(), SnapshotRows: w.snapshotRowWrites.Load()}
 	if w.ended.IsZero() {
 		if w.snaps != nil {
 			s.Snapshots = w.snaps.Stats()
@@ -218,7 +234,7 @@ func (w *Worker) heartbeat(ctx context.Context) {
 	for {
 		// A slow write is retried at the next tick; give it time on a busy box.
 		hctx, cancel := context.WithTimeout(ctx, max(every, 2*time.Second))
-		_ = w.cfg.Store.PutHeartbeat(hctx, w.heartbeatRow(control.WorkerRunning))
+		w.putHeartbeat(hctx, control.WorkerRunning)
 		cancel()
 		select {
 		case <-ctx.Done():

@@ -127,6 +127,10 @@ type Worker struct {
 	snaps      *store.Writer[store.Snapshot]
 	execs      *store.Writer[store.Execution]
 	storeStats StoreStats
+	// The worker's own control-plane writes (StoreStats.Control): every
+	// heartbeat write and snapshot row it sent the store, retries
+	// included.
+	heartbeatWrites, snapshotRowWrites atomic.Int64
 }
 
 // New checks cfg and returns a worker that has not connected yet.

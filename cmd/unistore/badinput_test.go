@@ -113,7 +113,7 @@ func TestBadInput(t *testing.T) {
 		{"too many connections for the server", func(t *testing.T) []string {
 			pg := testpg.DSN(t) // skips without a server
 			return []string{"run", good, "--target", pg, "--connections", "10000"}
-		}, 1, []string{"the run needs 10000 connections (1 workers × 10000) but the target has", "max_connections"}, nil},
+		}, 1, []string{"the run needs 10001 connections (1 workers × 10000, plus 1 for the run's meter", "but the target has", "max_connections"}, nil},
 		{"operation name too long", func(*testing.T) []string {
 			return []string{"run", tmpl(tmplArgs{opName: strings.Repeat("o", 200)})}
 		}, 2, []string{"workload.operations[0].name: too long: 200 bytes, at most 128"}, nil},

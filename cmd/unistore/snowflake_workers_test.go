@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -142,6 +143,13 @@ func TestSnowflakeWorkers(t *testing.T) {
 	if cp.Store != "snowflake" || cp.Credits <= 0 || !cp.HeartbeatsEstimated || cp.Events < 4 {
 		t.Errorf("control plane %+v", cp)
 	}
+	// Only the killed worker reported no counts: its heartbeats alone are
+	// derived; the others' were counted and reported over the local
+	// channel.
+	if !slices.Contains(cp.EstimatedWorkers, "worker-1") || slices.Contains(cp.EstimatedWorkers, "worker-0") ||
+		slices.Contains(cp.EstimatedWorkers, "worker-2") {
+		t.Errorf("heartbeats estimated for %v, want the killed worker-1 (and any other lost one) only", cp.EstimatedWorkers)
+	}
 	byOp := map[string]int64{}
 	for _, q := range s.Requests() {
 		if q.Kind == "query" && strings.HasPrefix(q.QueryTag, sfstore.RunTag(id, "")) {
@@ -150,15 +158,15 @@ func TestSnowflakeWorkers(t *testing.T) {
 	}
 	hb := byOp[sfstore.OpPutHeartbeat]
 	if d := hb - cp.Heartbeats; d*4 > hb+12 || -d*4 > hb+12 {
-		t.Errorf("heartbeats derived %d, executed %d: more than a quarter apart", cp.Heartbeats, hb)
+		t.Errorf("heartbeats counted and derived %d, executed %d: more than a quarter apart", cp.Heartbeats, hb)
 	}
 	writes := byOp[sfstore.OpCreateRun] + byOp[sfstore.OpUpdateRun] + byOp[sfstore.OpAppendEvent] + hb + byOp[sfstore.OpWriteSnapshots]
 	all := int64(0)
 	for _, n := range byOp {
 		all += n
 	}
-	t.Logf("control plane (result): %d writes (%d run status, %d events, %d heartbeats derived, %d snapshot rows) over %.2f worker-minutes: %.1f per worker-minute, %.6f credits; model: %s",
-		cp.Writes, cp.RunStatus, cp.Events, cp.Heartbeats, cp.SnapshotRows, cp.WorkerMinutes, cp.WritesPerWorkerMin, cp.Credits, cp.Model)
+	t.Logf("control plane (result): %d writes (%d run status, %d events, %d heartbeats (derived for %v), %d snapshot rows) over %.2f worker-minutes: %.1f per worker-minute, %.6f credits; model: %s",
+		cp.Writes, cp.RunStatus, cp.Events, cp.Heartbeats, cp.EstimatedWorkers, cp.SnapshotRows, cp.WorkerMinutes, cp.WritesPerWorkerMin, cp.Credits, cp.Model)
 	t.Logf("store statements executed under the run's tags: %v; write statements %d (%.1f per worker-minute), all statements %d (%.1f per worker-minute)",
 		byOp, writes, float64(writes)/cp.WorkerMinutes, all, float64(all)/cp.WorkerMinutes)
 	t.Logf("cost: %.6f credits estimated (%s, %.0f cluster-s billed of %.1f s), %.9f per 1k ok ops, $%.4f", c.Credits, c.Size, c.BilledSeconds, c.WallSeconds, c.CreditsPer1kOps, c.Dollars)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -82,9 +83,15 @@ func runsCommand() *cli.Command {
 				Name:  "list",
 				Usage: "list runs, newest first",
 				Flags: []cli.Flag{storeFlag(), jsonFlag, &cli.IntFlag{Name: "limit", Value: 50, Usage: "at most this many runs (0: all)"},
-					&cli.StringFlag{Name: "status", Usage: "only runs with this status"}},
+					&cli.StringFlag{Name: "status", Usage: "only runs with this status"},
+					&cli.StringFlag{Name: "enrichment", Usage: "only runs whose enrichment is in this state: " +
+						strings.ToLower(strings.Join(unistore.EnrichmentStates, ", ")) + " (pending: `runs enrich` has more to read)"}},
 				Action: withStore(-1, "", func(c *cli.Context, st unistore.Store) error {
-					runs, err := unistore.Runs(c.Context, st, unistore.RunFilter{Status: core.Status(c.String("status")), Limit: c.Int("limit")})
+					runs, err := unistore.Runs(c.Context, st, unistore.RunFilter{Status: core.Status(c.String("status")),
+						Enrichment: c.String("enrichment"), Limit: c.Int("limit")})
+					if errors.Is(err, unistore.ErrBadFilter) {
+						return exitCode{2, fmt.Errorf("--enrichment: %w", err)}
+					}
 					if err != nil {
 						return err
 					}
@@ -238,7 +245,7 @@ func listRuns(w io.Writer, out []unistore.RunInfo, asJSON bool) error {
 		return writeJSON("-", w, out)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN ID\tNAME\tSTATUS\tCREATED\tCONNECTIONS\tQPS\tP99 MS")
+	fmt.Fprintln(tw, "RUN ID\tNAME\tSTATUS\tCREATED\tCONNECTIONS\tQPS\tP99 MS\tENRICHMENT")
 	for _, l := range out {
 		qps, p99 := "-", "-"
 		if l.QPS != nil {
@@ -260,8 +267,8 @@ func listRuns(w io.Writer, out []unistore.RunInfo, asJSON bool) error {
 		if l.RowsDropped > 0 {
 			status += fmt.Sprintf(" (%d rows dropped)", l.RowsDropped)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", l.RunID, l.Name, status, l.CreatedAt.Local().Format("2006-01-02 15:04:05"),
-			l.Connections, qps, p99)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", l.RunID, l.Name, status, l.CreatedAt.Local().Format("2006-01-02 15:04:05"),
+			l.Connections, qps, p99, cmp.Or(l.Enrichment, "-"))
 	}
 	return tw.Flush()
 }
