@@ -48,7 +48,9 @@ type Config struct {
 	// Store and Target are the run's store and target DSNs as the
 	// orchestrator uses them. A Snowflake DSN is rewritten for the
 	// containers (WorkerDSN); any other must hold no secret, since the
-	// specification is statement text, kept in QUERY_HISTORY.
+	// specification is statement text, kept in QUERY_HISTORY. Target
+	// empty (`unistore serve`, one launcher for runs of any target) takes
+	// each launch's (orchestrator.Assignment.Target), checked then.
 	Store, Target string
 	// TokenFile is the OAuth token file the workers read (default
 	// DefaultTokenFile).
@@ -188,11 +190,15 @@ type resources struct {
 // group >= 0 pins one group (a relaunch), which the replica reads from
 // UNISTORE_GROUP instead of SNOWFLAKE_JOB_INDEX.
 func (l *Launcher) Specification(runID string, spec core.Spec, group, attempt int) (string, error) {
+	return l.specification(runID, spec, l.target, group, attempt)
+}
+
+func (l *Launcher) specification(runID string, spec core.Spec, target string, group, attempt int) (string, error) {
 	var s specification
 	joinWait := 2 * spec.Control.HeartbeatTimeout.D()
 	c := container{Name: ContainerName, Image: l.cfg.Image,
 		Args: []string{"worker", "--run-id", runID, "--join-wait", joinWait.String()},
-		Env:  map[string]string{"UNISTORE_STORE": l.store, "UNISTORE_TARGET": l.target}}
+		Env:  map[string]string{"UNISTORE_STORE": l.store, "UNISTORE_TARGET": target}}
 	if group >= 0 {
 		c.Env["UNISTORE_GROUP"] = strconv.Itoa(group)
 		c.Env["UNISTORE_ATTEMPT"] = strconv.Itoa(attempt)
@@ -242,7 +248,14 @@ func (l *Launcher) Launch(ctx context.Context, a orchestrator.Assignment) (orche
 		replicas, group = 1, a.Group
 	}
 	name := ServiceName(a.RunID, a.Group, a.Attempt)
-	specYAML, err := l.Specification(a.RunID, a.Spec, group, a.Attempt)
+	target := l.target
+	if l.cfg.Target == "" {
+		var err error
+		if target, err = WorkerDSN(a.Target.DSN, l.cfg.TokenFile); err != nil {
+			return nil, fmt.Errorf("spcs: target: %w", err)
+		}
+	}
+	specYAML, err := l.specification(a.RunID, a.Spec, target, group, a.Attempt)
 	if err != nil {
 		return nil, err
 	}
