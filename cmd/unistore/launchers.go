@@ -36,7 +36,7 @@ func launcherFlags() []cli.Flag {
 		&cli.StringFlag{Name: "kubeconfig", Usage: "kubernetes: kubeconfig `FILE` (default: $KUBECONFIG, ~/.kube/config, or in-cluster)"},
 		&cli.StringFlag{Name: "compute-pool", Usage: "spcs: the compute pool the job service runs in"},
 		&cli.StringFlag{Name: "spcs-connection", Usage: "spcs: the Snowflake `DSN` that runs EXECUTE JOB SERVICE (its role needs USAGE on the pool and CREATE SERVICE; default: the store's)"},
-		&cli.StringFlag{Name: "run-id", Usage: "the run's id instead of a new one (external: the id the workers were started with, `unistore k8s manifest --run-id`)"},
+		&cli.StringFlag{Name: "run-id", Usage: "the run's `ID` instead of a new one (external: the id the workers were started with, as given to unistore k8s manifest --run-id)"},
 	}
 }
 
