@@ -20,6 +20,10 @@ import (
 	"github.com/unistore-bench/unistore/orchestrator/spcs"
 )
 
+// newKubeClient builds the Kubernetes launcher's client; a test of the
+// command's wiring puts client-go's fake clientset here.
+var newKubeClient = kubernetes.NewClient
+
 // Launcher names beside the library's (unistore.LauncherProcess, …).
 const (
 	launcherKubernetes = "kubernetes"
@@ -124,7 +128,7 @@ func clusterLauncher(c *cli.Context, name string, spec *core.Spec) (l unistore.L
 		if err := p.Validate(); err != nil {
 			return nil, true, fmt.Errorf("%s --launcher kubernetes: %w", cmd, err)
 		}
-		client, ns, err := kubernetes.NewClient(c.String("kubeconfig"))
+		client, ns, err := newKubeClient(c.String("kubeconfig"))
 		if err != nil {
 			return nil, true, err
 		}
