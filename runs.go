@@ -56,6 +56,11 @@ var ErrLeaseLost = control.ErrLeaseLost
 // worker whose heartbeat is still fresh.
 var ErrGroupTaken = control.ErrGroupTaken
 
+// ErrGroupGivenUp is matched by Join's error when the run's orchestrator
+// gave the worker's group up (a scheduler's restart that came too late):
+// the worker refuses to join, or stops.
+var ErrGroupGivenUp = control.ErrGroupGivenUp
+
 // LoadTemplate reads and checks a YAML template file.
 func LoadTemplate(path string) (*Template, error) { return workload.LoadFile(path) }
 

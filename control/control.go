@@ -33,6 +33,11 @@ const (
 	// heartbeat is still fresh, and the lost worker, should it still run,
 	// stops when it reads the event.
 	EventWorkerLost EventKind = "WORKER_LOST"
+	// EventGroupGivenUp records that the orchestrator gave a worker group
+	// up (GivenUpPayload): it counts no worker of the group live again. A
+	// worker of that group that would join (a scheduler's restart that
+	// came too late) refuses to (ErrGroupGivenUp), and one that runs stops.
+	EventGroupGivenUp EventKind = "GROUP_GIVEN_UP"
 	// EventSetRate changes the open-model arrival rate of a running run
 	// (RatePayload); closed-loop workers ignore it.
 	EventSetRate EventKind = "SET_RATE"
@@ -57,6 +62,12 @@ type (
 	LostPayload struct {
 		WorkerID string `json:"worker_id"`
 		Reason   string `json:"reason,omitempty"`
+	}
+
+	// GivenUpPayload is GROUP_GIVEN_UP's payload: the group given up.
+	GivenUpPayload struct {
+		Group  int    `json:"group"`
+		Reason string `json:"reason,omitempty"`
 	}
 
 	// RatePayload is SET_RATE's payload: the whole run's rate in
@@ -121,6 +132,24 @@ func LostOf(payload json.RawMessage) (workerID string, ok bool) {
 		return "", false
 	}
 	return p.WorkerID, true
+}
+
+// GroupGivenUp is the GROUP_GIVEN_UP event giving group up.
+func GroupGivenUp(group int, reason string) Command {
+	raw, _ := json.Marshal(GivenUpPayload{Group: group, Reason: reason})
+	return Command{Kind: EventGroupGivenUp, Payload: raw}
+}
+
+// GivenUpOf reads a GROUP_GIVEN_UP payload: the group given up, or ok
+// false if it names none.
+func GivenUpOf(payload json.RawMessage) (group int, ok bool) {
+	var p struct {
+		Group *int `json:"group"`
+	}
+	if json.Unmarshal(payload, &p) != nil || p.Group == nil {
+		return 0, false
+	}
+	return *p.Group, true
 }
 
 // SetRate is the SET_RATE event moving an open-model run to rate
@@ -216,6 +245,9 @@ var (
 	// ErrDeclaredLost: the orchestrator declared this worker lost
 	// (WORKER_LOST) and its group belongs to a relaunch now.
 	ErrDeclaredLost = errors.New("worker: declared lost by the orchestrator")
+	// ErrGroupGivenUp: the orchestrator gave the worker's group up
+	// (GROUP_GIVEN_UP); no attempt of it may join the run again.
+	ErrGroupGivenUp = errors.New("worker: group given up by the orchestrator")
 )
 
 // DefaultFlushTimeout is how long a stopping worker may spend storing what

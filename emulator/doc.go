@@ -109,8 +109,10 @@
 // ALTER SESSION SET/UNSET (recorded); EXECUTE JOB SERVICE IN COMPUTE
 // POOL … FROM SPECIFICATION $$…$$ [NAME =] [ASYNC =] [REPLICAS =] (its
 // parameters in Snowflake's order; recorded, nothing runs: JobServices),
-// DESCRIBE SERVICE (status RUNNING until SetJobServiceStatus changes it)
-// and DROP SERVICE [IF EXISTS] (services.go); SHOW WAREHOUSES (one row: the
+// DESCRIBE SERVICE (status RUNNING until SetJobServiceStatus changes it),
+// SHOW SERVICE INSTANCES IN SERVICE (a row per replica, its status set by
+// SetJobServiceInstanceStatus or following the service's) and DROP
+// SERVICE [IF EXISTS] (services.go); SHOW WAREHOUSES (one row: the
 // session's warehouse, STARTED, STANDARD, X-Small, min/max_cluster_count
 // 1, columns named as Snowflake names them); SHOW PARAMETERS;
 // CURRENT_TIMESTAMP()/SYSDATE()/CURRENT_DATE(); CURRENT_DATABASE(),

@@ -112,6 +112,8 @@ func (s *Server) execute(ctx context.Context, ss *session, toks []token, args []
 		return s.describeService(st)
 	case kw == "DROP" && kw2 == "SERVICE":
 		return s.dropService(st)
+	case kw == "SHOW" && kw2 == "SERVICE":
+		return s.showServiceInstances(st)
 	}
 	switch kw {
 	case "SELECT", "WITH":

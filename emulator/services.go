@@ -4,7 +4,10 @@ package emulator
 // SERVICE is recorded (pool, name, specification, replicas) and answers
 // as Snowflake's ASYNC form does; DESCRIBE SERVICE reports the recorded
 // status (RUNNING until SetJobServiceStatus says otherwise); DROP SERVICE
-// removes it. Nothing runs: the tests of the SPCS launcher check the SQL
+// removes it; SHOW SERVICE INSTANCES IN SERVICE lists its replicas, each
+// with the status SetJobServiceInstanceStatus gave it, else one that
+// follows the service's (READY while RUNNING, SUCCEEDED when DONE, FAILED
+// when FAILED, PENDING while PENDING). Nothing runs: the tests of the SPCS launcher check the SQL
 // it sends and follow the states they set.
 
 import (
@@ -25,7 +28,11 @@ type JobService struct {
 	Async         bool
 	Replicas      int
 	Status        string // PENDING, RUNNING, FAILED, DONE, … (DESCRIBE SERVICE's status)
-	Created       time.Time
+	// Instances are the replicas' statuses a test set, by instance id
+	// (SHOW SERVICE INSTANCES IN SERVICE's status: PENDING, READY,
+	// FAILED, TERMINATING, SUCCEEDED); an unset one follows Status.
+	Instances map[int]string
+	Created   time.Time
 }
 
 // JobServices returns the job services executed and not dropped, by name.
@@ -50,6 +57,26 @@ func (s *Server) SetJobServiceStatus(name, status string) bool {
 		j.Status = status
 	}
 	return j != nil
+}
+
+// SetJobServiceInstanceStatus sets the status SHOW SERVICE INSTANCES IN
+// SERVICE reports for one replica (instance id, from 0) of the job
+// service name; false if there is no such replica.
+func (s *Server) SetJobServiceInstanceStatus(name string, instance int, status string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j := s.jobServices[strings.ToUpper(name)]
+	if j == nil || instance < 0 || instance >= j.Replicas {
+		return false
+	}
+	m := map[int]string{instance: status}
+	for k, v := range j.Instances { // copied: JobServices hands out copies
+		if k != instance {
+			m[k] = v
+		}
+	}
+	j.Instances = m
+	return true
 }
 
 func serviceSyntax(st []token, at int, want string) *Error {
@@ -202,4 +229,53 @@ func (s *Server) dropService(st []token) (*result, error) {
 		return nil, errNoService(name)
 	}
 	return statusResult(stmtDDL, fmt.Sprintf("%s successfully dropped.", name)), nil
+}
+
+// showServiceInstances answers SHOW SERVICE INSTANCES IN SERVICE name with
+// a row per replica: Snowflake's columns up to status (the 2025_02
+// bundle's, with service_status).
+func (s *Server) showServiceInstances(st []token) (*result, error) {
+	for i, w := range []string{"SHOW", "SERVICE", "INSTANCES", "IN", "SERVICE"} {
+		if i >= len(st) || !st[i].is(w) {
+			if i == 2 && i < len(st) && st[i].is("CONTAINERS") {
+				return nil, unsupported("SHOW SERVICE CONTAINERS")
+			}
+			return nil, serviceSyntax(st, i, w)
+		}
+	}
+	name, _ := serviceName(st, 5)
+	s.mu.Lock()
+	j := s.jobServices[name]
+	var c JobService
+	if j != nil {
+		c = *j
+	}
+	s.mu.Unlock()
+	if j == nil {
+		return nil, errNoService(name)
+	}
+	follow := map[string]string{"PENDING": "PENDING", "RUNNING": "READY", "DONE": "SUCCEEDED", "FAILED": "FAILED",
+		"INTERNAL_ERROR": "FAILED", "SUSPENDING": "TERMINATING", "DELETING": "TERMINATING"}[c.Status]
+	names := []string{"database_name", "schema_name", "service_name", "service_status", "instance_id", "status", "spec_digest", "creation_time", "start_time"}
+	r := &result{stmtType: stmtShow}
+	for _, n := range names {
+		r.columns = append(r.columns, textCol(n))
+	}
+	if follow == "" { // SUSPENDED, DELETED: no instance runs
+		return r, nil
+	}
+	created := c.Created.UTC().Format(time.RFC3339)
+	for k := range c.Replicas {
+		status := follow
+		if v, ok := c.Instances[k]; ok {
+			status = v
+		}
+		vals := []string{c.Database, c.Schema, c.Name, c.Status, strconv.Itoa(k), status, "", created, created}
+		row := make([]*string, len(vals))
+		for i, v := range vals {
+			row[i] = str(v)
+		}
+		r.rows = append(r.rows, row)
+	}
+	return r, nil
 }

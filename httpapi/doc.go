@@ -53,7 +53,8 @@
 // closes. Shutdown stops each (Handle.Stop: CANCELLED, its summary stored,
 // its live clients sent the result) and waits; `unistore serve` calls it
 // on SIGTERM, then stops serving. Workers are goroutines unless
-// Config.RunOptions adds a launcher (serve: worker processes).
+// Config.RunOptions adds a launcher (serve: its --launcher, worker
+// processes by default; a cluster launcher's Job or job service per run).
 //
 // The live stream. The run's observer (unistore.WithObserver) is called
 // on the orchestrator's loop, so it only queues the progress (64 deep,

@@ -103,7 +103,13 @@
 // orchestrator first appends WORKER_LOST naming that worker: a joining
 // worker never takes over a group whose holder is alive (its heartbeat
 // advances) unless that holder was declared lost, and a worker that reads
-// its own WORKER_LOST stops (worker.ErrDeclaredLost).
+// its own WORKER_LOST stops (worker.ErrDeclaredLost). A group given up
+// (its relaunches spent, its relaunch failed, or a self-restarting
+// launcher's scheduler that gave up or did not restart it within a join
+// timeout) gets GROUP_GIVEN_UP, appended before its handle is killed: a
+// worker of that group that joins later — a scheduler's restart the
+// orchestrator no longer waits for — refuses to (worker.ErrGroupGivenUp;
+// `unistore worker` exits 6), and one that runs stops.
 //
 // # Progress
 //

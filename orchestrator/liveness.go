@@ -248,12 +248,14 @@ func (d *driveState) lose(gi int, now time.Time, reason string) {
 	d.countLost(gi, now, reason)
 	if d.restarts || g.attempt >= d.spec.Control.MaxRelaunches {
 		g.dead = true
+		d.event(control.GroupGivenUp(gi, reason))
 		return
 	}
 	g.attempt++
 	if err := d.launch(context.Background(), gi); err != nil {
 		d.log.Error("orchestrator: relaunch failed", "run_id", d.run.ID, "group", gi, "err", err)
 		g.dead, g.handle = true, nil
+		d.event(control.GroupGivenUp(gi, "relaunch failed: "+err.Error()))
 		return
 	}
 	d.stats.Relaunched++
@@ -309,6 +311,11 @@ func (d *driveState) giveUp(gi int, reason string) {
 	g := d.groups[gi]
 	d.log.Warn("orchestrator: worker group given up", "run_id", d.run.ID, "group", gi, "reason", reason)
 	g.lostWhy = reason
+	// Declared before the kill: a self-restarting launcher's scheduler
+	// may still start the group again (a Kubernetes index with restarts
+	// left, which no API fails from outside); that worker reads this and
+	// refuses to join (worker.ErrGroupGivenUp).
+	d.event(control.GroupGivenUp(gi, reason))
 	d.retire(g)
 	g.dead = true
 }

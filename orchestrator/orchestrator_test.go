@@ -352,16 +352,20 @@ func TestBoundedRelaunch(t *testing.T) {
 				// worker (before its relaunch) and the STOP that ends the run.
 				ev := r.events(t, run.ID)
 				var kinds []control.EventKind
-				lost := 0
+				lost, givenUp := 0, map[int]bool{}
 				for _, e := range ev {
 					if e.Kind == control.EventWorkerLost {
 						lost++
 						continue
 					}
+					if g, ok := control.GivenUpOf(e.Payload); ok && e.Kind == control.EventGroupGivenUp {
+						givenUp[g] = true
+						continue
+					}
 					kinds = append(kinds, e.Kind)
 				}
-				if len(kinds) != 1 || kinds[0] != control.EventStop || lost != 2*(n+1) {
-					t.Errorf("events %+v, want %d WORKER_LOST and one STOP", ev, 2*(n+1))
+				if len(kinds) != 1 || kinds[0] != control.EventStop || lost != 2*(n+1) || len(givenUp) != 2 {
+					t.Errorf("events %+v, want %d WORKER_LOST, GROUP_GIVEN_UP of groups 0 and 1, and one STOP", ev, 2*(n+1))
 				}
 			})
 		})

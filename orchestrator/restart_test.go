@@ -183,6 +183,17 @@ func TestSelfRestartingLauncher(t *testing.T) {
 				if row := r.getRun(t, run.ID); row.WorkersLost != 1 {
 					t.Errorf("RUN_STATUS workers_lost %d, want 1", row.WorkersLost)
 				}
+				// A group given up is declared so in the control events,
+				// which a late restart reads and refuses to join on.
+				givenUp := -1
+				for _, e := range r.events(t, run.ID) {
+					if g, ok := control.GivenUpOf(e.Payload); ok && e.Kind == control.EventGroupGivenUp {
+						givenUp = g
+					}
+				}
+				if want := map[bool]int{true: -1, false: 1}[tc.back]; givenUp != want {
+					t.Errorf("GROUP_GIVEN_UP of group %d, want %d (-1: none)", givenUp, want)
+				}
 			})
 		})
 	}

@@ -126,7 +126,10 @@
 // refuses as soon as its heartbeat advances (it is alive), taking the
 // group only once it stopped, went silent for the timeout or was declared
 // lost. A worker that reads WORKER_LOST naming itself stops, with
-// ErrDeclaredLost: its group belongs to the relaunch.
+// ErrDeclaredLost: its group belongs to the relaunch. GROUP_GIVEN_UP for
+// its group refuses the join, at any attempt and before connecting, and
+// stops a running worker, with ErrGroupGivenUp: the orchestrator no longer
+// counts the group, so its load would be unmeasured.
 //
 // # The local channel and the store
 //

@@ -70,6 +70,9 @@ var (
 	ErrLeaseLost   = control.ErrLeaseLost
 	// ErrDeclaredLost ends a worker the orchestrator declared lost.
 	ErrDeclaredLost = control.ErrDeclaredLost
+	// ErrGroupGivenUp refuses (or ends) a worker whose group the
+	// orchestrator gave up.
+	ErrGroupGivenUp = control.ErrGroupGivenUp
 )
 
 // Join runs one worker of a stored run until the run stops: it reads the
@@ -113,6 +116,12 @@ func Join(ctx context.Context, cfg JoinConfig) error {
 		return err
 	}
 	for _, e := range events {
+		if g, ok := control.GivenUpOf(e.Payload); ok && e.Kind == control.EventGroupGivenUp && g == cfg.Group {
+			// A scheduler's restart that came after the orchestrator
+			// stopped waiting for one: it would add load the run no
+			// longer counts.
+			return fmt.Errorf("%w: group %d of run %s; %s does not join", ErrGroupGivenUp, cfg.Group, run.ID, id)
+		}
 		if lost, ok := control.LostOf(e.Payload); ok && e.Kind == control.EventWorkerLost && lost == id {
 			// Declared lost before it joined (it took longer than the
 			// join timeout): its group went to a relaunch.
@@ -216,7 +225,7 @@ func Join(ctx context.Context, cfg JoinConfig) error {
 		return err
 	}
 	log.Info("worker: stopped", "run_id", run.ID, "worker_id", id, "reason", reason)
-	if errors.Is(reason, ErrLeaseLost) || errors.Is(reason, ErrDeclaredLost) {
+	if errors.Is(reason, ErrLeaseLost) || errors.Is(reason, ErrDeclaredLost) || errors.Is(reason, ErrGroupGivenUp) {
 		return reason
 	}
 	return nil
@@ -332,6 +341,10 @@ func follow(ctx context.Context, st JoinStore, w *Worker, run store.Run, lastSeq
 			case control.EventWorkerLost:
 				if id, ok := control.LostOf(e.Payload); ok && id == w.cfg.WorkerID {
 					return fmt.Errorf("%w: %s of run %s; its group goes to a relaunch", ErrDeclaredLost, id, run.ID)
+				}
+			case control.EventGroupGivenUp:
+				if g, ok := control.GivenUpOf(e.Payload); ok && g == group {
+					return fmt.Errorf("%w: group %d of run %s", ErrGroupGivenUp, g, run.ID)
 				}
 			case control.EventSetPhase:
 				if p, ok := control.PhaseOf(e.Payload); ok && p != w.Phase() {

@@ -467,4 +467,46 @@ func TestJoinTakeover(t *testing.T) {
 			}
 		})
 	})
+	// A scheduler's restart of a group the orchestrator gave up (a
+	// Kubernetes index with restarts left) refuses to join, at any
+	// attempt, before connecting; another group joins.
+	t.Run("group given up", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			st := store.NewMemory()
+			createRun(t, st, "r", joinSpec(2, 0, time.Minute), core.StatusRunning)
+			c := control.GroupGivenUp(1, "no restart by the launcher's scheduler within 30s")
+			appendEvent(t, st, "r", c.Kind, json.RawMessage(c.Payload))
+			j := join(st, "r", 1, 2)
+			if err := <-j.done; !errors.Is(err, control.ErrGroupGivenUp) || !strings.Contains(err.Error(), "group 1 of run r") || j.conn.Open.Load() != 0 {
+				t.Fatalf("Join: %v (%d connections), want ErrGroupGivenUp before connecting", err, j.conn.Open.Load())
+			}
+			other := join(st, "r", 0, 0)
+			select {
+			case <-other.ready:
+			case err := <-other.done:
+				t.Fatalf("Join of group 0: %v", err)
+			}
+			appendEvent(t, st, "r", control.EventStop, nil)
+			if err := <-other.done; err != nil {
+				t.Fatalf("Join of group 0: %v", err)
+			}
+		})
+	})
+	t.Run("a worker of a group given up stops", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			st := store.NewMemory()
+			createRun(t, st, "r", joinSpec(2, 0, time.Minute), core.StatusRunning)
+			j := join(st, "r", 1, 0)
+			select {
+			case <-j.ready:
+			case err := <-j.done:
+				t.Fatalf("Join: %v", err)
+			}
+			c := control.GroupGivenUp(1, "given up")
+			appendEvent(t, st, "r", c.Kind, json.RawMessage(c.Payload))
+			if err := <-j.done; !errors.Is(err, control.ErrGroupGivenUp) {
+				t.Fatalf("Join: %v, want ErrGroupGivenUp", err)
+			}
+		})
+	})
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,6 +32,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 
 	us "github.com/unistore-bench/unistore"
+	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/internal/kubelet"
 	"github.com/unistore-bench/unistore/metrics"
@@ -459,5 +461,40 @@ func TestClusterBadInput(t *testing.T) {
 				t.Errorf("stderr holds a password:\n%s", stderr.String())
 			}
 		})
+	}
+}
+
+// TestK8sGivenUpGroup: a pod the Job controller starts for a group the
+// orchestrator has given up (an index with restarts left, which no API
+// fails from outside) finds GROUP_GIVEN_UP in the control events and
+// exits at once with status 6, before connecting to the target, and the
+// Job's pod failure policy fails the index on that status.
+func TestK8sGivenUpGroup(t *testing.T) {
+	f := newFixture(t)
+	tp, err := us.LoadTemplate(f.template(t, tmpl{Workers: 2}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := tp.Spec.WithDefaults()
+	const id = "given-up-1"
+	ctx := context.Background()
+	if err := f.st.CreateRun(ctx, store.Run{ID: id, Spec: spec, Status: core.StatusRunning, WorkersTarget: 2}); err != nil {
+		t.Fatal(err)
+	}
+	c := control.GroupGivenUp(1, "no restart by the launcher's scheduler within 30s")
+	if _, err := f.st.AppendEvent(ctx, store.Event{RunID: id, Kind: c.Kind, Payload: c.Payload}); err != nil {
+		t.Fatal(err)
+	}
+	w := f.start(t, "worker", "--run-id", id, "--group", "1", "--attempt", "1")
+	if code := w.wait(t, 30*time.Second); code != 6 || !strings.Contains(w.stderr(), "group given up by the orchestrator") {
+		t.Errorf("worker of a given-up group: exit %d, want 6:\n%s", code, w.stderr())
+	}
+	job, _, err := kubernetes.Objects(kubernetes.Params{RunID: id, Image: k8sImage, Spec: spec, Store: f.store, Target: f.target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vals := job.Spec.PodFailurePolicy.Rules[0].OnExitCodes.Values; !slices.Contains(vals, 6) ||
+		job.Spec.PodFailurePolicy.Rules[0].Action != batchv1.PodFailurePolicyActionFailIndex {
+		t.Errorf("pod failure policy %+v: want FailIndex on 6", job.Spec.PodFailurePolicy.Rules[0])
 	}
 }

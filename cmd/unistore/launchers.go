@@ -8,6 +8,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -19,6 +20,10 @@ import (
 	"github.com/unistore-bench/unistore/orchestrator/spcs"
 )
 
+// newKubeClient builds the Kubernetes launcher's client; a test of the
+// command's wiring puts client-go's fake clientset here.
+var newKubeClient = kubernetes.NewClient
+
 // Launcher names beside the library's (unistore.LauncherProcess, …).
 const (
 	launcherKubernetes = "kubernetes"
@@ -26,7 +31,8 @@ const (
 	launcherExternal   = "external"
 )
 
-// launcherFlags are `run`'s flags for the cluster launchers.
+// launcherFlags are the cluster launchers' flags, `run`'s and (but
+// --run-id) `serve`'s.
 func launcherFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "image", Usage: "kubernetes, spcs: the worker image (see the Dockerfile)"},
@@ -34,53 +40,95 @@ func launcherFlags() []cli.Flag {
 		&cli.StringFlag{Name: "kubeconfig", Usage: "kubernetes: kubeconfig `FILE` (default: $KUBECONFIG, ~/.kube/config, or in-cluster)"},
 		&cli.StringFlag{Name: "compute-pool", Usage: "spcs: the compute pool the job service runs in"},
 		&cli.StringFlag{Name: "spcs-connection", Usage: "spcs: the Snowflake `DSN` that runs EXECUTE JOB SERVICE (its role needs USAGE on the pool and CREATE SERVICE; default: the store's)"},
-		&cli.StringFlag{Name: "run-id", Usage: "the run's id instead of a new one (external: the id the workers were started with, `unistore k8s manifest --run-id`)"},
+		&cli.StringFlag{Name: "run-id", Usage: "the run's `ID` instead of a new one (external: the id the workers were started with, as given to unistore k8s manifest --run-id)"},
 	}
 }
 
-// checkLauncher checks the cluster launcher's flags, with the other
-// flags: before the store is opened. (A launcher that cannot be built —
-// no kubeconfig — is reported here too.)
-func checkLauncher(c *cli.Context, spec core.Spec) error {
-	name := c.String("launcher")
-	switch name {
-	case "", unistore.LauncherProcess, unistore.LauncherInProcess:
-		if c.IsSet("run-id") {
-			if msgs := validation.IsDNS1123Label(c.String("run-id")); len(msgs) > 0 {
-				return fmt.Errorf("--run-id %q: %s", c.String("run-id"), strings.Join(msgs, "; "))
-			}
-		}
-		return nil
-	}
-	_, ok, err := clusterLauncher(c, name, spec)
-	if err == nil && !ok {
-		err = fmt.Errorf("run: --launcher %q: want %s, %s, %s, %s or %s", name, unistore.LauncherProcess, unistore.LauncherInProcess,
-			launcherKubernetes, launcherSPCS, launcherExternal)
-	}
+// checkLauncher checks the launcher flags, with the other flags: before
+// the store is opened. (A launcher that cannot be built — no kubeconfig —
+// is reported here too.) spec is the run's; nil for serve, whose runs'
+// specs come later, through the API.
+func checkLauncher(c *cli.Context, spec *core.Spec) error {
+	_, err := launcherOption(c, spec, io.Discard)
 	return err
 }
 
-// clusterLauncher builds the launcher named name, or reports that name is
-// not a cluster launcher (ok false). Its problems are bad input: nothing
-// has started.
-func clusterLauncher(c *cli.Context, name string, spec core.Spec) (l unistore.Launcher, ok bool, err error) {
-	if id := c.String("run-id"); id != "" {
-		if msgs := validation.IsDNS1123Label(id); len(msgs) > 0 {
-			return nil, true, fmt.Errorf("--run-id %q: %s", id, strings.Join(msgs, "; "))
+// launcherName resolves --launcher and --in-process; "" when neither is
+// given.
+func launcherName(c *cli.Context) (string, error) {
+	name := c.String("launcher")
+	if c.Bool("in-process") {
+		if name != "" && name != unistore.LauncherInProcess {
+			return "", fmt.Errorf("%s: --in-process and --launcher %s contradict each other", c.Command.Name, name)
+		}
+		name = unistore.LauncherInProcess
+	}
+	return name, nil
+}
+
+// launcherOption builds the launcher the flags name, as the option that
+// sets it (nil for inprocess, the library's own). With neither --launcher
+// nor --in-process, run's default depends on the spec's workers
+// (unistore.DefaultLauncher); serve's (spec nil) is process, even for one
+// worker, so the load never shares the controller's process. Its problems
+// are bad input: nothing has started.
+func launcherOption(c *cli.Context, spec *core.Spec, stderr io.Writer) (unistore.Option, error) {
+	name, err := launcherName(c)
+	if err != nil {
+		return nil, err
+	}
+	if name == "" {
+		name = unistore.LauncherProcess
+		if spec != nil {
+			name = unistore.DefaultLauncher(spec.Workers)
 		}
 	}
+	if id := c.String("run-id"); id != "" {
+		if msgs := validation.IsDNS1123Label(id); len(msgs) > 0 {
+			return nil, fmt.Errorf("--run-id %q: %s", id, strings.Join(msgs, "; "))
+		}
+	}
+	switch name {
+	case unistore.LauncherProcess:
+		return unistore.WithLauncher(unistore.ProcessLauncher("", c.String("store"), stderr)), nil
+	case unistore.LauncherInProcess:
+		return nil, nil
+	}
+	l, ok, err := clusterLauncher(c, name, spec)
+	if err == nil && !ok {
+		err = fmt.Errorf("%s: --launcher %q: want %s, %s, %s, %s or %s", c.Command.Name, name, unistore.LauncherProcess, unistore.LauncherInProcess,
+			launcherKubernetes, launcherSPCS, launcherExternal)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return unistore.WithLauncher(l), nil
+}
+
+// clusterLauncher builds the launcher named name, or reports that name is
+// not a cluster launcher (ok false). spec nil (serve) checks only the
+// flags: a run's spec (workers, target) reaches the launcher with each
+// launch.
+func clusterLauncher(c *cli.Context, name string, spec *core.Spec) (l unistore.Launcher, ok bool, err error) {
+	cmd := c.Command.Name
 	storeDSN := c.String("store")
 	switch name {
 	case launcherExternal:
 		return unistore.ExternalLauncher(), true, nil
 	case launcherKubernetes:
-		spec = spec.WithDefaults()
-		p := kubernetes.Params{RunID: "check", Namespace: c.String("namespace"), Image: c.String("image"), Spec: spec,
-			Store: storeDSN, Target: spec.Target.DSN}
-		if err := p.Validate(); err != nil {
-			return nil, true, fmt.Errorf("run --launcher kubernetes: %w", err)
+		// serve: the flags only, with a stand-in for what each run's
+		// spec brings (Objects checks the run's own at launch).
+		s, target := core.Spec{Workers: 1}, "(each run's)"
+		if spec != nil {
+			s = spec.WithDefaults()
+			target = s.Target.DSN
 		}
-		client, ns, err := kubernetes.NewClient(c.String("kubeconfig"))
+		p := kubernetes.Params{RunID: "check", Namespace: c.String("namespace"), Image: c.String("image"), Spec: s,
+			Store: storeDSN, Target: target}
+		if err := p.Validate(); err != nil {
+			return nil, true, fmt.Errorf("%s --launcher kubernetes: %w", cmd, err)
+		}
+		client, ns, err := newKubeClient(c.String("kubeconfig"))
 		if err != nil {
 			return nil, true, err
 		}
@@ -93,10 +141,14 @@ func clusterLauncher(c *cli.Context, name string, spec core.Spec) (l unistore.La
 		if c.IsSet("spcs-connection") {
 			conn = c.String("spcs-connection")
 		}
+		target := "" // serve: each launch's (orchestrator.Assignment.Target)
+		if spec != nil {
+			target = spec.Target.DSN
+		}
 		l, err := spcs.New(spcs.Config{Connection: conn, ComputePool: c.String("compute-pool"), Image: c.String("image"),
-			Store: storeDSN, Target: spec.Target.DSN})
+			Store: storeDSN, Target: target})
 		if err != nil {
-			return nil, true, fmt.Errorf("run --launcher spcs: %w", err)
+			return nil, true, fmt.Errorf("%s --launcher spcs: %w", cmd, err)
 		}
 		return l, true, nil
 	}

@@ -30,6 +30,7 @@ const (
 	exitUnrecorded  = 4   // the run was measured but not fully recorded: rows or its status wait in the spool (or were dropped)
 	exitSLOBreach   = 3   // run --check-slo: an objective was breached
 	exitStopped     = 5   // the run was stopped on request (`unistore stop RUN_ID` from another shell)
+	exitGivenUp     = 6   // worker: the orchestrator gave its group up; a restart cannot rejoin (a Kubernetes pod failure policy fails the index on it)
 	exitInterrupted = 130 // Ctrl-C or SIGTERM: the run stopped cleanly, its summary printed
 )
 

@@ -86,7 +86,7 @@ func runCommand() *cli.Command {
 			if err := checkSLOFlag(c, spec); err != nil {
 				return exitCode{2, err}
 			}
-			if err := checkLauncher(c, spec); err != nil {
+			if err := checkLauncher(c, &spec); err != nil {
 				return exitCode{2, err}
 			}
 			if st == nil {
@@ -203,32 +203,14 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec, st unistore.St
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	opts := []unistore.Option{unistore.WithStore(st), unistore.WithTemplateName(template), unistore.WithLogger(logger),
 		unistore.WithEnrich(c.Bool("enrich"))}
-	// Processes or goroutines: both go through the orchestrator and the
-	// control tables.
-	launcher := c.String("launcher")
-	if c.Bool("in-process") {
-		if launcher != "" && launcher != unistore.LauncherInProcess {
-			return exitCode{2, fmt.Errorf("run: --in-process and --launcher %s contradict each other", launcher)}
-		}
-		launcher = unistore.LauncherInProcess
+	// Processes, goroutines or a cluster's: all go through the
+	// orchestrator and the control tables.
+	lo, err := launcherOption(c, &spec, stderr)
+	if err != nil {
+		return exitCode{2, err}
 	}
-	if launcher == "" {
-		launcher = unistore.DefaultLauncher(spec.Workers)
-	}
-	switch launcher {
-	case unistore.LauncherProcess:
-		opts = append(opts, unistore.WithLauncher(unistore.ProcessLauncher("", c.String("store"), stderr)))
-	case unistore.LauncherInProcess:
-	default:
-		l, ok, err := clusterLauncher(c, launcher, spec)
-		if err != nil {
-			return exitCode{2, err}
-		}
-		if !ok {
-			return exitCode{2, fmt.Errorf("run: --launcher %q: want %s, %s, %s, %s or %s", launcher, unistore.LauncherProcess, unistore.LauncherInProcess,
-				launcherKubernetes, launcherSPCS, launcherExternal)}
-		}
-		opts = append(opts, unistore.WithLauncher(l))
+	if lo != nil {
+		opts = append(opts, lo)
 	}
 	if id := c.String("run-id"); id != "" {
 		opts = append(opts, unistore.WithRunID(id))

@@ -26,12 +26,13 @@ func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "the controller: HTTP API, live WebSocket stream, Prometheus /metrics and the web UI, with the orchestrator embedded",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", Usage: "`HOST:PORT` to listen on; a non-loopback address needs --token-file"},
 			storeFlag(),
 			&cli.StringFlag{Name: "token-file", Usage: "require the token in `FILE` on /api/* and /metrics (Authorization: Bearer TOKEN)"},
-			&cli.BoolFlag{Name: "in-process", Usage: "run workers as goroutines of this process instead of worker processes"},
-		},
+			&cli.StringFlag{Name: "launcher", Usage: "how the workers of runs started through the API start: process (one worker process each, the default even for one worker), inprocess (goroutines of this process), kubernetes (an Indexed Job per run), spcs (a Snowpark Container Services job service per run) or external (started elsewhere, given the run's id)"},
+			&cli.BoolFlag{Name: "in-process", Usage: "same as --launcher inprocess"},
+		}, serveLauncherFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 0 {
 				return exitCode{2, errors.New("serve: takes no arguments")}
@@ -44,26 +45,31 @@ func serveCommand() *cli.Command {
 			if err := httpapi.CheckListen(addr, token != ""); err != nil {
 				return exitCode{2, err}
 			}
+			stderr := c.App.ErrWriter
+			if stderr == nil {
+				stderr = os.Stderr
+			}
+			// The launcher of every run started through the API, checked
+			// and built before the store opens and the port listens.
+			launcher, err := launcherOption(c, nil, stderr)
+			if err != nil {
+				return exitCode{2, err}
+			}
 			st, err := openStore(c)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			stderr := c.App.ErrWriter
-			if stderr == nil {
-				stderr = os.Stderr
-			}
 			logger := slog.New(slog.NewTextHandler(stderr, nil))
 			storeDSN := c.String("store")
 			cfg := httpapi.Config{Store: st, Token: token, Logger: logger}
-			// Worker processes even for one worker (unlike `run`, whose
-			// default keeps a lone worker in the process): the load then
-			// never shares the controller's process, so the API and the
-			// live streams stay responsive at any load.
-			if !c.Bool("in-process") {
-				launcher := unistore.ProcessLauncher("", storeDSN, stderr)
+			// Worker processes by default, even for one worker (unlike
+			// `run`, whose default keeps a lone worker in the process):
+			// the load then never shares the controller's process, so the
+			// API and the live streams stay responsive at any load.
+			if launcher != nil {
 				cfg.RunOptions = func(unistore.Spec) []unistore.Option {
-					return []unistore.Option{unistore.WithLauncher(launcher)}
+					return []unistore.Option{launcher}
 				}
 			}
 			srv, err := httpapi.New(cfg)
@@ -79,7 +85,7 @@ func serveCommand() *cli.Command {
 			go func() { served <- hs.Serve(ln) }()
 			logger.Info("serve: listening", "addr", ln.Addr().String())
 			fmt.Fprintf(stdout(c), "unistore: serving http://%s/ (store %s, workers %s, token %s)\n", ln.Addr(),
-				core.RedactDSN(storeDSN), map[bool]string{true: "in-process", false: "as processes"}[c.Bool("in-process")],
+				core.RedactDSN(storeDSN), serveWorkers(c),
 				map[bool]string{true: "required", false: "none: loopback only"}[token != ""])
 			select {
 			case err := <-served:
@@ -118,4 +124,28 @@ func readToken(path string) (string, error) {
 		return "", fmt.Errorf("serve: token file %s is empty", path)
 	}
 	return tok, nil
+}
+
+// serveLauncherFlags are run's cluster launcher flags but --run-id: every
+// run started through the API gets an id of its own.
+func serveLauncherFlags() []cli.Flag {
+	var out []cli.Flag
+	for _, f := range launcherFlags() {
+		if f.Names()[0] != "run-id" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// serveWorkers says where serve's runs start their workers.
+func serveWorkers(c *cli.Context) string {
+	name, _ := launcherName(c)
+	switch name {
+	case "", unistore.LauncherProcess:
+		return "as processes"
+	case unistore.LauncherInProcess:
+		return "in-process"
+	}
+	return "through the " + name + " launcher"
 }

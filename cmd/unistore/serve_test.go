@@ -157,3 +157,95 @@ func execOut(name string, args ...string) (string, error) {
 	out, err := exec.Command(name, args...).CombinedOutput()
 	return string(out), err
 }
+
+// TestServeLauncherFlags: serve takes run's launcher flags and checks
+// them before it opens the store or listens: a bad choice exits 2 with the
+// reason, and never serves.
+func TestServeLauncherFlags(t *testing.T) {
+	sqlite := "sqlite://" + filepath.Join(t.TempDir(), "store.db")
+	for _, c := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"kubernetes without image, on a SQLite store", []string{"--launcher", "kubernetes", "--store", sqlite},
+			[]string{"serve --launcher kubernetes", "image: missing", "shared store"}},
+		{"spcs, bad pool and a PostgreSQL store", []string{"--launcher", "spcs", "--compute-pool", "a pool", "--image", "/d/s/r/u:1",
+			"--store", "postgres://u:Secr3t@127.0.0.1:1/x"}, []string{"serve --launcher spcs", "--compute-pool \"a pool\"", "need a snowflake:// store"}},
+		{"unknown launcher", []string{"--launcher", "nomad", "--store", sqlite}, []string{"serve: --launcher \"nomad\"", "kubernetes", "spcs", "external"}},
+		{"contradiction", []string{"--in-process", "--launcher", "kubernetes", "--store", sqlite}, []string{"serve: --in-process and --launcher kubernetes contradict"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			stdout, stderr, code := unistore(t, append([]string{"serve", "--listen", "127.0.0.1:0"}, c.args...)...)
+			if code != 2 || strings.Contains(stdout, "serving") {
+				t.Errorf("exit %d, stdout %q; want 2 before serving", code, stdout)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+			if strings.Contains(stderr, "Secr3t") {
+				t.Errorf("stderr holds a password:\n%s", stderr)
+			}
+		})
+	}
+	// Every API run gets an id of its own: serve has no --run-id.
+	if _, _, code := unistore(t, "serve", "--listen", "127.0.0.1:0", "--store", sqlite, "--run-id", "x"); code == 0 {
+		t.Error("serve --run-id: exit 0")
+	}
+}
+
+// TestServeExternalLauncher: a run started through the API uses serve's
+// --launcher. With external, serve starts no worker: the run waits for one
+// started elsewhere with its id, as a pod applied from a manifest would
+// be, follows it, and completes — its one heartbeat is that process's.
+func TestServeExternalLauncher(t *testing.T) {
+	f := newFixture(t)
+	p := f.start(t, "serve", "--listen", "127.0.0.1:0", "--store", f.store, "--launcher", "external")
+	line := p.waitLine(t, regexp.MustCompile(`"serve: listening" addr=`), 30*time.Second)
+	base := "http://" + regexp.MustCompile(`addr=(\S+)`).FindStringSubmatch(line)[1]
+	yaml, err := os.ReadFile(f.template(t, tmpl{Workers: 1, Duration: "2s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{"spec_yaml": string(yaml)})
+	resp, err := http.Post(base+"/api/v1/runs", "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST run: %d %s", resp.StatusCode, b)
+	}
+	var r struct {
+		RunID string `json:"run_id"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil || r.RunID == "" {
+		t.Fatalf("POST run: %s", b)
+	}
+	w := f.start(t, "worker", "--run-id", r.RunID, "--group", "0", "--join-wait", "60s")
+	var res core.Result
+	eventually(t, 90*time.Second, "run "+r.RunID+" ended", func() bool {
+		resp, err := http.Get(base + "/api/v1/runs/" + r.RunID)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		return json.NewDecoder(resp.Body).Decode(&res) == nil && res.Status.Terminal()
+	})
+	if res.Status != core.StatusCompleted || res.Total.Count == 0 || res.Workers.Lost != 0 {
+		t.Fatalf("run through serve --launcher external: %s, %d operations, %d lost\nworker:\n%s", res.Status, res.Total.Count, res.Workers.Lost, w.stderr())
+	}
+	if code := w.wait(t, 60*time.Second); code != 0 {
+		t.Errorf("worker exited %d:\n%s", code, w.stderr())
+	}
+	hbs, err := f.st.ListHeartbeats(context.Background(), r.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hbs) != 1 || hbs[0].PID != w.cmd.Process.Pid {
+		t.Errorf("heartbeats %+v: want one, of the worker we started (pid %d)", hbs, w.cmd.Process.Pid)
+	}
+}

@@ -69,6 +69,9 @@ func workerCommand() *cli.Command {
 			if errors.Is(err, unistore.ErrLeaseLost) {
 				return exitCode{exitLeaseLost, err}
 			}
+			if errors.Is(err, unistore.ErrGroupGivenUp) {
+				return exitCode{exitGivenUp, err}
+			}
 			return err
 		},
 	}

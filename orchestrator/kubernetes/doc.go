@@ -56,8 +56,8 @@
 // failure is not reported that way: the index appears in the Job's
 // failedIndexes and its handle ends, which the orchestrator takes as the
 // scheduler giving the group up. A pod failure policy fails the index at
-// once on the worker's exit statuses 2 (bad input) and 3 (its orchestrator
-// is gone), which no restart mends, and ignores evictions and preemptions
+// once on the worker's exit statuses 2 (bad input), 3 (its orchestrator
+// is gone) and 6 (its group given up, below), which no restart mends, and ignores evictions and preemptions
 // (DisruptionTarget): the cluster's doing, restarted without spending the
 // backoff. A restart that comes while its predecessor's heartbeat is still
 // fresh (a Snowflake store's 30 s timeout is longer than the Job
@@ -83,9 +83,16 @@
 // grace are terminated: the Job is deleted (background propagation), each
 // pod getting its termination grace; Kill then deletes an index's pods at
 // once. Kill is also how the orchestrator gives a group up; should the
-// index have restarts left, the Job controller starts another pod, whose
-// worker joins and adds load to a run that has stopped counting the group
-// live — there is no API to fail one index from outside.
+// index have restarts left, the Job controller starts another pod — there
+// is no API to fail one index from outside. So the orchestrator first
+// appends GROUP_GIVEN_UP for the group to the control events; that pod's
+// worker reads it before it connects, refuses to join
+// (worker.ErrGroupGivenUp) and exits 6, on which the pod failure policy
+// fails the index at once: no load is added to a run that no longer counts
+// the group, and no backoff is spent. (A pod that starts before the event
+// is stored — the orchestrator writes it just before the kill, the Job
+// controller's restart backoff is at least 10 s — joins, reads it at its
+// next poll and stops the same way.)
 //
 // An orchestrator that dies leaves the Job behind: its workers stop on
 // their own a lease later and the pods succeed or fail;

@@ -67,7 +67,7 @@ func TestObjects(t *testing.T) {
 		{"activeDeadlineSeconds", *js.ActiveDeadlineSeconds, int64(1 + 60 + 600)},
 		{"ttlSecondsAfterFinished", *js.TTLSecondsAfterFinished, int32(3600)},
 		{"podReplacementPolicy", *js.PodReplacementPolicy, batchv1.Failed},
-		{"fail-index exit codes", js.PodFailurePolicy.Rules[0].OnExitCodes.Values, []int32{2, 3}},
+		{"fail-index exit codes", js.PodFailurePolicy.Rules[0].OnExitCodes.Values, []int32{2, 3, 6}},
 		{"fail-index action", js.PodFailurePolicy.Rules[0].Action, batchv1.PodFailurePolicyActionFailIndex},
 		{"disruption ignored", js.PodFailurePolicy.Rules[1].Action, batchv1.PodFailurePolicyActionIgnore},
 		{"pod labels", js.Template.Labels[kubernetes.LabelRunID], "20261204-170000-abc123"},

@@ -53,9 +53,10 @@ const (
 )
 
 // Exit statuses of `unistore worker` that no restart can mend: bad input
-// (2) and a run whose orchestrator is gone (3). The pod failure policy
-// fails the index at once on them instead of spending its backoff.
-var permanentExits = []int32{2, 3}
+// (2), a run whose orchestrator is gone (3) and a group the orchestrator
+// gave up (6). The pod failure policy fails the index at once on them
+// instead of spending its backoff.
+var permanentExits = []int32{2, 3, 6}
 
 // Params are what the objects of one run are built from.
 type Params struct {

@@ -16,7 +16,27 @@
 // status column (PENDING, RUNNING, FAILED, DONE, SUSPENDING, SUSPENDED,
 // DELETING, DELETED, INTERNAL_ERROR): DONE ends the replicas' handles
 // cleanly, FAILED, INTERNAL_ERROR, DELETING, DELETED or a service that is
-// gone ends them with an error. Stop is `DROP SERVICE IF EXISTS name`,
+// gone ends them with an error.
+//
+// While the service is otherwise running, each poll also reads SHOW
+// SERVICE INSTANCES IN SERVICE name: a row per replica, with instance_id
+// (its zero-based index, which is the group; a relaunch's one instance is
+// its pinned group) and status (PENDING, READY, FAILED, TERMINATING,
+// SUCCEEDED). A FAILED replica is its group's failure, which the handle
+// reports as an orchestrator.FailureReporter: the orchestrator counts that
+// worker lost at its next poll, not a heartbeat timeout later, kills the
+// handle and relaunches the group, while the other replicas go on. A
+// SUCCEEDED replica's handle ends cleanly (its worker exited 0). The
+// statement needs MONITOR or OWNERSHIP on the service, which its creator
+// has; should it fail, the launcher logs that once and falls back to
+// DESCRIBE SERVICE and the heartbeats. Whether one failed replica also
+// turns the whole job service FAILED is not documented; if it does, every
+// handle ends with an error, as before. SHOW SERVICE CONTAINERS IN SERVICE
+// has the same instance_id and instance_status per container, and more
+// (restart count, last exit code) that one container per replica does not
+// need.
+//
+// Stop is `DROP SERVICE IF EXISTS name`,
 // sent when the orchestrator terminates its workers after STOP and the
 // grace period. Kill ends one replica's handle and drops the service only
 // when it is a one-replica service: a lost worker is one replica of
@@ -66,6 +86,14 @@
 //     SNOWFLAKE_SCHEMA):
 //     https://docs.snowflake.com/en/developer-guide/snowpark-container-services/spcs-execute-sql
 //     and https://docs.snowflake.com/en/developer-guide/snowpark-container-services/additional-considerations-services-jobs
+//   - SHOW SERVICE INSTANCES IN SERVICE (instance_id, status):
+//     https://docs.snowflake.com/en/sql-reference/sql/show-service-instances-in-service
+//     (the search corpus held its pt page:
+//     https://docs.snowflake.com/pt/sql-reference/sql/show-service-instances-in-service),
+//     its service_status column (2025_02 bundle):
+//     https://docs.snowflake.com/release-notes/bcr-bundles/2025_02/bcr-1915,
+//     and SHOW SERVICE CONTAINERS IN SERVICE:
+//     https://docs.snowflake.com/sql-reference/sql/show-service-containers-in-service
 //   - DESCRIBE SERVICE's status values:
 //     https://docs.snowflake.com/en/release-notes/bcr-bundles/2024_04/bcr-1596
 //   - Jobs, async execution and cleanup:
@@ -74,6 +102,7 @@
 //
 // The tests run the statements against the project's emulator with the
 // real gosnowflake driver: the emulator records EXECUTE JOB SERVICE,
-// answers DESCRIBE SERVICE with a status a test sets, and DROP SERVICE
-// removes it; it accepts OAuth logins. Nothing there runs a container.
+// answers DESCRIBE SERVICE with a status a test sets, SHOW SERVICE
+// INSTANCES IN SERVICE with a row per replica (a status a test sets, else
+// one that follows the service's), and DROP SERVICE removes it; it accepts OAuth logins. Nothing there runs a container.
 package spcs

@@ -48,7 +48,9 @@ type Config struct {
 	// Store and Target are the run's store and target DSNs as the
 	// orchestrator uses them. A Snowflake DSN is rewritten for the
 	// containers (WorkerDSN); any other must hold no secret, since the
-	// specification is statement text, kept in QUERY_HISTORY.
+	// specification is statement text, kept in QUERY_HISTORY. Target
+	// empty (`unistore serve`, one launcher for runs of any target) takes
+	// each launch's (orchestrator.Assignment.Target), checked then.
 	Store, Target string
 	// TokenFile is the OAuth token file the workers read (default
 	// DefaultTokenFile).
@@ -70,7 +72,10 @@ type Launcher struct {
 	runs map[string]*service // the run's main service, by run id
 }
 
-var _ orchestrator.Launcher = (*Launcher)(nil)
+var (
+	_ orchestrator.Launcher        = (*Launcher)(nil)
+	_ orchestrator.FailureReporter = (*handle)(nil)
+)
 
 var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$`)
 
@@ -188,11 +193,15 @@ type resources struct {
 // group >= 0 pins one group (a relaunch), which the replica reads from
 // UNISTORE_GROUP instead of SNOWFLAKE_JOB_INDEX.
 func (l *Launcher) Specification(runID string, spec core.Spec, group, attempt int) (string, error) {
+	return l.specification(runID, spec, l.target, group, attempt)
+}
+
+func (l *Launcher) specification(runID string, spec core.Spec, target string, group, attempt int) (string, error) {
 	var s specification
 	joinWait := 2 * spec.Control.HeartbeatTimeout.D()
 	c := container{Name: ContainerName, Image: l.cfg.Image,
 		Args: []string{"worker", "--run-id", runID, "--join-wait", joinWait.String()},
-		Env:  map[string]string{"UNISTORE_STORE": l.store, "UNISTORE_TARGET": l.target}}
+		Env:  map[string]string{"UNISTORE_STORE": l.store, "UNISTORE_TARGET": target}}
 	if group >= 0 {
 		c.Env["UNISTORE_GROUP"] = strconv.Itoa(group)
 		c.Env["UNISTORE_ATTEMPT"] = strconv.Itoa(attempt)
@@ -242,21 +251,28 @@ func (l *Launcher) Launch(ctx context.Context, a orchestrator.Assignment) (orche
 		replicas, group = 1, a.Group
 	}
 	name := ServiceName(a.RunID, a.Group, a.Attempt)
-	specYAML, err := l.Specification(a.RunID, a.Spec, group, a.Attempt)
+	target := l.target
+	if l.cfg.Target == "" {
+		var err error
+		if target, err = WorkerDSN(a.Target.DSN, l.cfg.TokenFile); err != nil {
+			return nil, fmt.Errorf("spcs: target: %w", err)
+		}
+	}
+	specYAML, err := l.specification(a.RunID, a.Spec, target, group, a.Attempt)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := l.db.ExecContext(ctx, l.Statement(name, specYAML, replicas)); err != nil {
 		return nil, fmt.Errorf("spcs: execute job service %s in compute pool %s: %w", name, l.cfg.ComputePool, err)
 	}
-	s := &service{l: l, name: name, handles: map[int]*handle{}, first: a.Group, groups: replicas}
+	s := &service{l: l, name: name, handles: map[int]*handle{}, first: a.Group, groups: replicas, relaunch: a.Attempt > 0}
 	if a.Attempt == 0 {
 		for g := range replicas {
 			s.handles[g] = &handle{s: s, done: make(chan struct{})}
 		}
 		l.runs[a.RunID] = s
 	} else {
-		s.handles[a.Group] = &handle{s: s, done: make(chan struct{})}
+		s.handles[a.Group] = &handle{s: s, done: make(chan struct{}), attempt: a.Attempt}
 	}
 	s.remaining = len(s.handles)
 	go s.watch()
@@ -270,9 +286,11 @@ type service struct {
 	first     int
 	groups    int
 	mu        sync.Mutex
+	relaunch  bool // one replica pinned to group first
 	handles   map[int]*handle
 	remaining int
 	dropOnce  sync.Once
+	noShow    bool // SHOW SERVICE INSTANCES failed once: logged, not again
 }
 
 func (s *service) handle(g int) (orchestrator.Handle, error) {
@@ -314,9 +332,59 @@ func (l *Launcher) State(ctx context.Context, name string) (string, error) {
 	return strings.ToUpper(vals[at].String), rows.Err()
 }
 
+// Instances reads SHOW SERVICE INSTANCES IN SERVICE: each replica's
+// status (PENDING, READY, FAILED, TERMINATING, SUCCEEDED) by its instance
+// id, the replica's zero-based index. Columns are found by name; rows
+// whose instance_id is NULL (no instance runs) are skipped.
+func (l *Launcher) Instances(ctx context.Context, name string) (map[int]string, error) {
+	rows, err := l.db.QueryContext(ctx, "SHOW SERVICE INSTANCES IN SERVICE "+name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	id, status := -1, -1
+	for i, c := range cols {
+		switch strings.ToLower(c) {
+		case "instance_id":
+			id = i
+		case "status":
+			status = i
+		}
+	}
+	if id < 0 || status < 0 {
+		return nil, fmt.Errorf("spcs: SHOW SERVICE INSTANCES IN SERVICE %s: no instance_id and status columns in %q", name, cols)
+	}
+	out := map[int]string{}
+	vals := make([]sql.NullString, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		if !vals[id].Valid {
+			continue
+		}
+		k, err := strconv.Atoi(strings.TrimSpace(vals[id].String))
+		if err != nil {
+			return nil, fmt.Errorf("spcs: SHOW SERVICE INSTANCES IN SERVICE %s: instance_id %q", name, vals[id].String)
+		}
+		out[k] = strings.ToUpper(vals[status].String)
+	}
+	return out, rows.Err()
+}
+
 // watch polls the service's state until every handle has ended: DONE
 // ends them cleanly, FAILED, INTERNAL_ERROR, DELETED (or a service that
-// is gone) with an error.
+// is gone) with an error. While the service runs, each replica's own
+// status (instances) reports a FAILED one as its group's failure and ends
+// a SUCCEEDED one's handle.
 func (s *service) watch() {
 	tick := time.NewTicker(s.l.cfg.Poll)
 	defer tick.Stop()
@@ -341,10 +409,49 @@ func (s *service) watch() {
 		case state == "FAILED" || state == "INTERNAL_ERROR" || state == "DELETED" || state == "DELETING":
 			end = fmt.Errorf("spcs: service %s is %s", s.name, state)
 		default:
+			s.instances()
 			continue
 		}
 		for _, h := range s.handles {
 			s.end(h, end)
+		}
+	}
+}
+
+// instances reads the replicas' statuses: a FAILED replica is its
+// group's failure (orchestrator.FailureReporter), read at the
+// orchestrator's next poll rather than when its heartbeat goes stale; a
+// SUCCEEDED one's worker has exited 0, and its handle ends.
+func (s *service) instances() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	inst, err := s.l.Instances(ctx, s.name)
+	if err != nil {
+		if !s.noShow {
+			s.noShow = true
+			s.l.log.Warn("spcs: show service instances (a failed replica is then seen only by its heartbeat)", "service", s.name, "err", err)
+		}
+		return
+	}
+	for k, status := range inst {
+		g := k
+		if s.relaunch {
+			g = s.first
+		}
+		h := s.handles[g]
+		if h == nil {
+			continue
+		}
+		switch status {
+		case "FAILED":
+			s.mu.Lock()
+			if h.failed == "" {
+				h.failed = fmt.Sprintf("spcs: service %s instance %d FAILED", s.name, k)
+				s.l.log.Warn("spcs: replica failed", "service", s.name, "instance", k, "group", g)
+			}
+			s.mu.Unlock()
+		case "SUCCEEDED":
+			s.end(h, nil)
 		}
 	}
 }
@@ -375,9 +482,22 @@ func (s *service) drop() {
 
 // handle is one replica (group) of a service.
 type handle struct {
-	s    *service
-	done chan struct{}
-	err  error
+	s       *service
+	attempt int
+	done    chan struct{}
+	err     error
+	failed  string // the replica's FAILED status, once seen (s.mu)
+}
+
+// Failed implements orchestrator.FailureReporter: the replica's instance
+// was seen FAILED (SHOW SERVICE INSTANCES IN SERVICE).
+func (h *handle) Failed() (attempt int, reason string) {
+	h.s.mu.Lock()
+	defer h.s.mu.Unlock()
+	if h.failed == "" {
+		return -1, ""
+	}
+	return h.attempt, h.failed
 }
 
 func (h *handle) Done() <-chan struct{} { return h.done }

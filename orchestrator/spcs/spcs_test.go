@@ -230,3 +230,91 @@ func TestWorkerLogin(t *testing.T) {
 		t.Errorf("%d OAuth logins, want 2", n)
 	}
 }
+
+// TestReplicaFailure: one replica of a running service that fails (SHOW
+// SERVICE INSTANCES IN SERVICE) is reported as its group's failure — the
+// others are not, and the handles live on until the orchestrator kills
+// them — and a replica that succeeded ends its handle cleanly; the
+// relaunch of a group, a service of its own, maps its instance 0 to the
+// group and reports the relaunch's attempt.
+func TestReplicaFailure(t *testing.T) {
+	srv := testsf.Start(t, testsf.Config())
+	l, err := spcs.New(spcs.Config{DB: open(t, srv.AdminDSN()), ComputePool: "P", Image: "/d/s/r/u:1",
+		Store: srv.AdminDSN(), Target: "sqlite:///tmp/x.db", Poll: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const runID = "r-3"
+	name := spcs.ServiceName(runID, 0, 0)
+	spec := core.Spec{Workers: 3}.WithDefaults()
+	var hs []orchestrator.FailureReporter
+	var handles []orchestrator.Handle
+	for g := range 3 {
+		h, err := l.Launch(context.Background(), orchestrator.Assignment{RunID: runID, Group: g, Spec: spec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fr, ok := h.(orchestrator.FailureReporter)
+		if !ok {
+			t.Fatalf("handle %T is no FailureReporter", h)
+		}
+		hs, handles = append(hs, fr), append(handles, h)
+	}
+	failed := func(fr orchestrator.FailureReporter) bool { at, _ := fr.Failed(); return at >= 0 }
+	if !srv.SetJobServiceInstanceStatus(name, 1, "FAILED") || !srv.SetJobServiceInstanceStatus(name, 2, "SUCCEEDED") {
+		t.Fatal("no instances to set")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !failed(hs[1]) {
+		if time.Now().After(deadline) {
+			t.Fatal("the failed replica was not reported")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if at, why := hs[1].Failed(); at != 0 || !strings.Contains(why, "instance 1 FAILED") {
+		t.Errorf("group 1: Failed() = %d, %q", at, why)
+	}
+	waitDone(t, handles[2])
+	if err := handles[2].Err(); err != nil {
+		t.Errorf("a SUCCEEDED replica's handle: %v", err)
+	}
+	if failed(hs[0]) || failed(hs[2]) {
+		t.Error("a replica that did not fail is reported failed")
+	}
+	for _, g := range []int{0, 1} {
+		select {
+		case <-handles[g].Done():
+			t.Errorf("group %d's handle ended with another replica's status", g)
+		default:
+		}
+	}
+	// The orchestrator kills the failed group's handle and relaunches it.
+	handles[1].Kill()
+	waitDone(t, handles[1])
+	h, err := l.Launch(context.Background(), orchestrator.Assignment{RunID: runID, Group: 1, Attempt: 1, Spec: spec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.SetJobServiceInstanceStatus(spcs.ServiceName(runID, 1, 1), 0, "FAILED")
+	fr := h.(orchestrator.FailureReporter)
+	for !failed(fr) {
+		if time.Now().After(deadline) {
+			t.Fatal("the relaunch's failed replica was not reported")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if at, why := fr.Failed(); at != 1 || !strings.Contains(why, "_G1_R1 instance 0 FAILED") {
+		t.Errorf("relaunch: Failed() = %d, %q", at, why)
+	}
+	var shows int
+	for _, r := range srv.Requests() {
+		if r.Kind == "query" && r.SQL == "SHOW SERVICE INSTANCES IN SERVICE "+name {
+			shows++
+		}
+	}
+	if shows == 0 {
+		t.Error("no SHOW SERVICE INSTANCES IN SERVICE " + name + " sent")
+	}
+	handles[0].Terminate()
+	h.Terminate()
+}
