@@ -296,12 +296,16 @@ func (d *driveState) finish(outcome core.Status, reason string, dropped int64) {
 	}
 	// Rows of workers without a local channel are only in the store.
 	var stored []store.Snapshot
-	if !d.allLocal() || d.hasRetiredRemote() {
-		attempt("snapshots", func(ctx context.Context) error {
+	lostIDs := d.lostWorkers()
+	if !d.allLocal() || d.hasRetiredRemote() || len(lostIDs) > 0 {
+		read := attempt("snapshots", func(ctx context.Context) error {
 			var err error
 			stored, err = d.s.Store.Snapshots(ctx, d.run.ID)
 			return err
 		})
+		if read && len(lostIDs) > 0 {
+			d.backfill(stored, lostIDs, attempt)
+		}
 	}
 	res, err := rollup.Rollup(run, d.base, d.local.union(stored))
 	if err != nil {
@@ -348,6 +352,51 @@ func (d *driveState) finish(outcome core.Status, reason string, dropped int64) {
 		d.run.err = errors.New(reason)
 	}
 	d.run.res = res
+}
+
+// lostWorkers returns the ids of the workers that were lost (killed, or
+// given up on) rather than stopped: every attempt but a group's current
+// one, and the current one of a group given up on. Their last rows may
+// have reached this orchestrator over the local channel but never the
+// store (a worker killed with rows in its store buffer).
+func (d *driveState) lostWorkers() map[string]bool {
+	lost := map[string]bool{}
+	for g, gr := range d.groups {
+		if gr == nil {
+			continue
+		}
+		for a := 0; a < gr.attempt; a++ {
+			lost[control.WorkerID(g, a)] = true
+		}
+		if gr.dead {
+			lost[control.WorkerID(g, gr.attempt)] = true
+		}
+	}
+	return lost
+}
+
+// backfill stores the rows of lost workers that this orchestrator holds
+// (they came over the local channel) and the store lacks, so that the
+// stored rollup (`runs show`) equals the run's result. One batch with an
+// id of its own (idempotent where the store has batch ids); a failure is
+// logged and leaves the result as it is — the rows are in it either way.
+func (d *driveState) backfill(stored []store.Snapshot, lost map[string]bool, attempt func(string, func(context.Context) error) bool) {
+	missing := d.local.missing(stored, lost)
+	if len(missing) == 0 {
+		return
+	}
+	write := func(ctx context.Context) error { return d.s.Store.WriteSnapshots(ctx, missing) }
+	if bw, ok := d.s.Store.(store.BatchWriter); ok {
+		write = func(ctx context.Context) error {
+			return bw.WriteSnapshotBatch(ctx, "orchestrator-backfill:"+d.run.ID, missing)
+		}
+	}
+	if attempt("lost workers' snapshots", write) {
+		d.log.Info("orchestrator: stored the lost workers' last snapshot rows it held", "run_id", d.run.ID, "rows", len(missing))
+	} else {
+		d.log.Warn("orchestrator: could not store the lost workers' last snapshot rows; the result has them, `runs show` will not",
+			"run_id", d.run.ID, "rows", len(missing))
+	}
 }
 
 // hasRetiredRemote reports whether a lost worker had no local channel.

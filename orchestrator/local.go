@@ -99,6 +99,23 @@ func (l *localRows) since(t time.Time) []store.Snapshot {
 	return out
 }
 
+// missing returns the local rows of the workers in of that stored lacks.
+func (l *localRows) missing(stored []store.Snapshot, of map[string]bool) []store.Snapshot {
+	have := make(map[rowKey]bool, len(stored))
+	for i := range stored {
+		have[keyOf(&stored[i])] = true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []store.Snapshot
+	for i := range l.rows {
+		if of[l.rows[i].WorkerID] && !have[keyOf(&l.rows[i])] {
+			out = append(out, l.rows[i])
+		}
+	}
+	return out
+}
+
 // union returns the local rows and those of stored that are not among
 // them (rows of workers without a local channel, or that a broken channel
 // did not carry), ordered as the store orders them.
