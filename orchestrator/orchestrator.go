@@ -306,9 +306,13 @@ type driveState struct {
 	startedAt time.Time
 	// deadline caps every store call (write): the next moment the run
 	// must act on — the end of warm-up or of the run, then the end of the
-	// stop's flush window (stopBy). Zero: no cap.
-	deadline time.Time
-	stopBy   time.Time
+	// stop's flush window (stopBy). Zero: no cap. flushBy ends the
+	// workers' part of that window (statusReserve); flushHurried is set
+	// once those still flushing then were told to spool (hurryLocal).
+	deadline     time.Time
+	stopBy       time.Time
+	flushBy      time.Time
+	flushHurried bool
 	// pending holds control writes the record needs that the store has
 	// not taken yet, in order (record).
 	pending []pendingWrite

@@ -253,8 +253,9 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec, st unistore.St
 	if err != nil {
 		return exitCode{1, err}
 	}
-	setHurry(h.Hurry) // a second Ctrl-C: spool and end now
-	defer setHurry(nil)
+	// A second Ctrl-C: spool and end now.
+	setHurry(h.Hurry, "stopping: the run ends within the flush timeout; Ctrl-C again to spool what the store has not taken and exit at once")
+	defer setHurry(nil, "")
 	// The run's spec, defaults applied: what it does, not what was typed.
 	rs := h.Spec()
 	fmt.Fprintf(stderr, "unistore: %s: %d connections, warm-up %s, measurement %s, target %s\n",

@@ -47,8 +47,8 @@ func workerCommand() *cli.Command {
 			// a HURRY (or a second signal here) spools at once.
 			urgent := make(chan struct{})
 			var once sync.Once
-			setHurry(func() { once.Do(func() { close(urgent) }) })
-			defer setHurry(nil)
+			setHurry(func() { once.Do(func() { close(urgent) }) }, "")
+			defer setHurry(nil, "")
 			opts := []unistore.JoinOption{unistore.WithUrgent(urgent)}
 			if l := unistore.OpenWorkerLocal(log); l != nil {
 				defer l.Close()
