@@ -56,6 +56,7 @@ func (d *driveState) terminateAll() {
 // the grace (a cancel: stop at once). A Hurry meanwhile tells the workers
 // to spool at once and cuts every wait short.
 func (d *driveState) stopAndFinish(outcome core.Status, reason string, now bool) {
+	d.cut = nil // the stop's own store calls are bounded by its window
 	d.sendLocal(control.Stop())
 	if now {
 		d.signalAll(Handle.Terminate)

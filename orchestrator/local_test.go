@@ -103,3 +103,55 @@ func TestStoreDownAtEnd(t *testing.T) {
 		}
 	})
 }
+
+// TestStopFitsTheFlushWindow: a run stopped with the store down, or
+// hanging (every call blocks until its context ends), returns its result
+// within the flush timeout of the Stop — the workers' flush, the final
+// status's try and the spool all come out of that one window — although
+// the workers were given a far longer flush timeout of their own: those
+// still flushing at the window's last fifth are told to spool. Nothing is
+// dropped: the rows and the status are in the spool.
+func TestStopFitsTheFlushWindow(t *testing.T) {
+	for _, mode := range []string{"down", "hanging"} {
+		t.Run(mode, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				st := &outageStore{Store: store.NewMemory()}
+				r := newRig(st)
+				spool := t.TempDir()
+				const flush = 2 * time.Second
+				svc := &orchestrator.Service{Store: st, Logger: quiet, FlushTimeout: flush, SpoolDir: spool,
+					Launcher: orchestrator.InProcess{Store: st, Logger: quiet, FlushTimeout: time.Hour}}
+				run, err := svc.Start(context.Background(), testSpec(2, time.Second, time.Hour),
+					orchestrator.Options{Connector: r.conn, DriverName: "sleep", Workload: r.wl})
+				if err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(3 * time.Second)
+				if mode == "down" {
+					st.down.Store(true)
+				} else {
+					st.hang.Store(true)
+				}
+				time.Sleep(2 * time.Second)
+				stopped := time.Now()
+				run.Stop()
+				res, err := run.Wait()
+				took := time.Since(stopped)
+				if err != nil {
+					t.Fatalf("Wait: %v", err)
+				}
+				if took > flush {
+					t.Errorf("the result came %v after Stop, want within the flush timeout (%v)", took, flush)
+				}
+				if res.Status != core.StatusCancelled || res.Total.Count == 0 {
+					t.Errorf("result: %s, %d operations; want CANCELLED with its figures", res.Status, res.Total.Count)
+				}
+				if res.Store == nil || !res.Store.StatusSpooled || res.RowsSpooled == 0 || res.RowsDropped != 0 {
+					t.Errorf("spooled %d, dropped %d, store %+v: want rows and the status spooled, none dropped",
+						res.RowsSpooled, res.RowsDropped, res.Store)
+				}
+				st.hang.Store(false) // the test's cleanup reads nothing, but let nothing block
+			})
+		})
+	}
+}

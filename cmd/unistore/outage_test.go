@@ -10,6 +10,7 @@ package main_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -184,23 +185,32 @@ func TestStoreDownOverRunEnd(t *testing.T) {
 // signal to the exit — the workers' flush and the final status's try
 // share that one window — with the summary printed, the status spooled
 // and exit 4; a second Ctrl-C ends it at once (the workers get a second
-// to spool).
+// to spool). A --flush-timeout reaches the worker processes: they wait
+// that long, not the default, before they spool during the outage (their
+// log says so), and the stop fits it.
 func TestCtrlCWithStoreDown(t *testing.T) {
-	const flush = control.DefaultFlushTimeout
 	again := regexp.MustCompile(`Ctrl-C again`)
 	for _, tc := range []struct {
 		name    string
 		workers string
 		signals int
+		flush   time.Duration // --flush-timeout; 0: the default
 	}{
-		{"inprocess_one_signal", "1", 1},
-		{"processes_one_signal", "2", 1},
-		{"processes_two_signals", "2", 2},
+		{"inprocess_one_signal", "1", 1, 0},
+		{"processes_one_signal", "2", 1, 0},
+		{"processes_two_signals", "2", 2, 0},
+		{"processes_flush_timeout", "2", 1, 2 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, priv, spool := outageFixture(t)
 			out := filepath.Join(t.TempDir(), "result.json")
-			p := f.start(t, "run", f.template(t, tmpl{Duration: "1h"}), "--workers", tc.workers, "--store", f.store, "--json", out)
+			args := []string{"run", f.template(t, tmpl{Duration: "1h"}), "--workers", tc.workers, "--store", f.store, "--json", out}
+			flush := control.DefaultFlushTimeout
+			if tc.flush > 0 {
+				flush = tc.flush
+				args = append(args, "--flush-timeout", tc.flush.String())
+			}
+			p := f.start(t, args...)
 			p.waitLine(t, measuring, 60*time.Second)
 			priv.Stop()
 			// Measurement goes on while the store is down: the progress
@@ -252,6 +262,16 @@ func TestCtrlCWithStoreDown(t *testing.T) {
 			}
 			if !strings.Contains(p.stderr(), "its final status spooled") {
 				t.Errorf("stderr does not say the final status was spooled:\n%s", p.stderr())
+			}
+			if tc.workers != "1" {
+				// Each worker process logs the flush timeout it holds when
+				// its store writes first fail.
+				want := fmt.Sprintf("spool_after=%v", flush)
+				for _, w := range []string{"worker-0", "worker-1"} {
+					if !regexp.MustCompile(`(?m)^` + w + `: .*store writes failing.*` + regexp.QuoteMeta(want)).MatchString(p.stderr()) {
+						t.Errorf("%s does not say it spools after %v (%s):\n%s", w, flush, want, p.stderr())
+					}
+				}
 			}
 			// The snapshots cut while the store was down were spooled,
 			// with the final status, before the exit.
