@@ -2,6 +2,9 @@ package orchestrator_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -153,5 +156,49 @@ func TestStopFitsTheFlushWindow(t *testing.T) {
 				st.hang.Store(false) // the test's cleanup reads nothing, but let nothing block
 			})
 		})
+	}
+}
+
+// TestSubprocessPassesFlushTimeout: a worker process gets the run's flush
+// timeout on its command line (`worker --flush-timeout`); the process
+// launcher says it passes it on, the external one does not.
+func TestSubprocessPassesFlushTimeout(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		flush time.Duration
+		want  string
+	}{
+		{2 * time.Second, "worker --run-id r1 --group 1 --attempt 2 --flush-timeout 2s"},
+		{0, "worker --run-id r1 --group 1 --attempt 2"},
+	} {
+		out := filepath.Join(dir, "args")
+		bin := filepath.Join(dir, "worker.sh")
+		if err := os.WriteFile(bin, []byte("#!/bin/sh\necho \"$@\" > "+out+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		h, err := orchestrator.Subprocess{Binary: bin}.Launch(context.Background(), orchestrator.Assignment{RunID: "r1", Group: 1, Attempt: 2,
+			WorkerID: control.WorkerID(1, 2), FlushTimeout: tc.flush})
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-h.Done()
+		if err := h.Err(); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(string(b)); got != tc.want {
+			t.Errorf("flush timeout %v: the worker was started with %q, want %q", tc.flush, got, tc.want)
+		}
+	}
+	var l orchestrator.Launcher = orchestrator.Subprocess{}
+	if _, ok := l.(orchestrator.FlushTimeoutPasser); !ok {
+		t.Error("Subprocess is not a FlushTimeoutPasser")
+	}
+	l = orchestrator.External{}
+	if _, ok := l.(orchestrator.FlushTimeoutPasser); ok {
+		t.Error("External says it passes the flush timeout on")
 	}
 }
