@@ -11,6 +11,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -281,5 +283,104 @@ func TestCtrlCWithStoreDown(t *testing.T) {
 				t.Errorf("spooled %d rows in %d files, want rows and the status", r.RowsSpooled, len(files))
 			}
 		})
+	}
+}
+
+// TestServeSecondSignalHurries: `unistore serve` drives a run of two
+// worker processes when the store goes down. The first SIGTERM stops the
+// run (its workers flush for up to the flush timeout); a second one
+// hurries it, as a second Ctrl-C does to `unistore run`: the workers
+// spool what the store has not taken, the final status is spooled, and
+// serve exits at once, leaving no worker behind. (Without the hurry, a
+// second signal exited there and then: nothing spooled the status.)
+func TestServeSecondSignalHurries(t *testing.T) {
+	f, priv, spool := outageFixture(t)
+	p := f.start(t, "serve", "--listen", "127.0.0.1:0", "--store", f.store)
+	line := p.waitLine(t, regexp.MustCompile(`"serve: listening" addr=`), 30*time.Second)
+	base := "http://" + regexp.MustCompile(`addr=(\S+)`).FindStringSubmatch(line)[1]
+	call := func(method, path, body string) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	yaml, err := os.ReadFile(f.template(t, tmpl{Duration: "1h", Workers: 2}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{"spec_yaml": string(yaml)})
+	code, b := call("POST", "/api/v1/runs", string(body))
+	if code != http.StatusCreated {
+		t.Fatalf("POST run: %d %s", code, b)
+	}
+	var created struct {
+		RunID string `json:"run_id"`
+	}
+	_ = json.Unmarshal(b, &created)
+	id := created.RunID
+	eventually(t, 60*time.Second, "run "+id+" measuring", func() bool {
+		code, b := call("GET", "/api/v1/runs/"+id, "")
+		var r core.Result
+		return code == 200 && json.Unmarshal(b, &r) == nil && r.Status == core.StatusRunning && r.Total.Count > 0
+	})
+	var pids []int
+	eventually(t, 30*time.Second, "two worker heartbeats", func() bool {
+		hbs, err := f.st.ListHeartbeats(context.Background(), id)
+		pids = pids[:0]
+		for _, h := range hbs {
+			pids = append(pids, h.PID)
+		}
+		return err == nil && len(pids) == 2
+	})
+
+	priv.Stop()
+	p.waitLine(t, regexp.MustCompile(`results store unreachable`), 30*time.Second)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// The first signal is taken once serve says so: two signals sent
+	// back to back may arrive as one.
+	p.waitLine(t, regexp.MustCompile(`again to spool`), 10*time.Second)
+	second := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	code = p.wait(t, 60*time.Second)
+	took := time.Since(second)
+	t.Logf("serve: exit %d %v after the second SIGTERM", code, took.Round(time.Millisecond))
+	if code != 0 {
+		t.Errorf("serve exited %d, want 0 (it stopped its runs and spooled them)", code)
+	}
+	// At once: the hurry leaves the workers a second to spool.
+	if limit := 2 * time.Second; took > limit {
+		t.Errorf("serve exited %v after the second SIGTERM, want at once (a second for the workers to spool; with the exit, %v)", took, limit)
+	}
+	if _, err := os.Stat(filepath.Join(spool, id, "status.json")); err != nil {
+		t.Errorf("the run's final status is not in the spool: %v", err)
+	}
+	rows, _ := filepath.Glob(filepath.Join(spool, id, "worker-*"))
+	if len(rows) == 0 {
+		t.Errorf("no worker rows in the spool (%s)", filepath.Join(spool, id))
+	}
+	if !strings.Contains(p.stderr(), "NOT fully recorded") {
+		t.Errorf("serve does not say the run is not fully recorded:\n%s", p.stderr())
+	}
+	for _, pid := range pids {
+		if alive(pid) {
+			t.Errorf("worker process %d outlived serve", pid)
+		}
+	}
+
+	// Once the store is back, the run recovers as CANCELLED.
+	priv.Start()
+	stdout, stderr, code := f.unistore(t, "runs", "recover", "--store", f.store, "--spool-dir", spool)
+	if code != 0 || !strings.Contains(stdout, id) || !strings.Contains(stdout, "status CANCELLED") {
+		t.Errorf("runs recover: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
