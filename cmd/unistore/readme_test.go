@@ -113,3 +113,31 @@ func usageCommands(t *testing.T, readme string) []string {
 	}
 	return cmds
 }
+
+// TestReadmeExitStatuses: every exit status the command defines has its
+// row in the README's Exit status table (issue 9 §5: document every exit
+// code).
+func TestReadmeExitStatuses(t *testing.T) {
+	src, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(readme), "### Exit status\n")
+	if !ok {
+		t.Fatal("README has no ### Exit status section")
+	}
+	table, _, _ = strings.Cut(table, "\n### ")
+	consts := regexp.MustCompile(`(?m)^\s+(exit\w+)\s+= (\d+)`).FindAllStringSubmatch(string(src), -1)
+	if len(consts) < 6 {
+		t.Fatalf("found %d exit statuses in main.go, want the const block's", len(consts))
+	}
+	for _, c := range consts {
+		if !strings.Contains(table, "\n| "+c[2]+" |") {
+			t.Errorf("exit status %s (%s) has no row in the README's Exit status table", c[2], c[1])
+		}
+	}
+}
