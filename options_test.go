@@ -58,6 +58,23 @@ func TestOptionsNeverVanish(t *testing.T) {
 		})
 	}
 
+	// A flush timeout reaches worker processes (ProcessLauncher passes it
+	// on as `worker --flush-timeout`): no error names it; the target,
+	// unreachable, is the error.
+	{
+		spec := selectSpec("postgres://u@127.0.0.1:1/db", 10)
+		h, err := unistore.Start(context.Background(), spec, unistore.WithStore(store.NewMemory()),
+			unistore.WithLauncher(unistore.ProcessLauncher("", "sqlite://unused", nil)), unistore.WithFlushTimeout(time.Second))
+		if err == nil {
+			h.Stop()
+			h.Wait()
+			t.Fatal("Start succeeded against an unreachable target")
+		}
+		if strings.Contains(err.Error(), "WithFlushTimeout") {
+			t.Errorf("WithFlushTimeout beside ProcessLauncher: %v; want it passed on", err)
+		}
+	}
+
 	// The in-process launcher, given explicitly, still gets the worker
 	// tuning: 100 ms snapshots over a 1 s measurement are ~10 rows, where
 	// the default interval would give ~1.

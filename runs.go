@@ -172,7 +172,9 @@ func Start(ctx context.Context, spec Spec, opts ...Option) (*Handle, error) {
 
 // check reports options that would otherwise vanish. A Go connector or
 // workload and the worker tuning reach in-process workers only; workers
-// another launcher starts build their own from the stored spec. And such
+// another launcher starts build their own from the stored spec — save the
+// flush timeout, which a launcher that says so (FlushTimeoutPasser:
+// ProcessLauncher) passes on. And such
 // workers find the run in the store, so it must be one they can reach.
 func (o *options) check() error {
 	if o.launcher == nil {
@@ -181,6 +183,7 @@ func (o *options) check() error {
 	if _, in := o.launcher.(orchestrator.InProcess); in {
 		return nil
 	}
+	_, passesFlush := o.launcher.(orchestrator.FlushTimeoutPasser)
 	var bad []string
 	for _, opt := range []struct {
 		name string
@@ -189,7 +192,7 @@ func (o *options) check() error {
 		{"WithConnector", o.connector != nil},
 		{"WithWorkload", o.workload != nil},
 		{"WithInterval", o.interval != 0},
-		{"WithFlushTimeout", o.flush != 0},
+		{"WithFlushTimeout", o.flush != 0 && !passesFlush}, // ProcessLauncher passes it on
 		{"WithWriterConfig", o.writerSet},
 	} {
 		if opt.set {
@@ -324,6 +327,14 @@ func WithLocal(l *WorkerLocal) JoinOption {
 			c.Local, c.Urgent = l, l.Urgent()
 		}
 	}
+}
+
+// WithWorkerFlushTimeout bounds the worker's final flush (and, during an
+// outage, how long rows wait before they are spooled) by d instead of
+// control.DefaultFlushTimeout: the run's flush timeout, which `unistore
+// worker --flush-timeout` takes from the orchestrator that launched it.
+func WithWorkerFlushTimeout(d time.Duration) JoinOption {
+	return func(c *worker.JoinConfig) { c.FlushTimeout = d }
 }
 
 // WithUrgent cuts the worker's final flush short when urgent is closed:

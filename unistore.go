@@ -79,8 +79,10 @@ type options struct {
 // workers started elsewhere). Such workers find the run in the store, so
 // it must be one they can reach: WithStore is required. They build their
 // connector and workload from the stored spec and tune themselves, so
-// WithConnector, WithWorkload, WithInterval, WithWriterConfig and
-// WithFlushTimeout are errors beside it, not ignored. An
+// WithConnector, WithWorkload, WithInterval and WithWriterConfig are
+// errors beside it, not ignored, and so is WithFlushTimeout unless the
+// launcher passes it on (orchestrator.FlushTimeoutPasser: ProcessLauncher
+// does, as `worker --flush-timeout`). An
 // orchestrator.InProcess given here gets those options as the default one
 // does.
 func WithLauncher(l orchestrator.Launcher) Option { return func(o *options) { o.launcher = l } }
@@ -118,10 +120,12 @@ func WithTemplateName(name string) Option { return func(o *options) { o.template
 // the store holds already is an error.
 func WithRunID(id string) Option { return func(o *options) { o.runID = id } }
 
-// WithFlushTimeout bounds the store writers' final flush at the end of a
-// run, and the wait for the final RUN_STATUS (default
-// control.DefaultFlushTimeout, 5 s); rows unstored then are spooled
-// (WithSpoolDir) and reported.
+// WithFlushTimeout bounds the whole end of a run, from STOP to the result
+// (default control.DefaultFlushTimeout, 5 s): the workers' final flush —
+// in-process ones and worker processes (ProcessLauncher) both get it —
+// then the final RUN_STATUS; what is unstored then is spooled
+// (WithSpoolDir) and reported. During an outage the workers also spool
+// once it has lasted this long.
 func WithFlushTimeout(d time.Duration) Option { return func(o *options) { o.flush = d } }
 
 // WithSpoolDir spools what the store cannot take under dir instead of

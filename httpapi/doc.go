@@ -52,9 +52,12 @@
 // of the server's, so a run goes on when the browser that started it
 // closes. Shutdown stops each (Handle.Stop: CANCELLED, its summary stored,
 // its live clients sent the result) and waits; `unistore serve` calls it
-// on SIGTERM, then stops serving. Workers are goroutines unless
-// Config.RunOptions adds a launcher (serve: its --launcher, worker
-// processes by default; a cluster launcher's Job or job service per run).
+// on SIGTERM, then stops serving. Hurry (serve: a second SIGTERM or
+// Ctrl-C) makes every run end at once, spooling what the store has not
+// taken; a run that ends not fully recorded is logged as a warning naming
+// its spool. Workers are goroutines unless Config.RunOptions adds a
+// launcher (serve: its --launcher, worker processes by default; a cluster
+// launcher's Job or job service per run).
 //
 // The live stream. The run's observer (unistore.WithObserver) is called
 // on the orchestrator's loop, so it only queues the progress (64 deep,

@@ -71,6 +71,13 @@ func (lr *liveRun) stop() {
 	lr.h.Stop()
 }
 
+// hurry makes the run end at once (Handle.Hurry): it ends CANCELLED, what
+// the store has not taken spooled.
+func (lr *liveRun) hurry() {
+	lr.stopping.Store(true)
+	lr.h.Hurry()
+}
+
 // pump turns progress into metrics and messages until the run ends, then
 // publishes its result and closes the hub. It is the run's one goroutine
 // in this package.
@@ -109,6 +116,19 @@ func (lr *liveRun) pump() {
 	}
 	lr.s.metrics.end(id)
 	lr.hub.finish(resultMessage(res, err))
+	if res != nil && !res.FullyRecorded() {
+		// The store missed some of it (an outage, a hurried end): say
+		// where the rest is, as `unistore run` does.
+		var spooled int64
+		dir := ""
+		if res.Store != nil {
+			spooled, dir = res.RowsSpooled, res.Store.SpoolDir
+		}
+		lr.s.log.Warn("httpapi: run ended, NOT fully recorded: run `unistore runs recover` once the store is back", "run_id", id,
+			"status", status, "rows_spooled", spooled, "status_spooled", res.Store != nil && res.Store.StatusSpooled,
+			"rows_dropped", res.RowsDropped, "spool_dir", dir)
+		return
+	}
 	lr.s.log.Info("httpapi: run ended", "run_id", id, "status", status, "progress_dropped", lr.dropped.Load())
 }
 

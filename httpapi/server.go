@@ -75,6 +75,7 @@ type Server struct {
 	mu      sync.Mutex
 	runs    map[string]*liveRun
 	closing bool
+	hurried bool
 	wg      sync.WaitGroup // one per run goroutine
 }
 
@@ -137,6 +138,24 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
+// Hurry makes every run this server drives end at once (Handle.Hurry):
+// its workers spool what the store has not taken instead of waiting out
+// the flush timeout, and so does its final status. For a process about to
+// exit — `unistore serve` calls it on a second SIGTERM or Ctrl-C, while
+// Shutdown waits. It stops the runs too, and refuses new ones.
+func (s *Server) Hurry() {
+	s.mu.Lock()
+	s.closing, s.hurried = true, true
+	runs := make([]*liveRun, 0, len(s.runs))
+	for _, lr := range s.runs {
+		runs = append(runs, lr)
+	}
+	s.mu.Unlock()
+	for _, lr := range runs {
+		lr.hurry()
+	}
+}
+
 // CheckListen refuses to listen on addr without a token unless addr is a
 // loopback address: a controller that starts load against databases is
 // not for anyone on the network to drive.
@@ -186,6 +205,7 @@ func (s *Server) startRun(spec unistore.Spec, template string) (string, error) {
 	s.mu.Lock()
 	s.runs[h.ID()] = lr
 	closing = s.closing
+	hurried := s.hurried
 	s.wg.Add(1)
 	s.mu.Unlock()
 	s.log.Info("httpapi: run started", "run_id", h.ID(), "name", spec.Name, "template", template,
@@ -197,7 +217,10 @@ func (s *Server) startRun(spec unistore.Spec, template string) (string, error) {
 		delete(s.runs, h.ID())
 		s.mu.Unlock()
 	}()
-	if closing { // Shutdown began while the run started: it missed the stop.
+	switch { // Shutdown or Hurry began while the run started: it missed them.
+	case hurried:
+		lr.hurry()
+	case closing:
 		lr.stop()
 	}
 	return h.ID(), nil

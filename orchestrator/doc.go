@@ -60,15 +60,20 @@
 // `runs show` makes, so with nothing lost the two are identical (a test
 // holds it), and with the store down the result is whole.
 //
-// The end of a run is bounded by one window, the flush timeout: STOP goes
-// out locally; owned workers are waited for by their handles alone (no
-// store reads); each flushes for at most the flush timeout and spools the
-// rest; the final RUN_STATUS is retried in what is left of the window
-// (at least half a second), then spooled (status.json) for
-// `unistore runs recover`, and the result says so (Store.StatusSpooled,
-// RowsSpooled). Run.Hurry — a second Ctrl-C — passes a HURRY to the
-// workers (spool now), gives them a second, and spools the status without
-// trying the store. No store call outlasts the run's next deadline (the
+// The end of a run is bounded by one window, the flush timeout, from STOP
+// to the result: STOP goes out locally; owned workers are waited for by
+// their handles alone (no store reads); they flush in the window's first
+// four fifths (the last fifth, at most a second, is the final status's:
+// statusReserve), and those still flushing then are sent a HURRY and
+// spool the rest — whatever flush timeout they were given themselves;
+// the final RUN_STATUS is retried in what is left of the window (one
+// quick try when the store was down a moment ago), then spooled
+// (status.json) for `unistore runs recover`, and the result says so
+// (Store.StatusSpooled, RowsSpooled). So a Ctrl-C with the store down
+// exits within the flush timeout (TestCtrlCWithStoreDown in
+// cmd/unistore), not after it. Run.Hurry — a second Ctrl-C — passes a
+// HURRY to the workers (spool now), gives them a second, and spools the
+// status without trying the store. No store call outlasts the run's next deadline (the
 // end of warm-up, of the run, of the stop's window), so a store that
 // hangs does not delay a phase change or the end. The control writes the
 // record needs — START, SET_PHASE, STOP and their RUN_STATUS changes — are

@@ -56,14 +56,19 @@ func (d *driveState) terminateAll() {
 // the grace (a cancel: stop at once). A Hurry meanwhile tells the workers
 // to spool at once and cuts every wait short.
 func (d *driveState) stopAndFinish(outcome core.Status, reason string, now bool) {
+	d.cut = nil // the stop's own store calls are bounded by its window
 	d.sendLocal(control.Stop())
 	if now {
 		d.signalAll(Handle.Terminate)
 	}
-	// One window for the whole stop: the workers flush within it, and the
-	// store calls below do not outlast it.
-	d.stopBy = time.Now().Add(d.flushTimeout())
-	d.deadline = d.stopBy
+	// One window for the whole stop, the flush timeout: the workers flush
+	// in its first part (to flushBy: those still flushing then spool the
+	// rest), and the final RUN_STATUS gets the rest (statusReserve). No
+	// store call below outlasts its part.
+	flush := d.flushTimeout()
+	d.stopBy = time.Now().Add(flush)
+	d.flushBy = d.stopBy.Add(-statusReserve(flush))
+	d.deadline = d.flushBy
 	status := core.StatusStopping
 	if !d.stopSeen {
 		d.event(control.Stop())
@@ -80,6 +85,7 @@ func (d *driveState) stopAndFinish(outcome core.Status, reason string, now bool)
 			d.waitStopped(grace)
 		}
 	}
+	d.deadline = d.stopBy
 	var dropped int64
 	var stats core.StoreStats
 	known := true
@@ -133,6 +139,34 @@ func (d *driveState) signalAll(sig func(Handle)) {
 	}
 }
 
+// statusReserve is the part of the stop's window (flush, the flush
+// timeout) kept for the final RUN_STATUS: a fifth, at most a second — a
+// status write takes milliseconds on a store that answers, and one quick
+// try is all a store known down gets.
+func statusReserve(flush time.Duration) time.Duration {
+	return min(flush/5, time.Second)
+}
+
+// hurryLocal tells every worker with a local channel that has not ended
+// to spool what it has not stored, at once: the workers' part of the
+// stop's window is over (flushBy). Once.
+func (d *driveState) hurryLocal() {
+	if d.flushHurried {
+		return
+	}
+	d.flushHurried = true
+	for _, g := range d.groups {
+		for _, h := range g.retired {
+			if lh, ok := h.(LocalHandle); ok && !isDone(h) {
+				lh.Hurry()
+			}
+		}
+		if lh, ok := g.handle.(LocalHandle); ok && !isDone(g.handle) {
+			lh.Hurry()
+		}
+	}
+}
+
 // hurryAll passes a Hurry on to every worker with a local channel, and
 // terminates the others.
 func (d *driveState) hurryAll() {
@@ -151,12 +185,37 @@ func (d *driveState) hurryAll() {
 
 // waitStopped waits up to limit for every worker to have stopped: its
 // handle ended, or (for a worker the launcher does not own, started by
-// hand elsewhere) its heartbeat says STOPPED or has gone silent. A Hurry
-// passes on to the workers and leaves them a second.
+// hand elsewhere) its heartbeat says STOPPED or has gone silent. At
+// flushBy, the end of the workers' part of the stop's window, those with
+// a local channel still flushing are told to spool the rest (hurryLocal).
+// A Hurry passes on to the workers and leaves them a second.
 func (d *driveState) waitStopped(limit time.Duration) bool {
 	deadline := time.Now().Add(limit)
 	tick := time.NewTicker(d.spec.Control.Poll.D())
 	defer tick.Stop()
+	flushEnd := time.NewTimer(time.Until(d.flushBy))
+	defer flushEnd.Stop()
+	// A handle that ends wakes the wait at once, not at the next poll
+	// (a second on a Snowflake store): the final status's part of the
+	// window is not spent waiting for a tick.
+	ended := make(chan struct{}, 1)
+	quit := make(chan struct{})
+	defer close(quit)
+	for _, g := range d.groups {
+		if g.handle == nil || isDone(g.handle) {
+			continue
+		}
+		go func(h Handle) {
+			select {
+			case <-h.Done():
+				select {
+				case ended <- struct{}{}:
+				default:
+				}
+			case <-quit:
+			}
+		}(g.handle)
+	}
 	hurried := false
 	for {
 		if d.allStopped() {
@@ -172,6 +231,9 @@ func (d *driveState) waitStopped(limit time.Duration) bool {
 		}
 		select {
 		case <-tick.C:
+		case <-ended:
+		case <-flushEnd.C:
+			d.hurryLocal()
 		case <-d.run.hurryCh:
 			if hurried {
 				<-tick.C
@@ -263,17 +325,18 @@ func (d *driveState) finish(outcome core.Status, reason string, dropped int64) {
 	run := store.Run{ID: d.run.ID, Name: d.spec.Name, Spec: d.run.Spec, Status: outcome, Outcome: reason,
 		StartedAt: d.startedAt, EndedAt: ended, RowsDropped: dropped, WorkersTarget: d.spec.Workers}
 
-	// What is left of the stop's window (the workers' flush used some),
-	// and at least half a second (a tenth, when the store was down a
-	// moment ago); the whole flush timeout if no stop came first (a failed
-	// start).
+	// What is left of the stop's window — the workers were told to spool
+	// by flushBy, so that is statusReserve at least unless they were slow
+	// to end — and one quick try only when the store was down a moment
+	// ago; the whole flush timeout if no stop came first (a failed
+	// start). attempt always makes one try, of at least a tenth of a
+	// second (write).
 	deadline := time.Now().Add(d.flushTimeout())
 	if !d.stopBy.IsZero() {
-		least := 500 * time.Millisecond
-		if d.out.down {
-			least = 100 * time.Millisecond // one quick try: it was down a moment ago
+		deadline = d.stopBy
+		if quick := time.Now().Add(100 * time.Millisecond); d.out.down && quick.Before(deadline) {
+			deadline = quick
 		}
-		deadline = time.Now().Add(max(time.Until(d.stopBy), least))
 	}
 	d.deadline = deadline
 	attempt := func(what string, f func(ctx context.Context) error) bool {

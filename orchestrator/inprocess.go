@@ -25,11 +25,15 @@ type InProcess struct {
 	Store      store.Store
 	OnInterval func(*metrics.Snapshot)
 	Logger     *slog.Logger
-	// Interval, Writer and FlushTimeout tune the workers (worker.Config).
+	// Interval, Writer and FlushTimeout tune the workers (worker.Config);
+	// a zero FlushTimeout takes the assignment's (the run's).
 	Interval     time.Duration
 	Writer       store.WriterConfig
 	FlushTimeout time.Duration
 }
+
+// PassesFlushTimeout implements FlushTimeoutPasser.
+func (InProcess) PassesFlushTimeout() {}
 
 // Launch implements Launcher. The worker goroutine ends when the run stops
 // or the handle is terminated.
@@ -41,11 +45,15 @@ func (l InProcess) Launch(_ context.Context, a Assignment) (Handle, error) {
 	if a.Rows != nil {
 		local = inProcessLocal{h}
 	}
+	flush := l.FlushTimeout
+	if flush <= 0 {
+		flush = a.FlushTimeout
+	}
 	go func() {
 		defer close(h.done)
 		h.err = worker.Join(ctx, worker.JoinConfig{Store: l.Store, RunID: a.RunID, Group: a.Group, Attempt: a.Attempt,
 			Target: a.Target.DSN, Connector: a.Target.Connector, Workload: a.Target.Workload, OnInterval: l.OnInterval, Logger: l.Logger,
-			Interval: l.Interval, Writer: l.Writer, FlushTimeout: l.FlushTimeout, Urgent: h.urgent, Local: local, SpoolDir: a.SpoolDir,
+			Interval: l.Interval, Writer: l.Writer, FlushTimeout: flush, Urgent: h.urgent, Local: local, SpoolDir: a.SpoolDir,
 			OnDone: func(s worker.StoreStats) {
 				h.mu.Lock()
 				h.stats = s.Core()

@@ -42,6 +42,20 @@ type Assignment struct {
 	// what a cluster launcher needs to size its job (workers, resources,
 	// timings).
 	Spec core.Spec
+	// FlushTimeout is the run's flush timeout (Service.FlushTimeout,
+	// defaulted): how long the worker's store writers may flush at its
+	// end before they spool the rest. A launcher that passes it on says so
+	// (FlushTimeoutPasser); the orchestrator bounds the stop by it either
+	// way (a worker still flushing late is told to spool).
+	FlushTimeout time.Duration
+}
+
+// FlushTimeoutPasser is implemented by launchers whose workers take
+// Assignment.FlushTimeout (InProcess, Subprocess): a flush timeout given
+// for the run reaches them. unistore.WithFlushTimeout is an error beside
+// a launcher that does not.
+type FlushTimeoutPasser interface {
+	PassesFlushTimeout()
 }
 
 // Target is what the orchestrator hands its launcher of a run's target:
@@ -124,7 +138,7 @@ type StoreStatser interface {
 }
 
 // Subprocess launches each worker as `BINARY worker --run-id ID --group G
-// --attempt K`. The store DSN and the assignment's target DSN travel in the
+// --attempt K --flush-timeout D` (D: Assignment.FlushTimeout). The store DSN and the assignment's target DSN travel in the
 // environment (UNISTORE_STORE, UNISTORE_TARGET), never on the command line
 // where ps would show a password. The workers build their own connectors
 // and compile the stored spec's workload: a Go connector or workload does
@@ -152,7 +166,11 @@ func (l Subprocess) Launch(_ context.Context, a Assignment) (Handle, error) {
 			return nil, fmt.Errorf("orchestrator: find the worker binary: %w", err)
 		}
 	}
-	cmd := exec.Command(bin, "worker", "--run-id", a.RunID, "--group", strconv.Itoa(a.Group), "--attempt", strconv.Itoa(a.Attempt))
+	args := []string{"worker", "--run-id", a.RunID, "--group", strconv.Itoa(a.Group), "--attempt", strconv.Itoa(a.Attempt)}
+	if a.FlushTimeout > 0 {
+		args = append(args, "--flush-timeout", a.FlushTimeout.String())
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "UNISTORE_STORE="+l.Store)
 	if a.Target.DSN != "" {
 		cmd.Env = append(cmd.Env, "UNISTORE_TARGET="+a.Target.DSN)
@@ -193,6 +211,10 @@ func (l Subprocess) Launch(_ context.Context, a Assignment) (Handle, error) {
 	}()
 	return h, nil
 }
+
+// PassesFlushTimeout implements FlushTimeoutPasser: the worker gets
+// --flush-timeout.
+func (Subprocess) PassesFlushTimeout() {}
 
 type subprocess struct {
 	cmd  *exec.Cmd

@@ -102,11 +102,19 @@ func (d *driveState) liveCount() int {
 // appended after the last poll counts; if the store cannot be read, the
 // scales the polls saw.
 //
-// The read is bounded by a second of its own: with the store down at the
+// The read is bounded by a second, and by the stop's window (it is not
+// made at all with the store known down): with the store down at the
 // end, the run's end does not wait for it.
 func (d *driveState) targets() *core.ConnectionTargets {
 	events := d.scales
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	if d.out.down {
+		return rollup.Targets(d.spec, events)
+	}
+	timeout := time.Second
+	if !d.deadline.IsZero() {
+		timeout = min(timeout, max(50*time.Millisecond, time.Until(d.deadline)))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if all, err := d.s.Store.EventsSince(ctx, d.run.ID, 0); err == nil {
 		events = all

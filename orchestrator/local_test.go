@@ -2,6 +2,9 @@ package orchestrator_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -102,4 +105,100 @@ func TestStoreDownAtEnd(t *testing.T) {
 			t.Errorf("the store's rollup after Recover differs from the run's result (-run +store):\n%s", d)
 		}
 	})
+}
+
+// TestStopFitsTheFlushWindow: a run stopped with the store down, or
+// hanging (every call blocks until its context ends), returns its result
+// within the flush timeout of the Stop — the workers' flush, the final
+// status's try and the spool all come out of that one window — although
+// the workers were given a far longer flush timeout of their own: those
+// still flushing at the window's last fifth are told to spool. Nothing is
+// dropped: the rows and the status are in the spool.
+func TestStopFitsTheFlushWindow(t *testing.T) {
+	for _, mode := range []string{"down", "hanging"} {
+		t.Run(mode, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				st := &outageStore{Store: store.NewMemory()}
+				r := newRig(st)
+				spool := t.TempDir()
+				const flush = 2 * time.Second
+				svc := &orchestrator.Service{Store: st, Logger: quiet, FlushTimeout: flush, SpoolDir: spool,
+					Launcher: orchestrator.InProcess{Store: st, Logger: quiet, FlushTimeout: time.Hour}}
+				run, err := svc.Start(context.Background(), testSpec(2, time.Second, time.Hour),
+					orchestrator.Options{Connector: r.conn, DriverName: "sleep", Workload: r.wl})
+				if err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(3 * time.Second)
+				if mode == "down" {
+					st.down.Store(true)
+				} else {
+					st.hang.Store(true)
+				}
+				time.Sleep(2 * time.Second)
+				stopped := time.Now()
+				run.Stop()
+				res, err := run.Wait()
+				took := time.Since(stopped)
+				if err != nil {
+					t.Fatalf("Wait: %v", err)
+				}
+				if took > flush {
+					t.Errorf("the result came %v after Stop, want within the flush timeout (%v)", took, flush)
+				}
+				if res.Status != core.StatusCancelled || res.Total.Count == 0 {
+					t.Errorf("result: %s, %d operations; want CANCELLED with its figures", res.Status, res.Total.Count)
+				}
+				if res.Store == nil || !res.Store.StatusSpooled || res.RowsSpooled == 0 || res.RowsDropped != 0 {
+					t.Errorf("spooled %d, dropped %d, store %+v: want rows and the status spooled, none dropped",
+						res.RowsSpooled, res.RowsDropped, res.Store)
+				}
+				st.hang.Store(false) // the test's cleanup reads nothing, but let nothing block
+			})
+		})
+	}
+}
+
+// TestSubprocessPassesFlushTimeout: a worker process gets the run's flush
+// timeout on its command line (`worker --flush-timeout`); the process
+// launcher says it passes it on, the external one does not.
+func TestSubprocessPassesFlushTimeout(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		flush time.Duration
+		want  string
+	}{
+		{2 * time.Second, "worker --run-id r1 --group 1 --attempt 2 --flush-timeout 2s"},
+		{0, "worker --run-id r1 --group 1 --attempt 2"},
+	} {
+		out := filepath.Join(dir, "args")
+		bin := filepath.Join(dir, "worker.sh")
+		if err := os.WriteFile(bin, []byte("#!/bin/sh\necho \"$@\" > "+out+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		h, err := orchestrator.Subprocess{Binary: bin}.Launch(context.Background(), orchestrator.Assignment{RunID: "r1", Group: 1, Attempt: 2,
+			WorkerID: control.WorkerID(1, 2), FlushTimeout: tc.flush})
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-h.Done()
+		if err := h.Err(); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(string(b)); got != tc.want {
+			t.Errorf("flush timeout %v: the worker was started with %q, want %q", tc.flush, got, tc.want)
+		}
+	}
+	var l orchestrator.Launcher = orchestrator.Subprocess{}
+	if _, ok := l.(orchestrator.FlushTimeoutPasser); !ok {
+		t.Error("Subprocess is not a FlushTimeoutPasser")
+	}
+	l = orchestrator.External{}
+	if _, ok := l.(orchestrator.FlushTimeoutPasser); ok {
+		t.Error("External says it passes the flush timeout on")
+	}
 }

@@ -38,10 +38,10 @@ type Service struct {
 	// JoinTimeout and StopGrace default to the constants above.
 	JoinTimeout time.Duration
 	StopGrace   time.Duration
-	// FlushTimeout bounds how long the end of a run waits for the store
-	// once the workers have stopped — for the final RUN_STATUS — before it
-	// spools it (control.DefaultFlushTimeout if zero). Give the workers'
-	// value (InProcess.FlushTimeout).
+	// FlushTimeout bounds the whole end of a run, from STOP to the
+	// result (control.DefaultFlushTimeout if zero): the workers' flush,
+	// then the final RUN_STATUS, then the spool. Launchers that pass it on
+	// (FlushTimeoutPasser) give it to their workers (Assignment).
 	FlushTimeout time.Duration
 	// SpoolDir is where what the store cannot take is spooled
 	// (store.DefaultSpoolDir if empty).
@@ -306,9 +306,18 @@ type driveState struct {
 	startedAt time.Time
 	// deadline caps every store call (write): the next moment the run
 	// must act on — the end of warm-up or of the run, then the end of the
-	// stop's flush window (stopBy). Zero: no cap.
-	deadline time.Time
-	stopBy   time.Time
+	// stop's flush window (stopBy). Zero: no cap. flushBy ends the
+	// workers' part of that window (statusReserve); flushHurried is set
+	// once those still flushing then were told to spool (hurryLocal).
+	deadline     time.Time
+	stopBy       time.Time
+	flushBy      time.Time
+	flushHurried bool
+	// cut, while the run goes on, is cancelled when it is told to end
+	// (Stop, its context, End): a store call then in flight — one that
+	// hangs on a store gone silent — is cut short, so the stop's window
+	// starts at once. Nil from the stop on (stopAndFinish).
+	cut context.Context
 	// pending holds control writes the record needs that the store has
 	// not taken yet, in order (record).
 	pending []pendingWrite
@@ -353,7 +362,7 @@ func (d *driveState) allLocal() bool {
 func (d *driveState) launch(ctx context.Context, g int) error {
 	gr := d.groups[g]
 	a := Assignment{RunID: d.run.ID, Group: g, Attempt: gr.attempt, WorkerID: control.WorkerID(g, gr.attempt), Target: d.target,
-		Rows: d.local.add, SpoolDir: d.s.SpoolDir, Spec: d.run.Spec}
+		Rows: d.local.add, SpoolDir: d.s.SpoolDir, Spec: d.run.Spec, FlushTimeout: d.flushTimeout()}
 	h, err := d.s.Launcher.Launch(ctx, a)
 	if err != nil {
 		return fmt.Errorf("orchestrator: launch %s: %w", a.WorkerID, err)
@@ -372,9 +381,16 @@ func (d *driveState) write(what string, f func(ctx context.Context) error) bool 
 	if !d.deadline.IsZero() {
 		timeout = min(timeout, max(100*time.Millisecond, time.Until(d.deadline)))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	parent := context.Background()
+	if d.cut != nil {
+		parent = d.cut
+	}
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	err := f(ctx)
+	if parent.Err() != nil {
+		return false // cut short by the stop: says nothing of the store
+	}
 	d.out.observe(what, err)
 	return err == nil
 }
@@ -445,6 +461,18 @@ func (d *driveState) update(u store.RunUpdate) bool {
 // drive runs the run's phases; it is the only goroutine touching d.
 func (d *driveState) drive(ctx context.Context) {
 	defer close(d.run.done)
+	cut, cancelCut := context.WithCancel(context.Background())
+	defer cancelCut()
+	d.cut = cut
+	go func() { // ends with drive at the latest (cancelCut)
+		select {
+		case <-ctx.Done():
+		case <-d.run.stopCh:
+		case <-d.run.endCh:
+		case <-cut.Done():
+		}
+		cancelCut()
+	}()
 	ctl := d.spec.Control
 	joinTimeout := d.s.JoinTimeout
 	if joinTimeout <= 0 {

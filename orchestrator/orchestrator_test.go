@@ -372,15 +372,21 @@ func TestBoundedRelaunch(t *testing.T) {
 	}
 }
 
-// outageStore fails every call while down is set.
+// outageStore fails every call while down is set; while hang is set, a
+// call blocks until its context ends (a store gone silent).
 type outageStore struct {
 	store.Store
 	down atomic.Bool
+	hang atomic.Bool
 }
 
 var errOutage = errors.New("store: outage (test)")
 
-func (s *outageStore) err() error {
+func (s *outageStore) err(ctx context.Context) error {
+	if s.hang.Load() {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	if s.down.Load() {
 		return errOutage
 	}
@@ -388,73 +394,73 @@ func (s *outageStore) err() error {
 }
 
 func (s *outageStore) CreateRun(ctx context.Context, r store.Run) error {
-	if err := s.err(); err != nil {
+	if err := s.err(ctx); err != nil {
 		return err
 	}
 	return s.Store.CreateRun(ctx, r)
 }
 func (s *outageStore) UpdateRun(ctx context.Context, id string, u store.RunUpdate) error {
-	if err := s.err(); err != nil {
+	if err := s.err(ctx); err != nil {
 		return err
 	}
 	return s.Store.UpdateRun(ctx, id, u)
 }
 func (s *outageStore) GetRun(ctx context.Context, id string) (store.Run, error) {
-	if err := s.err(); err != nil {
+	if err := s.err(ctx); err != nil {
 		return store.Run{}, err
 	}
 	return s.Store.GetRun(ctx, id)
 }
 func (s *outageStore) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, error) {
-	if err := s.err(); err != nil {
+	if err := s.err(ctx); err != nil {
 		return nil, err
 	}
 	return s.Store.ListRuns(ctx, f)
 }
 func (s *outageStore) AppendEvent(ctx context.Context, e store.Event) (store.Event, error) {
-	if err := s.err(); err != nil {
+	if err := s.err(ctx); err != nil {
 		return store.Event{}, err
 	}
 	return s.Store.AppendEvent(ctx, e)
 }
 func (s *outageStore) EventsSince(ctx context.Context, id string, after int64) ([]store.Event, error) {
-	if err := s.err(); err != nil {
+	if err := s.err(ctx); err != nil {
 		return nil, err
 	}
 	return s.Store.EventsSince(ctx, id, after)
 }
 func (s *outageStore) PutHeartbeat(ctx context.Context, h store.Heartbeat) error {
-	if err := s.err(); err != nil {
+	if err := s.err(ctx); err != nil {
 		return err
 	}
 	return s.Store.PutHeartbeat(ctx, h)
 }
 func (s *outageStore) ListHeartbeats(ctx context.Context, id string) ([]store.Heartbeat, error) {
-	if err := s.err(); err != nil {
+	if err := s.err(ctx); err != nil {
 		return nil, err
 	}
 	return s.Store.ListHeartbeats(ctx, id)
 }
 func (s *outageStore) WriteSnapshots(ctx context.Context, rows []store.Snapshot) error {
-	if err := s.err(); err != nil {
+	if err := s.err(ctx); err != nil {
 		return err
 	}
 	return s.Store.WriteSnapshots(ctx, rows)
 }
 func (s *outageStore) Snapshots(ctx context.Context, id string) ([]store.Snapshot, error) {
-	if err := s.err(); err != nil {
+	if err := s.err(ctx); err != nil {
 		return nil, err
 	}
 	return s.Store.Snapshots(ctx, id)
 }
 func (s *outageStore) SnapshotsSince(ctx context.Context, id string, since time.Time) ([]store.Snapshot, error) {
-	if err := s.err(); err != nil {
+	if err := s.err(ctx); err != nil {
 		return nil, err
 	}
 	return s.Store.SnapshotsSince(ctx, id, since)
 }
 func (s *outageStore) WriteExecutions(ctx context.Context, rows []store.Execution) error {
-	if err := s.err(); err != nil {
+	if err := s.err(ctx); err != nil {
 		return err
 	}
 	return s.Store.WriteExecutions(ctx, rows)

@@ -156,8 +156,12 @@
 //
 // The store writers spool what the store cannot take (Config.Spool,
 // store.Spool): at the end of Run, what is unstored by FlushTimeout
-// (control.DefaultFlushTimeout, 5 s — the whole wait a stopping run has
-// for its store); during the run, once an outage has lasted FlushTimeout.
+// (control.DefaultFlushTimeout, 5 s, or the run's: a worker process gets
+// it as `worker --flush-timeout`); during the run, once an outage has
+// lasted FlushTimeout. The launching orchestrator may cut the final flush
+// shorter (a HURRY at the last fifth of its own stop window, kept for the
+// run's final status); after a HURRY the STOPPED heartbeat gets one quick
+// try, not a second.
 // Closing Urgent (a HURRY on the local channel, or a second signal to a
 // worker process) spools at once. Each batch carries an id (worker id,
 // kind, a random part, a sequence number) so that a retry, or the spool

@@ -173,11 +173,18 @@ func (w *Worker) closeStore() {
 		w.mu.Unlock()
 	}
 	// The STOPPED heartbeat gets what is left of the flush timeout, and
-	// at least a second (the rows may have taken it all).
+	// at least a second (the rows may have taken it all) — a tenth of one
+	// when Urgent cut the flush short: whoever hurried it is waiting.
 	hctx := ctx
 	if ctx.Err() != nil {
+		least := time.Second
+		select {
+		case <-w.cfg.Urgent:
+			least = 100 * time.Millisecond
+		default:
+		}
 		var c2 context.CancelFunc
-		hctx, c2 = context.WithTimeout(context.Background(), time.Second)
+		hctx, c2 = context.WithTimeout(context.Background(), least)
 		defer c2()
 	}
 	w.putHeartbeat(hctx, control.WorkerStopped)

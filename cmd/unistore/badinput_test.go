@@ -131,6 +131,14 @@ func TestBadInput(t *testing.T) {
 		{"unknown target scheme lists the supported ones", func(*testing.T) []string {
 			return []string{"run", good, "--target", "mysql://root:secret@127.0.0.1/db"}
 		}, 2, []string{`--target: unknown driver "mysql" (forgotten import?); this unistore supports postgres://, postgresql://, snowflake://, sqlite://`}, []string{"secret"}},
+		{"flush timeout 0", func(*testing.T) []string { return []string{"run", good, "--flush-timeout", "0"} },
+			2, []string{"--flush-timeout: must be positive, got 0s"}, nil},
+		{"flush timeout for a cluster's workers", func(*testing.T) []string {
+			return []string{"run", good, "--flush-timeout", "2s", "--launcher", "external"}
+		}, 2, []string{"--flush-timeout reaches in-process workers and worker processes, not those of --launcher external"}, nil},
+		{"worker flush timeout 0", func(*testing.T) []string {
+			return []string{"worker", "--run-id", "r", "--group", "0", "--flush-timeout", "0"}
+		}, 2, []string{"worker: --flush-timeout: must be positive, got 0s"}, nil},
 		{"unknown store scheme lists the supported ones", func(*testing.T) []string {
 			return []string{"run", good, "--store", "mysql://root:secret@127.0.0.1/db"}
 		}, 1, []string{`unknown store "mysql"`, "registered: postgres, postgresql, snowflake, sqlite"}, []string{"secret"}},

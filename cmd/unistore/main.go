@@ -50,15 +50,23 @@ func (e exitCode) Error() string {
 // hurry is what a second Ctrl-C (or SIGTERM) calls: the running command's
 // way to end at once (a run spools what its store has not taken). Without
 // one, a second signal exits at once.
-var hurry atomic.Pointer[func()]
+var hurry atomic.Pointer[hurryAction]
 
-// setHurry registers f as the second signal's action (nil: none).
-func setHurry(f func()) {
+type hurryAction struct {
+	f    func()
+	note string // said on stderr at the first signal ("" for nothing)
+}
+
+// setHurry registers f as the second signal's action (nil: none); note,
+// if not empty, is said on stderr when the first signal comes, so the
+// user knows a second one does something (a worker process, whose
+// signals come from its orchestrator, says nothing).
+func setHurry(f func(), note string) {
 	if f == nil {
 		hurry.Store(nil)
 		return
 	}
-	hurry.Store(&f)
+	hurry.Store(&hurryAction{f: f, note: note})
 }
 
 func main() {
@@ -72,9 +80,12 @@ func main() {
 	go func() {
 		<-sigs
 		cancel()
+		if h := hurry.Load(); h != nil && h.note != "" {
+			fmt.Fprintln(os.Stderr, "unistore: "+h.note)
+		}
 		<-sigs
-		if f := hurry.Load(); f != nil {
-			(*f)()
+		if h := hurry.Load(); h != nil {
+			h.f()
 			<-sigs
 		}
 		os.Exit(exitInterrupted)

@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/unistore-bench/unistore"
+	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/report"
 )
@@ -39,6 +40,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "launcher", Usage: "how workers start: process (one worker process each), inprocess (goroutines of this process), kubernetes (an Indexed Job), spcs (a Snowpark Container Services job service) or external (started elsewhere); default: process for more than one worker, inprocess for one"},
 		&cli.BoolFlag{Name: "in-process", Usage: "same as --launcher inprocess"},
 		&cli.Float64Flag{Name: "price-per-credit", EnvVars: []string{"UNISTORE_PRICE_PER_CREDIT"}, Usage: "dollars per Snowflake credit, for the cost's dollar figures (the template's price_per_credit:; default none: credits only)"},
+		&cli.DurationFlag{Name: "flush-timeout", Value: control.DefaultFlushTimeout, Usage: "the whole end of the run, from STOP to the result: the workers' final flush (worker processes get it too), then the final status; what the store has not taken by then is spooled"},
 		&cli.BoolFlag{Name: "enrich", Usage: "read the Snowflake target's server history (ACCOUNT_USAGE) as soon as the run ends; PENDING while it lags (then: unistore runs enrich RUN_ID)"},
 	}
 }
@@ -81,6 +83,9 @@ func runCommand() *cli.Command {
 				return exitCode{2, err}
 			}
 			if err := checkOutputs(c, "json", "cpuprofile"); err != nil {
+				return exitCode{2, err}
+			}
+			if err := checkFlushTimeout(c); err != nil {
 				return exitCode{2, err}
 			}
 			if err := checkSLOFlag(c, spec); err != nil {
@@ -139,6 +144,24 @@ func applyFlags(c *cli.Context, t *unistore.Template) (core.Spec, error) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// checkFlushTimeout checks --flush-timeout: positive, and given only with
+// a launcher whose workers take it (in-process workers and worker
+// processes; a cluster's workers tune themselves).
+func checkFlushTimeout(c *cli.Context) error {
+	if !c.IsSet("flush-timeout") {
+		return nil
+	}
+	if d := c.Duration("flush-timeout"); d <= 0 {
+		return fmt.Errorf("run: --flush-timeout: must be positive, got %v", d)
+	}
+	switch l := c.String("launcher"); l {
+	case "", unistore.LauncherProcess, unistore.LauncherInProcess:
+		return nil
+	default:
+		return fmt.Errorf("run: --flush-timeout reaches in-process workers and worker processes, not those of --launcher %s", l)
+	}
+}
 
 // checkOutputs checks, before anything starts, that the files the named
 // flags give can be written: a result must not be lost to a typo in a
@@ -215,6 +238,9 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec, st unistore.St
 	if id := c.String("run-id"); id != "" {
 		opts = append(opts, unistore.WithRunID(id))
 	}
+	if c.IsSet("flush-timeout") {
+		opts = append(opts, unistore.WithFlushTimeout(c.Duration("flush-timeout")))
+	}
 	if !c.Bool("quiet") {
 		opts = append(opts, unistore.WithProgress(func(p unistore.Progress) {
 			line := report.ProgressLine(p.Elapsed, p.Phase, p.QPS, p.P50, p.P99, p.Errors)
@@ -235,8 +261,9 @@ func execute(ctx context.Context, c *cli.Context, spec core.Spec, st unistore.St
 	if err != nil {
 		return exitCode{1, err}
 	}
-	setHurry(h.Hurry) // a second Ctrl-C: spool and end now
-	defer setHurry(nil)
+	// A second Ctrl-C: spool and end now.
+	setHurry(h.Hurry, "stopping: the run ends within the flush timeout; Ctrl-C again to spool what the store has not taken and exit at once")
+	defer setHurry(nil, "")
 	// The run's spec, defaults applied: what it does, not what was typed.
 	rs := h.Spec()
 	warmup := rs.Warmup.String()

@@ -76,6 +76,10 @@ func serveCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			// A second signal, while the runs stop: they spool what the
+			// store has not taken and end at once, as `unistore run` does.
+			setHurry(srv.Hurry, "shutting down: stopping the runs; Ctrl-C (or SIGTERM) again to spool what the store has not taken and exit at once")
+			defer setHurry(nil, "")
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return exitCode{1, fmt.Errorf("serve: %w", err)}
@@ -94,7 +98,7 @@ func serveCommand() *cli.Command {
 			}
 			// SIGTERM or Ctrl-C: stop every run (each stores its summary
 			// and ends CANCELLED; live clients get the result), then stop
-			// serving.
+			// serving. A second one hurries them (setHurry above).
 			logger.Info("serve: shutting down: stopping runs")
 			ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 			defer cancel()

@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/unistore-bench/unistore"
+	"github.com/unistore-bench/unistore/control"
 )
 
 func workerCommand() *cli.Command {
@@ -26,11 +27,17 @@ func workerCommand() *cli.Command {
 			&cli.DurationFlag{Name: "join-wait", Usage: "wait up to this long for the run to exist, and retry while the group is held by a worker whose heartbeat is still fresh (a scheduler's restart that came before its predecessor went stale)"},
 			&cli.StringFlag{Name: "target", EnvVars: []string{"UNISTORE_TARGET"},
 				Usage: "target DSN, when the stored one (redacted) lacks the password"},
+			&cli.DurationFlag{Name: "flush-timeout", EnvVars: []string{"UNISTORE_FLUSH_TIMEOUT"}, Value: control.DefaultFlushTimeout,
+				Usage: "how long the store writers may flush at the end before they spool the rest, and how long an outage lasts before rows are spooled (the orchestrator that launches the worker passes the run's)"},
 		},
 		Action: func(c *cli.Context) error {
 			group, attempt, err := workerSlot(c)
 			if err != nil {
 				return exitCode{2, err}
+			}
+			flush := c.Duration("flush-timeout")
+			if flush <= 0 {
+				return exitCode{2, fmt.Errorf("worker: --flush-timeout: must be positive, got %v", flush)}
 			}
 			// A worker outlives a dead orchestrator by up to a lease, and
 			// its stderr may be a pipe to that orchestrator: a write must
@@ -47,9 +54,9 @@ func workerCommand() *cli.Command {
 			// a HURRY (or a second signal here) spools at once.
 			urgent := make(chan struct{})
 			var once sync.Once
-			setHurry(func() { once.Do(func() { close(urgent) }) })
-			defer setHurry(nil)
-			opts := []unistore.JoinOption{unistore.WithUrgent(urgent)}
+			setHurry(func() { once.Do(func() { close(urgent) }) }, "")
+			defer setHurry(nil, "")
+			opts := []unistore.JoinOption{unistore.WithUrgent(urgent), unistore.WithWorkerFlushTimeout(flush)}
 			if l := unistore.OpenWorkerLocal(log); l != nil {
 				defer l.Close()
 				joined := make(chan struct{})
