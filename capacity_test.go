@@ -49,6 +49,18 @@ func TestCapacityCountsMeter(t *testing.T) {
 		}
 	}
 
+	// The refused run's preflight session ends on the server a moment
+	// after the client closed it: wait until no other client is
+	// connected, or the exact fit below would find one slot fewer.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		n := testpg.QueryInt(t, p.DSN, `SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`)
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d client sessions still connected 10 s after the refused run", n)
+		}
+	}
 	res, err := unistore.Run(ctx, spec(7))
 	if err != nil {
 		t.Fatalf("7 connections and the meter's on max_connections 8: %v", err)
