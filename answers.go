@@ -73,35 +73,14 @@ func ParseSLO(s string) (SLO, error) { return core.ParseSLO(s) }
 // the step history is stored in the results store (WithStore) when it
 // keeps one. c.SLO defaults to spec.SLO.
 func FindMax(ctx context.Context, spec Spec, c FindMaxConfig, opts ...Option) (*FindMaxResult, error) {
-	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if err := o.check(); err != nil {
+	su, err := newSetup(opts)
+	if err != nil {
 		return nil, err
-	}
-	st := o.store
-	if st == nil {
-		st = store.NewMemory()
-	}
-	launcher := o.launcher
-	if ip, ok := launcher.(orchestrator.InProcess); ok || launcher == nil {
-		launcher = o.inProcess(ip, st)
 	}
 	if c.SLO.Empty() && spec.SLO != nil {
 		c.SLO = *spec.SLO
 	}
-	observers := o.observers
-	if o.progress != nil {
-		observers = append([]func(Progress){o.progress}, observers...)
-	}
-	svc := &orchestrator.Service{Store: st, Launcher: launcher, Logger: o.logger, FlushTimeout: o.flush, SpoolDir: o.spoolDir}
-	return svc.FindMax(ctx, spec, orchestrator.Options{Template: o.template, Connector: o.connector, DriverName: o.driver,
-		Workload: o.workload, OnProgress: func(p Progress) {
-			for _, f := range observers {
-				f(p)
-			}
-		}}, c)
+	return su.service(su.st, su.launcher).FindMax(ctx, spec, su.runOptions(nil), c)
 }
 
 // FindMaxSteps returns the stored step history of a find-max run.

@@ -114,27 +114,69 @@ func (h *Handle) Progress() Progress {
 	return h.last
 }
 
+// setup is what Start and FindMax share: the options applied and
+// checked, the store (a Memory one if none), the launcher (the in-process
+// one if none) and the progress observers in order.
+type setup struct {
+	o         options
+	st        store.Store
+	launcher  orchestrator.Launcher
+	observers []func(Progress)
+}
+
+func newSetup(opts []Option) (*setup, error) {
+	su := &setup{}
+	for _, opt := range opts {
+		opt(&su.o)
+	}
+	if err := su.o.check(); err != nil {
+		return nil, err
+	}
+	su.st = su.o.store
+	if su.st == nil {
+		su.st = store.NewMemory()
+	}
+	su.launcher = su.o.launcher
+	if ip, ok := su.launcher.(orchestrator.InProcess); ok || su.launcher == nil {
+		su.launcher = su.o.inProcess(ip, su.st)
+	}
+	su.observers = su.o.observers
+	if su.o.progress != nil {
+		su.observers = append([]func(Progress){su.o.progress}, su.observers...)
+	}
+	return su, nil
+}
+
+// service is the orchestrator of the run, on st through launcher.
+func (su *setup) service(st store.Store, launcher orchestrator.Launcher) *orchestrator.Service {
+	return &orchestrator.Service{Store: st, Launcher: launcher, Logger: su.o.logger, FlushTimeout: su.o.flush, SpoolDir: su.o.spoolDir}
+}
+
+// runOptions are the orchestrator's options of the run: first is called
+// with each progress rollup before the observers.
+func (su *setup) runOptions(first func(Progress)) orchestrator.Options {
+	return orchestrator.Options{Template: su.o.template, Connector: su.o.connector, DriverName: su.o.driver, Workload: su.o.workload,
+		OnProgress: func(p Progress) {
+			if first != nil {
+				first(p)
+			}
+			for _, f := range su.observers {
+				f(p)
+			}
+		}}
+}
+
 // Start validates spec, checks the target (one connection, every statement
 // prepared) and starts the run, returning once its workers are launched.
 // The run goes on in the background until its duration ends, Handle.Stop
 // or ctx is cancelled; its goroutines have ended when Handle.Done is
 // closed. Run is Start then Wait.
 func Start(ctx context.Context, spec Spec, opts ...Option) (*Handle, error) {
-	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if err := o.check(); err != nil {
+	su, err := newSetup(opts)
+	if err != nil {
 		return nil, err
 	}
-	st := o.store
-	if st == nil {
-		st = store.NewMemory()
-	}
-	launcher := o.launcher
-	if ip, ok := launcher.(orchestrator.InProcess); ok || launcher == nil {
-		launcher = o.inProcess(ip, st)
-	}
+	o, st, launcher := su.o, su.st, su.launcher
 	// Every control-plane write of this process is counted for the run's
 	// cost (cost.Counter); the orchestrator and in-process workers write
 	// through it.
@@ -149,20 +191,13 @@ func Start(ctx context.Context, spec Spec, opts ...Option) (*Handle, error) {
 		logger = slog.Default()
 	}
 	h := &Handle{st: st}
-	observers := o.observers
-	if o.progress != nil {
-		observers = append([]func(Progress){o.progress}, observers...)
-	}
-	svc := &orchestrator.Service{Store: counter, Launcher: launcher, Logger: o.logger, FlushTimeout: o.flush, SpoolDir: o.spoolDir}
-	r, err := svc.Start(ctx, spec, orchestrator.Options{Template: o.template, RunID: o.runID, Connector: o.connector, DriverName: o.driver,
-		Workload: o.workload, Meter: newMeter(counter, inProcess, o.enrich, logger), OnProgress: func(p Progress) {
-			h.mu.Lock()
-			h.last = p
-			h.mu.Unlock()
-			for _, f := range observers {
-				f(p)
-			}
-		}})
+	run := su.runOptions(func(p Progress) {
+		h.mu.Lock()
+		h.last = p
+		h.mu.Unlock()
+	})
+	run.RunID, run.Meter = o.runID, newMeter(counter, inProcess, o.enrich, logger)
+	r, err := su.service(counter, launcher).Start(ctx, spec, run)
 	if err != nil {
 		return nil, err
 	}

@@ -79,26 +79,12 @@ func findMaxCommand() *cli.Command {
 		ArgsUsage: "TEMPLATE.yaml",
 		Flags:     flags,
 		Action: func(c *cli.Context) error {
-			var (
-				t   *unistore.Template
-				st  unistore.Store
-				err error
-			)
-			switch name := c.String("template"); {
-			case name == "" && c.NArg() == 1:
-				if t, err = unistore.LoadTemplate(c.Args().First()); err != nil {
-					return exitCode{2, err}
-				}
-			case name != "" && c.NArg() == 0:
-				if st, err = openStore(c); err != nil {
-					return err
-				}
+			t, st, err := loadTemplate(c, "find-max: give one template: unistore find-max TEMPLATE.yaml --slo 'p99<20ms'")
+			if err != nil {
+				return err
+			}
+			if st != nil {
 				defer st.Close()
-				if t, err = unistore.LoadSavedTemplate(c.Context, st, name); err != nil {
-					return exitCode{2, err}
-				}
-			default:
-				return exitCode{2, errors.New("find-max: give one template: unistore find-max TEMPLATE.yaml --slo 'p99<20ms'")}
 			}
 			spec, err := applyFlags(c, t)
 			if err != nil {

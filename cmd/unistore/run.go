@@ -56,27 +56,12 @@ func runCommand() *cli.Command {
 			// Bad input fails in the order a user fixes it: the template
 			// and the flags, then the outputs, then the store, then the
 			// target (in Start's pre-flight check), and all before load.
-			var (
-				t   *unistore.Template
-				st  unistore.Store
-				err error
-			)
-			switch name := c.String("template"); {
-			case name == "" && c.NArg() == 1:
-				if t, err = unistore.LoadTemplate(c.Args().First()); err != nil {
-					return exitCode{2, err}
-				}
-			case name != "" && c.NArg() == 0:
-				// A saved template lives in the store: it opens first.
-				if st, err = openStore(c); err != nil {
-					return err
-				}
+			t, st, err := loadTemplate(c, "run: give one template: unistore run TEMPLATE.yaml, or unistore run --template NAME")
+			if err != nil {
+				return err
+			}
+			if st != nil {
 				defer st.Close()
-				if t, err = unistore.LoadSavedTemplate(c.Context, st, name); err != nil {
-					return exitCode{2, err}
-				}
-			default:
-				return exitCode{2, errors.New("run: give one template: unistore run TEMPLATE.yaml, or unistore run --template NAME")}
 			}
 			spec, err := applyFlags(c, t)
 			if err != nil {
@@ -358,4 +343,32 @@ func unrecorded(res *core.Result) string {
 		msg += fmt.Sprintf(" to %s; run `unistore runs recover` with this --store once the store is back", res.Store.SpoolDir)
 	}
 	return msg
+}
+
+// loadTemplate loads the command's template: the file named by its one
+// argument, or the one saved under --template NAME — then the store opens
+// first, and is returned for the caller to use and close (nil otherwise).
+// usage is the error for anything else.
+func loadTemplate(c *cli.Context, usage string) (*unistore.Template, unistore.Store, error) {
+	switch name := c.String("template"); {
+	case name == "" && c.NArg() == 1:
+		t, err := unistore.LoadTemplate(c.Args().First())
+		if err != nil {
+			return nil, nil, exitCode{2, err}
+		}
+		return t, nil, nil
+	case name != "" && c.NArg() == 0:
+		st, err := openStore(c)
+		if err != nil {
+			return nil, nil, err
+		}
+		t, err := unistore.LoadSavedTemplate(c.Context, st, name)
+		if err != nil {
+			st.Close()
+			return nil, nil, exitCode{2, err}
+		}
+		return t, st, nil
+	default:
+		return nil, nil, exitCode{2, errors.New(usage)}
+	}
 }
