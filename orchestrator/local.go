@@ -6,6 +6,7 @@ package orchestrator
 
 import (
 	"cmp"
+	"context"
 	"log/slog"
 	"slices"
 	"sync"
@@ -114,6 +115,23 @@ func (l *localRows) missing(stored []store.Snapshot, of map[string]bool) []store
 		}
 	}
 	return out
+}
+
+// recentRows returns the run's snapshot rows since t: the ones the
+// workers sent here when every worker has a local channel — so the live
+// line and the steady-state check go on while the store is down — else
+// the store's (a failed read is false: logged once by write).
+func (d *driveState) recentRows(what string, t time.Time) ([]store.Snapshot, bool) {
+	if d.allLocal() {
+		return d.local.since(t), true
+	}
+	var rows []store.Snapshot
+	ok := d.write(what, func(ctx context.Context) error {
+		var err error
+		rows, err = d.s.Store.SnapshotsSince(ctx, d.run.ID, t)
+		return err
+	})
+	return rows, ok
 }
 
 // union returns the local rows and those of stored that are not among

@@ -1,12 +1,10 @@
 package orchestrator
 
 import (
-	"context"
 	"time"
 
 	"github.com/unistore-bench/unistore/core"
 	"github.com/unistore-bench/unistore/rollup"
-	"github.com/unistore-bench/unistore/store"
 )
 
 // progress merges the newest snapshots of every worker for the live line
@@ -28,16 +26,8 @@ func (p *progress) poll(now, started time.Time, phase core.Phase) {
 	}
 	p.next = now.Add(time.Second)
 	window := 2 * p.d.spec.Control.HeartbeatTimeout.D()
-	// Workers with a local channel sent their rows here: the live line
-	// goes on while the store is down. Others' are read from the store.
-	var rows []store.Snapshot
-	if p.d.allLocal() {
-		rows = p.d.local.since(now.Add(-window))
-	} else if !p.d.write("progress", func(ctx context.Context) error {
-		var err error
-		rows, err = p.d.s.Store.SnapshotsSince(ctx, p.d.run.ID, now.Add(-window))
-		return err
-	}) {
+	rows, ok := p.d.recentRows("progress", now.Add(-window))
+	if !ok {
 		return
 	}
 	pr, ok := p.live.Add(rows, now, window)

@@ -5,7 +5,6 @@ package orchestrator
 // last window vary less than the tolerance, or at its maximum.
 
 import (
-	"context"
 	"time"
 
 	"github.com/unistore-bench/unistore/core"
@@ -35,12 +34,8 @@ func (d *driveState) warmupOver(now, started, warmupEnd time.Time) *core.WarmupD
 		return nil
 	}
 	d.steadyNext = now.Add(steadyCheck)
-	var rows []store.Snapshot
-	if !d.write("steady-state check", func(ctx context.Context) error {
-		var err error
-		rows, err = d.s.Store.SnapshotsSince(ctx, d.run.ID, now.Add(-w.Window.D()-3*steadyCheck))
-		return err
-	}) {
+	rows, ok := d.recentRows("steady-state check", now.Add(-w.Window.D()-3*steadyCheck))
+	if !ok {
 		return nil
 	}
 	qpsCV, p99CV, ok := Steadiness(rows, w.Window.D())

@@ -1,6 +1,7 @@
 package orchestrator_test
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 	"testing/synctest"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/unistore-bench/unistore/control"
 	"github.com/unistore-bench/unistore/core"
+	"github.com/unistore-bench/unistore/orchestrator"
 	"github.com/unistore-bench/unistore/store"
 )
 
@@ -104,6 +106,43 @@ func TestSteadyWarmupMax(t *testing.T) {
 		}
 		if p := warmupEvent(t, r, run.ID); p.Reason != core.WarmupEndedByMax {
 			t.Errorf("SET_PHASE reason %q, want max", p.Reason)
+		}
+	})
+}
+
+// TestSteadyWarmupStoreDown: the steady-state check reads the rows the
+// workers sent over their local channels, not the store: with the store
+// down from the first second, a target that settles at 8 s still ends the
+// warm-up as steady, long before its 60 s maximum.
+func TestSteadyWarmupStoreDown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mem := store.NewMemory()
+		cut := &outageStore{Store: mem}
+		r := newRig(mem)
+		t0 := time.Now()
+		const settle = 8 * time.Second
+		r.conn.Latency = func(now time.Time) time.Duration {
+			left := max(settle-now.Sub(t0), 0)
+			return 10*time.Millisecond + time.Duration(float64(40*time.Millisecond)*float64(left)/float64(settle))
+		}
+		svc := &orchestrator.Service{Store: cut, Launcher: orchestrator.InProcess{Store: cut, Logger: quiet}, Logger: quiet,
+			StopGrace: 2 * time.Second, SpoolDir: t.TempDir()}
+		run, err := svc.Start(context.Background(), steadySpec(60*time.Second),
+			orchestrator.Options{Connector: r.conn, DriverName: "sleep", Workload: r.wl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		cut.down.Store(true)
+		res, err := run.Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dec := res.WarmupDecision; dec == nil || dec.EndedBy != core.WarmupEndedBySteady || dec.AfterSeconds > 20 {
+			t.Fatalf("warm-up decision %+v with the store down, want steady within 20 s", dec)
+		}
+		if res.FullyRecorded() {
+			t.Errorf("the store was down, yet the result says fully recorded")
 		}
 	})
 }
