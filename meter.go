@@ -46,9 +46,12 @@ type runMeter struct {
 	// (nil if it said nothing).
 	workers *orchestrator.WorkerWrites
 
-	conn     driver.Conn // the meter's own connection, nil if none
-	connErr  error
-	sampler  *cost.Sampler
+	conn    driver.Conn // the meter's own connection, nil if none
+	connErr error
+	sampler *cost.Sampler
+	// measured is closed once Measure's read of the server's counters
+	// has ended (nil: not begun); it then set baseline or baseErr.
+	measured chan struct{}
 	baseline *serverstats.Baseline
 	baseErr  error
 }
@@ -86,31 +89,58 @@ func newMeter(counter *cost.Counter, inProcess, enrich bool, log *slog.Logger) f
 			}
 			m.sampler = cost.StartSampler(sample, SampleInterval)
 		}
-		if mr.Spec.Warmup == 0 {
-			m.Measure(time.Now())
+		if _, ok := m.conn.(driver.StatementStatser); ok && mr.Spec.Warmup == 0 {
+			// No warm-up: the baseline comes before the first load
+			// statement, so it is read now, before any worker starts.
+			m.measured = make(chan struct{})
+			m.readBaseline()
+			close(m.measured)
 		}
 		return m
 	}
 }
 
+// Measure reads the server's counters on a goroutine of its own: the
+// run's goroutine, which calls it at the phase change, never waits on the
+// target (a slow one would hold up the run's clock). Finish waits for it.
 func (m *runMeter) Measure(time.Time) {
-	ss, ok := m.conn.(driver.StatementStatser)
-	if !ok || m.baseline != nil {
+	if _, ok := m.conn.(driver.StatementStatser); !ok || m.measured != nil {
 		return
 	}
+	m.measured = make(chan struct{})
+	go func() {
+		defer close(m.measured)
+		m.readBaseline()
+	}()
+}
+
+// readBaseline reads the counters the measurement phase is diffed
+// against (pg_stat_statements).
+func (m *runMeter) readBaseline() {
 	ctx, cancel := context.WithTimeout(context.Background(), meterTimeout)
 	defer cancel()
-	m.baseline, m.baseErr = serverstats.Before(ctx, ss, m.mr.Spec.Workload.Operations)
+	m.baseline, m.baseErr = serverstats.Before(ctx, m.conn.(driver.StatementStatser), m.mr.Spec.Workload.Operations)
 }
 
 // WorkerWrites implements orchestrator.MeterWorkerWrites.
 func (m *runMeter) WorkerWrites(w orchestrator.WorkerWrites) { m.workers = &w }
 
-func (m *runMeter) Finish(res *core.Result) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*meterTimeout)
+func (m *runMeter) Finish(ctx context.Context, res *core.Result) {
+	ctx, cancel := context.WithTimeout(ctx, 2*meterTimeout)
 	defer cancel()
+	baseline, baseErr := m.waitBaseline(ctx)
 	defer func() {
-		if m.conn != nil {
+		switch {
+		case m.conn == nil:
+		case m.measured != nil && baseErr == ctx.Err() && baseErr != nil:
+			// The baseline read is still on the session: close it
+			// once that read has given up (its own timeout).
+			conn, measured := m.conn, m.measured
+			go func() {
+				<-measured
+				conn.Close()
+			}()
+		default:
 			m.conn.Close()
 		}
 	}()
@@ -145,10 +175,10 @@ func (m *runMeter) Finish(res *core.Result) {
 	switch conn := m.conn.(type) {
 	case driver.StatementStatser:
 		switch {
-		case m.baseErr != nil:
-			res.Server = serverstats.Skipped(serverstats.SourcePgStatStatements, m.baseErr)
-		case m.baseline != nil:
-			res.Server = m.baseline.After(ctx, conn)
+		case baseErr != nil:
+			res.Server = serverstats.Skipped(serverstats.SourcePgStatStatements, baseErr)
+		case baseline != nil:
+			res.Server = baseline.After(ctx, conn)
 			serverstats.Compare(res.Server, res)
 		default:
 			res.Server = &core.ServerStats{Source: serverstats.SourcePgStatStatements, Status: core.EnrichSkipped,
@@ -159,6 +189,20 @@ func (m *runMeter) Finish(res *core.Result) {
 		if m.enrich {
 			enrichResult(ctx, conn, res)
 		}
+	}
+}
+
+// waitBaseline waits for Measure's read, until ctx ends (then it is ctx's
+// error, and the read's fields are left to its goroutine).
+func (m *runMeter) waitBaseline(ctx context.Context) (*serverstats.Baseline, error) {
+	if m.measured == nil {
+		return nil, nil
+	}
+	select {
+	case <-m.measured:
+		return m.baseline, m.baseErr
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 }
 

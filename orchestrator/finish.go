@@ -290,7 +290,14 @@ func (d *driveState) finishMeter(res *core.Result) {
 		if mw, ok := d.meter.(MeterWorkerWrites); ok {
 			mw.WorkerWrites(d.workerWrites())
 		}
-		d.meter.Finish(res)
+		// Within the stop's window, as every other store or target call
+		// of the run's end: a hung target or store cannot hold the exit.
+		ctx, cancel := context.Background(), context.CancelFunc(func() {})
+		if !d.deadline.IsZero() {
+			ctx, cancel = context.WithDeadline(ctx, d.deadline)
+		}
+		d.meter.Finish(ctx, res)
+		cancel()
 		d.base.Cost, d.base.Server = res.Cost, res.Server
 		d.meter = nil
 		return

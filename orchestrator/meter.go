@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"context"
 	"time"
 
 	"github.com/unistore-bench/unistore/control"
@@ -20,8 +21,9 @@ type Meter interface {
 	Measure(at time.Time)
 	// Finish is called once every worker has stopped, with the run's
 	// rolled-up result: it adds its sections (Cost, Server) to res and
-	// releases what it holds. It bounds its own time.
-	Finish(res *core.Result)
+	// releases what it holds. ctx ends with the stop's window (the flush
+	// timeout): a section it could not read by then says so.
+	Finish(ctx context.Context, res *core.Result)
 }
 
 // MeterWorkerWrites is implemented by meters that count the workers' own
