@@ -172,8 +172,16 @@ func findMaxConfig(c *cli.Context, spec core.Spec) (unistore.FindMaxConfig, erro
 		msgs = append(msgs, "--resolution: "+err.Error())
 	}
 	fc.Resolution = float64(r)
-	if c.IsSet("start") && fc.Start == 0 {
-		msgs = append(msgs, "--start: must be positive, got 0 (leave it out for the default)")
+	// An explicit 0 never takes the default silently (WithDefaults fills
+	// zeros): it is an error naming the flag.
+	for _, z := range []struct {
+		flag string
+		zero bool
+	}{{"start", fc.Start == 0}, {"factor", fc.Factor == 0}, {"resolution", fc.Resolution == 0},
+		{"step-warmup", fc.StepWarmup == 0}, {"step-duration", fc.StepDuration == 0}, {"max-steps", fc.MaxSteps == 0}} {
+		if z.zero && c.IsSet(z.flag) {
+			msgs = append(msgs, "--"+z.flag+": must be positive, got 0 (leave it out for the default)")
+		}
 	}
 	if len(msgs) == 0 {
 		if err := fc.WithDefaults().Validate(); err != nil {

@@ -251,6 +251,11 @@ func TestFindMaxBadFlags(t *testing.T) {
 		{[]string{"--slo", "p99<fast"}, "--slo: bad objective \"p99<fast\""},
 		{[]string{"--slo", "p99<20ms", "--by", "threads"}, "--by: want rate or connections"},
 		{[]string{"--slo", "p99<20ms", "--resolution", "150"}, "--resolution: bad ratio"},
+		// An explicit 0 is an error, never the default in disguise.
+		{[]string{"--slo", "p99<20ms", "--step-duration", "0s"}, "--step-duration: must be positive, got 0"},
+		{[]string{"--slo", "p99<20ms", "--step-warmup", "0s"}, "--step-warmup: must be positive, got 0"},
+		{[]string{"--slo", "p99<20ms", "--max-steps", "0"}, "--max-steps: must be positive, got 0"},
+		{[]string{"--slo", "p99<20ms", "--factor", "0"}, "--factor: must be positive, got 0"},
 	} {
 		_, stderr, code := unistore(t, append([]string{"find-max", path}, tc.args...)...)
 		if code != 2 || !strings.Contains(stderr, tc.want) {
