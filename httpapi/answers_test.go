@@ -78,14 +78,9 @@ func TestBrowserFindMaxSteps(t *testing.T) {
 	if err := e.st.(store.StepStore).WriteSteps(ctx, rows); err != nil {
 		t.Fatal(err)
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-dev-shm-usage", true))
 	cctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(cctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
+	bctx := startChrome(t, cctx, exe)
 	var mu sync.Mutex
 	var problems []string
 	if err := chromedp.Listen(bctx, func(ev any) {

@@ -27,6 +27,32 @@ const EnvScreenshots = "UNISTORE_SCREENSHOT_DIR"
 // chromium finds Debian's chromium (or a Chrome). Missing, the test
 // skips with one line — but not under CI=true, where it fails: CI
 // installs it (.ci/run).
+// startChrome starts a headless chromium (exe) under ctx and returns its
+// browser context, closed when the test ends. A browser that dies while
+// starting (chromium's crash handler, seen on a loaded machine) is
+// started again, at most three times in all: the tests are about the
+// page, not chromium's start-up.
+func startChrome(t *testing.T, ctx context.Context, exe string, extra ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-dev-shm-usage", true))
+	opts = append(opts, extra...)
+	var err error
+	for try := 1; try <= 3; try++ {
+		actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+		bctx, cancelBrowser := chromedp.NewContext(actx)
+		if err = chromedp.Do(bctx); err == nil { // no steps: starts the browser
+			t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
+			return bctx
+		}
+		cancelBrowser()
+		cancelAlloc()
+		t.Logf("chromium did not start (try %d of 3): %v", try, err)
+	}
+	t.Fatalf("chromium did not start: %v", err)
+	return nil
+}
+
 func chromium(t *testing.T) string {
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
@@ -64,14 +90,9 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
-		chromedp.WindowSize(1400, 1100), chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-dev-shm-usage", true))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
+	bctx := startChrome(t, ctx, exe, chromedp.WindowSize(1400, 1100))
 
 	var mu sync.Mutex
 	var problems []string
