@@ -175,6 +175,16 @@
 // empty). A session's statements run one at a time; sessions run in
 // parallel.
 //
+// Writers of one DB.SCHEMA take turns: SQLite locks the whole file for
+// writing where Snowflake locks rows of a hybrid table and lets INSERTs
+// run side by side. So a transaction left open after a write (its client
+// killed between INSERT and COMMIT) would stop every other writer of that
+// schema for good; Snowflake aborts such a detached transaction once it
+// has blocked another for 5 minutes. The emulator rolls back any explicit
+// transaction idle for Config.IdleTxAbort (5 s by default); the session's
+// statements then fail with 000625 until its COMMIT (which fails too) or
+// ROLLBACK.
+//
 // # Secrets
 //
 // The request log (Requests) and Logf never hold passwords, session or

@@ -67,6 +67,28 @@ type Config struct {
 	// less than this long ago, as Snowflake's views lag by hours; 0 shows
 	// everything at once.
 	AccountUsageLag time.Duration
+	// IdleTxAbort rolls back an explicit transaction that has been idle
+	// (no statement running in its session) this long; the session's next
+	// statement then fails with 000625 until COMMIT or ROLLBACK ends the
+	// aborted transaction. 0 means DefaultIdleTxAbort; negative never.
+	//
+	// Snowflake leaves a detached transaction (its client gone) open and
+	// aborts it once it has blocked another for 5 minutes; but Snowflake
+	// locks rows of a hybrid table and lets INSERTs run side by side,
+	// where the emulator's SQLite locks the whole DATABASE.SCHEMA file for
+	// writing. A client killed mid-transaction would otherwise stop every
+	// writer of that schema for good.
+	IdleTxAbort time.Duration
+}
+
+// DefaultIdleTxAbort is Config.IdleTxAbort's default.
+const DefaultIdleTxAbort = 5 * time.Second
+
+func (c Config) idleTxAbort() time.Duration {
+	if c.IdleTxAbort == 0 {
+		return DefaultIdleTxAbort
+	}
+	return c.IdleTxAbort
 }
 
 // User is an account of the emulator.

@@ -187,6 +187,7 @@ func (s *Server) execute(ctx context.Context, ss *session, toks []token, args []
 				return nil, s.sqlError(ss, err)
 			}
 		}
+		ss.inTx = q == "BEGIN"
 		return statusResult(stmtTCL, "Statement executed successfully."), nil
 	}
 	return nil, &Error{Code: "001003", SQLState: "42000", Message: fmt.Sprintf("SQL compilation error:\nsyntax error line %d at position 0 unexpected '%s'.", st[0].line, st[0].text)}

@@ -444,7 +444,23 @@ func (s *Server) runQuery(ss *session, requestID string, body execRequest, binds
 	}()
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
+	ss.busy()
+	defer ss.rest()
 	toks := stmts[0].toks
+	if ss.txAborted && !body.DescribeOnly {
+		kw := ""
+		if st := sig(toks); len(st) > 0 {
+			kw = st[0].up()
+		}
+		switch kw {
+		case "ROLLBACK":
+			ss.txAborted = false
+			return statusResult(stmtTCL, "Statement executed successfully."), nil
+		case "COMMIT":
+			ss.txAborted = false
+		}
+		return nil, ss.errTxAborted()
+	}
 	// Array binding: one execution per element, row counts summed.
 	rowsN := 1
 	for _, b := range binds {

@@ -544,3 +544,87 @@ func TestArrayBindingAndSessionParameters(t *testing.T) {
 		t.Errorf("session tag not recorded: %+v", last)
 	}
 }
+
+// TestIdleTransactionAborted: a session that leaves a transaction open
+// while holding SQLite's write lock on its schema (as a client killed
+// between INSERT and COMMIT does) would stop every other writer of that
+// schema for good. After Config.IdleTxAbort the emulator rolls it back: the
+// other session's INSERT, waiting on the lock, then succeeds; the idle
+// session's next statements fail with 000625 until its COMMIT, which
+// fails too, so its client never believes the rows were stored.
+func TestIdleTransactionAborted(t *testing.T) {
+	var mu sync.Mutex
+	var logs []string
+	s := start(t, emulator.Config{IdleTxAbort: 2 * time.Second, Logf: func(f string, a ...any) {
+		mu.Lock()
+		logs = append(logs, fmt.Sprintf(f, a...))
+		mu.Unlock()
+	}})
+	if err := s.Exec("CREATE TABLE idle_t (id NUMBER PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t)
+	db := open(t, s.DSN("", "", "", ""))
+	a, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, q := range []string{"BEGIN", "INSERT INTO idle_t VALUES (1)"} {
+		if _, err := a.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	// a is now idle holding the lock: b's autocommit INSERT waits for it.
+	if _, err := b.ExecContext(ctx, "INSERT INTO idle_t VALUES (2)"); err != nil {
+		t.Fatalf("insert while the other transaction is idle: %v", err)
+	}
+	for _, q := range []string{"INSERT INTO idle_t VALUES (3)", "COMMIT"} {
+		_, err := a.ExecContext(ctx, q)
+		if err == nil {
+			t.Fatalf("%s in the aborted transaction succeeded", q)
+		}
+		if se := sfErr(t, err); se.Number != 625 {
+			t.Errorf("%s: %v, want 000625", q, err)
+		}
+	}
+	// The aborted transaction is over: the session works again, and a
+	// transaction that is not left idle commits.
+	for _, q := range []string{"BEGIN", "INSERT INTO idle_t VALUES (4)", "COMMIT"} {
+		if _, err := a.ExecContext(ctx, q); err != nil {
+			t.Fatalf("after the abort, %s: %v", q, err)
+		}
+	}
+	var ids []int
+	rows, err := b.QueryContext(ctx, "SELECT id FROM idle_t ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(ids) != "[2 4]" {
+		t.Errorf("rows %v, want [2 4]: the idle transaction's row 1 rolled back", ids)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	found := false
+	for _, l := range logs {
+		found = found || strings.Contains(l, "rolled back (Config.IdleTxAbort)")
+	}
+	if !found {
+		t.Errorf("no log line names the rollback: %q", logs)
+	}
+}

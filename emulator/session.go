@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"modernc.org/sqlite"
 )
@@ -125,6 +126,59 @@ type session struct {
 	conn                  *sql.Conn
 	attached              map[[2]string]string
 	closed                bool
+
+	// inTx: an explicit transaction (BEGIN) is open. idle rolls it back
+	// once it has been idle for Config.IdleTxAbort; txAborted then fails
+	// the session's statements until COMMIT or ROLLBACK. idleGen tells a
+	// timer that fired late from the current one.
+	inTx, txAborted bool
+	idle            *time.Timer
+	idleGen         uint64
+}
+
+// busy is called with ss.mu held as a statement starts: the session is
+// no longer idle.
+func (ss *session) busy() {
+	ss.idleGen++
+	if ss.idle != nil {
+		ss.idle.Stop()
+		ss.idle = nil
+	}
+}
+
+// rest is called with ss.mu held as a statement ends: an open
+// transaction starts its idle clock.
+func (ss *session) rest() {
+	d := ss.srv.cfg.idleTxAbort()
+	if !ss.inTx || d < 0 || ss.closed {
+		return
+	}
+	gen := ss.idleGen
+	ss.idle = time.AfterFunc(d, func() { ss.abortIdle(gen, d) })
+}
+
+// abortIdle rolls back the transaction left idle since generation gen.
+func (ss *session) abortIdle(gen uint64, d time.Duration) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.closed || !ss.inTx || gen != ss.idleGen || ss.conn == nil {
+		return
+	}
+	ss.idle = nil
+	ss.inTx = false
+	if _, err := ss.conn.ExecContext(context.Background(), "ROLLBACK"); err != nil && !strings.Contains(err.Error(), "no transaction is active") {
+		ss.srv.logf("emulator: session %d: rolling back its idle transaction: %v", ss.id, err)
+		return
+	}
+	ss.txAborted = true
+	ss.srv.logf("emulator: session %d: transaction idle for %s rolled back (Config.IdleTxAbort)", ss.id, d)
+}
+
+// errTxAborted answers a statement of a transaction abortIdle rolled back.
+func (ss *session) errTxAborted() *Error {
+	return &Error{Code: "000625", SQLState: "57014", Message: fmt.Sprintf(
+		"Statement was aborted because its transaction was rolled back: it held the emulator's write lock on %s.%s while idle for %s (Snowflake aborts a detached transaction that blocks another).",
+		ss.db, ss.schema, ss.srv.cfg.idleTxAbort())}
 }
 
 func (s *Server) newSession(user, role string, readWrite bool, db, schema, warehouse string, params map[string]string) (*session, error) {
@@ -157,6 +211,7 @@ func (ss *session) use(db, schema string) error {
 		return fmt.Errorf("emulator: open %s.%s: %w", db, schema, err)
 	}
 	ss.closeConn()
+	ss.inTx = false // a new connection: any transaction ended with the old
 	ss.sqlDB, ss.conn = sdb, conn
 	ss.db, ss.schema = db, schema
 	ss.attached = map[[2]string]string{}
@@ -176,6 +231,7 @@ func (ss *session) close() {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	ss.closed = true
+	ss.busy()
 	ss.closeConn()
 }
 
