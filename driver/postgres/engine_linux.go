@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"unsafe"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -34,16 +35,20 @@ const epollSupported = true
 // released.
 type epollEngine struct {
 	maxLoops int
-	mu       sync.Mutex // guards loops and closed
-	loops    []*evloop
-	closed   bool
-	wg       sync.WaitGroup // the loops' goroutines
+	// rawWait: the loops wait for an answer in flight with epollWaitRaw
+	// first. Only when there are fewer loops than Ps, so one P is always
+	// free for the rest of the process.
+	rawWait bool
+	mu      sync.Mutex // guards loops and closed
+	loops   []*evloop
+	closed  bool
+	wg      sync.WaitGroup // the loops' goroutines
 }
 
 var _ driver.Engine = (*epollEngine)(nil)
 
 func newEpollEngine(loops int) (*epollEngine, error) {
-	return &epollEngine{maxLoops: loops}, nil
+	return &epollEngine{maxLoops: loops, rawWait: loops < runtime.GOMAXPROCS(0)}, nil
 }
 
 // wakeID marks the loop's eventfd in epoll events; connections are
@@ -66,11 +71,12 @@ type evloop struct {
 	fdsGone bool       // epfd and evfd are closed (by Close, after the loop ended)
 	taken   []*slot    // the loop's spare inbox, swapped with inbox
 
-	slots  []*slot // by id; nil: free
-	free   []int32
-	idle   []*slot // connections whose Next returned Idle
-	spare  []*slot
-	events [64]unix.EpollEvent
+	inflight int     // connections with an execution in flight
+	slots    []*slot // by id; nil: free
+	free     []int32
+	idle     []*slot // connections whose Next returned Idle
+	spare    []*slot
+	events   [64]unix.EpollEvent
 }
 
 // slot is one connection served by a loop.
@@ -254,16 +260,44 @@ func (l *evloop) wake() {
 }
 
 // run is the loop's goroutine. It holds its OS thread for its whole life,
-// so the connections' sockets are always served by the same thread, and
-// the thread sleeps in epoll_wait through the runtime-aware system call
-// (unix.EpollWait → syscall.Syscall6): while it sleeps its P is free for
-// the rest of the process.
+// so the connections' sockets are always served by the same thread.
+//
+// While an answer is in flight the next event is usually tens of
+// microseconds away, and the runtime's bookkeeping around a blocking
+// system call costs more than that wait: entersyscall, sysmon taking the
+// P away after 20 µs and handing it to another thread, exitsyscall finding
+// a P again — often through a futex wake-up and a context switch. So with
+// an answer in flight (and rawWait) the loop first waits up to
+// rawWaitMillis in epoll_pwait through RawSyscall6, keeping its P; a
+// signal (the runtime preempting it for a collection, sysmon) ends that
+// wait with EINTR and the loop yields. Only then, or with nothing in
+// flight (an idle open-model loop may wait for seconds), does it sleep in
+// the runtime-aware unix.EpollWait (syscall.Syscall6), its P free for the
+// rest of the process.
 func (l *evloop) run() {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	defer l.e.wg.Done()
 	for {
-		n, err := unix.EpollWait(l.epfd, l.events[:], -1)
+		n, err, waited := 0, error(nil), false
+		if l.e.rawWait && l.inflight > 0 {
+			var errno syscall.Errno
+			n, errno = epollWaitRaw(l.epfd, l.events[:], rawWaitMillis)
+			switch errno {
+			case 0:
+				waited = n > 0
+			case unix.EINTR:
+				// A signal, perhaps the runtime asking for this P (a
+				// collection stopping the world, sysmon): yield it.
+				runtime.Gosched()
+				continue
+			default:
+				n, err, waited = 0, errno, true
+			}
+		}
+		if !waited {
+			n, err = unix.EpollWait(l.epfd, l.events[:], -1)
+		}
 		if err != nil {
 			if err == unix.EINTR {
 				continue
@@ -418,6 +452,7 @@ func (l *evloop) next(s *slot) {
 			continue
 		}
 		s.ps, s.busy = ps, true
+		l.inflight++
 		s.rows, s.affected, s.pgErr = 0, 0, nil
 		s.wbuf = ps.appendRequest(s.wbuf[:0], args)
 		s.out = s.wbuf
@@ -521,6 +556,7 @@ func (l *evloop) readable(s *slot) {
 // complete reports the execution's outcome and sends the next request.
 func (l *evloop) complete(s *slot) {
 	s.busy = false
+	l.inflight--
 	n := s.rows
 	if len(s.ps.sd.Fields) == 0 {
 		n = s.affected
@@ -553,6 +589,7 @@ func (l *evloop) broken(s *slot, err error) {
 	s.sock.Close()
 	if s.busy {
 		s.busy = false
+		l.inflight--
 		s.h.Done(0, err)
 	}
 	l.release(s, err)
@@ -592,4 +629,16 @@ func (rd *rawReader) room() {
 		rd.w = copy(rd.buf, rd.buf[rd.r:rd.w])
 		rd.r = 0
 	}
+}
+
+// rawWaitMillis bounds a loop's wait in epollWaitRaw: how long it may keep
+// its P while it sleeps.
+const rawWaitMillis = 1
+
+// epollWaitRaw is epoll_pwait(2) without a signal mask (epoll_wait, which
+// arm64 lacks) through RawSyscall6: no entersyscall/exitsyscall, so the
+// loop keeps its P while it sleeps, at most timeoutMillis.
+func epollWaitRaw(epfd int, events []unix.EpollEvent, timeoutMillis int) (int, syscall.Errno) {
+	n, _, errno := syscall.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), uintptr(timeoutMillis), 0, 0)
+	return int(n), errno
 }
