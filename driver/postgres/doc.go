@@ -114,25 +114,27 @@
 //     entersyscall/exitsyscall — which exist so that a thread blocked in
 //     the kernel gives its P away — would be pure cost on every query.
 //   - epoll_wait, the one call that sleeps, two ways. With an answer in
-//     flight, and fewer loops than Ps, a loop first waits up to 1 ms
-//     (rawWaitMillis) in epoll_pwait through RawSyscall6, keeping its P:
-//     the answer is usually tens of microseconds away, and the runtime's
-//     bookkeeping around a blocking call — sysmon taking the P from a
-//     thread asleep in a system call after 20 µs, exitsyscall finding one
-//     again — costs more than that wait. A signal ends the raw wait with
-//     EINTR (the runtime preempting the loop for a collection, sysmon after
-//     10 ms) and the loop yields its P at once (runtime.Gosched), so the
-//     world still stops promptly. After 1 ms with no event, or with nothing
-//     in flight (an open-model loop waiting for the pacer), the loop
-//     sleeps in the runtime-aware unix.EpollWait (syscall.Syscall6), its P
-//     free for the rest of the process — the collector, the pacer, the
-//     store writers, the garbage collector. With as many loops as Ps
-//     (engine_loops set so), only the runtime-aware wait is used: raw
-//     waits on every P would leave the rest of the process to sysmon's
-//     10 ms preemptions. Measured with bench/pgbench-compare.sh (same
-//     run, raw wait against none): C=4 0.91× against 0.85× pgbench's QPS,
-//     CPU per query 0.93× against 0.98× pgbench's; C=16 0.88× against
-//     0.80×.
+//     flight, and fewer loops than Ps, a loop waits in epoll_pwait through
+//     RawSyscall6, keeping its P: the answer is usually tens of
+//     microseconds away, and the runtime's bookkeeping around a blocking
+//     call — sysmon taking the P from a thread asleep in a system call
+//     after 20 µs, exitsyscall finding one again — costs more than that
+//     wait. The raw wait has no timeout (the kernel would arm a timer per
+//     wait, about 1 µs per query). A signal ends it with EINTR — the
+//     runtime preempting the loop, at once for a collection, after 10 ms
+//     for sysmon — and the loop yields its P (runtime.Gosched), so the
+//     world still stops promptly (TestEpollLoopYieldsItsP); under GODEBUG
+//     asyncpreemptoff=1 there are no such signals and the raw wait is not
+//     used. With nothing in flight (an open-model loop waiting for the
+//     pacer) the loop sleeps in the runtime-aware unix.EpollWait
+//     (syscall.Syscall6), its P free for the rest of the process — the
+//     collector, the pacer, the store writers, the garbage collector. With
+//     as many loops as Ps (engine_loops set so) only the runtime-aware wait
+//     is used: raw waits on every P would leave the rest of the process to
+//     sysmon's 10 ms preemptions. Measured with bench/pgbench-compare.sh
+//     (one loop; raw wait against none, back to back): at 4 connections
+//     0.91× against 0.85× pgbench's QPS and 0.93× against 0.98× its CPU
+//     per query; at 16, 0.88× against 0.80×.
 //   - The sockets are taken out of the Go netpoller (sockConn): the
 //     engine's dialer duplicates the dialed descriptor and closes the
 //     net.Conn, which deregisters it. A socket left registered (edge-

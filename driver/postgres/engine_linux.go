@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -35,9 +36,9 @@ const epollSupported = true
 // released.
 type epollEngine struct {
 	maxLoops int
-	// rawWait: the loops wait for an answer in flight with epollWaitRaw
-	// first. Only when there are fewer loops than Ps, so one P is always
-	// free for the rest of the process.
+	// rawWait: the loops wait for an answer in flight with epollWaitRaw.
+	// Only when there are fewer loops than Ps, so one P is always free for
+	// the rest of the process, and the runtime preempts with signals.
 	rawWait bool
 	mu      sync.Mutex // guards loops and closed
 	loops   []*evloop
@@ -48,7 +49,7 @@ type epollEngine struct {
 var _ driver.Engine = (*epollEngine)(nil)
 
 func newEpollEngine(loops int) (*epollEngine, error) {
-	return &epollEngine{maxLoops: loops, rawWait: loops < runtime.GOMAXPROCS(0)}, nil
+	return &epollEngine{maxLoops: loops, rawWait: loops < runtime.GOMAXPROCS(0) && rawWaitOK()}, nil
 }
 
 // wakeID marks the loop's eventfd in epoll events; connections are
@@ -267,13 +268,12 @@ func (l *evloop) wake() {
 // system call costs more than that wait: entersyscall, sysmon taking the
 // P away after 20 µs and handing it to another thread, exitsyscall finding
 // a P again — often through a futex wake-up and a context switch. So with
-// an answer in flight (and rawWait) the loop first waits up to
-// rawWaitMillis in epoll_pwait through RawSyscall6, keeping its P; a
-// signal (the runtime preempting it for a collection, sysmon) ends that
-// wait with EINTR and the loop yields. Only then, or with nothing in
-// flight (an idle open-model loop may wait for seconds), does it sleep in
-// the runtime-aware unix.EpollWait (syscall.Syscall6), its P free for the
-// rest of the process.
+// an answer in flight (and rawWait) the loop waits in epoll_pwait through
+// RawSyscall6, keeping its P; a signal (the runtime preempting it for a
+// collection, sysmon after 10 ms) ends that wait with EINTR and the loop
+// yields. With nothing in flight (an idle open-model loop may wait for
+// seconds) it sleeps in the runtime-aware unix.EpollWait
+// (syscall.Syscall6), its P free for the rest of the process.
 func (l *evloop) run() {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -282,10 +282,10 @@ func (l *evloop) run() {
 		n, err, waited := 0, error(nil), false
 		if l.e.rawWait && l.inflight > 0 {
 			var errno syscall.Errno
-			n, errno = epollWaitRaw(l.epfd, l.events[:], rawWaitMillis)
+			n, errno = epollWaitRaw(l.epfd, l.events[:])
 			switch errno {
 			case 0:
-				waited = n > 0
+				waited = true
 			case unix.EINTR:
 				// A signal, perhaps the runtime asking for this P (a
 				// collection stopping the world, sysmon): yield it.
@@ -631,14 +631,25 @@ func (rd *rawReader) room() {
 	}
 }
 
-// rawWaitMillis bounds a loop's wait in epollWaitRaw: how long it may keep
-// its P while it sleeps.
-const rawWaitMillis = 1
-
 // epollWaitRaw is epoll_pwait(2) without a signal mask (epoll_wait, which
 // arm64 lacks) through RawSyscall6: no entersyscall/exitsyscall, so the
-// loop keeps its P while it sleeps, at most timeoutMillis.
-func epollWaitRaw(epfd int, events []unix.EpollEvent, timeoutMillis int) (int, syscall.Errno) {
-	n, _, errno := syscall.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), uintptr(timeoutMillis), 0, 0)
+// loop keeps its P while it sleeps. It has no timeout: the kernel arms a
+// timer for a wait that has one, which cost about 1 µs per query
+// (measured at 4 connections: 8.0 against 6.9 µs of client CPU per query,
+// 0.92× the QPS). A signal ends it (EINTR): the runtime preempting the
+// loop, which sysmon does after 10 ms, a collection at once.
+func epollWaitRaw(epfd int, events []unix.EpollEvent) (int, syscall.Errno) {
+	n, _, errno := syscall.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), ^uintptr(0), 0, 0)
 	return int(n), errno
+}
+
+// rawWaitOK reports whether the runtime preempts with signals, which end a
+// raw wait: not under GODEBUG asyncpreemptoff=1.
+func rawWaitOK() bool {
+	for _, kv := range strings.Split(os.Getenv("GODEBUG"), ",") {
+		if strings.TrimSpace(kv) == "asyncpreemptoff=1" {
+			return false
+		}
+	}
+	return true
 }
