@@ -13,8 +13,19 @@
 #   unistore run examples/pgbench-select.yaml --connections C --duration D --capture none
 # and prints per round: QPS, client CPU µs/query (user+sys of the unistore
 # process, from /usr/bin/time, over warm-up + measured queries), the ratios
-# all/none, executions stored per second, and the store cluster's CPU per
-# stored execution; then the medians of the per-round ratios.
+# all/none, executions stored per second, the store cluster's CPU per
+# stored execution, and capture's own share of the client's CPU in the
+# capture=all run; then the medians of the per-round ratios.
+#
+# capture's own share comes from a CPU profile of the run (--cpuprofile;
+# both modes are profiled alike): the samples whose stack holds the loops'
+# staging of captured rows (worker.(*Worker).stage, flushExecs) or the
+# executions' store writer goroutine (store.Writer of store.Execution:
+# batching, encoding, sending), plus the garbage collector's, over all the
+# process's samples. The all/none ratio of CPU per query also holds what
+# capture does to the machine: the store server's ingest shares the cores,
+# and the client's own system calls (a loopback write does the receiving
+# backend's TCP work and wake-up) get dearer.
 #
 # Environment (all optional):
 #   PGBENCH_DSN   a postgres:// URL of a server for the target (superuser:
@@ -139,10 +150,10 @@ hz=$(getconf CLK_TCK)
 results=$work/results.tsv
 : >"$results"
 run() { # round capture
-	local js=$work/r$1-$2.json log=$work/r$1-$2.log tm=$work/r$1-$2.time t0 t1
+	local js=$work/r$1-$2.json log=$work/r$1-$2.log tm=$work/r$1-$2.time prof=$work/r$1-$2.pprof t0 t1
 	t0=$(cluster_ticks "$store_data")
 	(cd "$root" && /usr/bin/time -f "%U %S" -o "$tm" "$work/unistore" run examples/pgbench-select.yaml --target "$target" --store "$store" \
-		--connections "$conns" --duration "${duration}s" --capture "$2" --quiet --json "$js") >"$log" 2>&1 ||
+		--connections "$conns" --duration "${duration}s" --capture "$2" --quiet --json "$js" --cpuprofile "$prof") >"$log" 2>&1 ||
 		{ cat "$log" >&2; die "unistore failed (round $1, capture $2)"; }
 	t1=$(cluster_ticks "$store_data")
 	python3 - "$js" "$1" "$2" "$(awk '{print $1 + $2}' "$tm")" "${t0:-}" "${t1:-}" "$hz" >>"$results" <<'PY' || die "cannot parse $js"
@@ -158,6 +169,14 @@ print(sys.argv[2], sys.argv[3], r["total"]["qps"], s.get("executions_stored", 0)
 PY
 }
 
+# capture_share PROFILE prints the percentage of the profile's samples in
+# capture's own code (see the header).
+capture_share() {
+	(cd "$root" && go tool pprof -top -nodecount=100000 \
+		-focus='worker\.\(\*Worker\)\.(stage|flushExecs)|store\.\(\*Writer\[go\.shape\.struct \{ RunID|runtime\.(gcBgMarkWorker|gcAssistAlloc|bgsweep)' \
+		"$work/unistore" "$1" 2>/dev/null) | sed -n 's/^Showing nodes accounting for .*, \([0-9.]*\)% of .* total$/\1/p' | head -1
+}
+
 echo "capture-cost: C=$conns, $rounds rounds of ${duration}s per capture mode, alternating${UNISTORE_PARAMS:+, target +$UNISTORE_PARAMS}"
 for r in $(seq 1 "$rounds"); do
 	if [ $((r % 2)) = 1 ]; then run "$r" all; run "$r" none; else run "$r" none; run "$r" all; fi
@@ -165,8 +184,8 @@ for r in $(seq 1 "$rounds"); do
 done
 
 echo
-printf '%5s  %9s  %9s  %9s  %11s  %11s  %9s  %10s  %8s  %14s\n' round "QPS all" "QPS none" "all/none" "CPU/q all" "CPU/q none" "all/none" "stored/s" dropped "store CPU/row"
-qratios=() cratios=() rates=() srow=()
+printf '%5s  %9s  %9s  %9s  %11s  %11s  %9s  %10s  %8s  %14s  %13s\n' round "QPS all" "QPS none" "all/none" "CPU/q all" "CPU/q none" "all/none" "stored/s" dropped "store CPU/row" "capture's own"
+qratios=() cratios=() rates=() srow=() shares=()
 for r in $(seq 1 "$rounds"); do
 	read -r qa sa da secs ea ca na sc < <(awk -v r="$r" '$1 == r && $2 == "all" {print $3, $4, $5, $6, $7, $8, $9, $10}' "$results")
 	read -r qn en cn nn < <(awk -v r="$r" '$1 == r && $2 == "none" {print $3, $7, $8, $9}' "$results")
@@ -178,11 +197,15 @@ for r in $(seq 1 "$rounds"); do
 	per=$(awk -v c="$sc" -v s="$sa" 'BEGIN {if (c < 0 || s == 0) print "n/a"; else printf "%.2f us", c * 1e6 / s}')
 	qratios+=("$qratio") cratios+=("$cratio") rates+=("$rate")
 	[ "$per" = n/a ] || srow+=("${per% us}")
-	printf '%5s  %9.0f  %9.0f  %9s  %8s us  %8s us  %9s  %10s  %8s  %14s\n' "$r" "$qa" "$qn" "$qratio" "$cqa" "$cqn" "$cratio" "$rate" "$da" "$per"
+	share=$(capture_share "$work/r$r-all.pprof")
+	[ -n "$share" ] || die "cannot read the CPU profile $work/r$r-all.pprof"
+	shares+=("$share")
+	printf '%5s  %9.0f  %9.0f  %9s  %8s us  %8s us  %9s  %10s  %8s  %14s  %12s%%\n' "$r" "$qa" "$qn" "$qratio" "$cqa" "$cqn" "$cratio" "$rate" "$da" "$per" "$share"
 	[ "$ea" = 0 ] && [ "$en" = 0 ] || echo "capture-cost: warning: round $r had errors (all $ea, none $en)" >&2
 done
 echo
-echo "median client CPU per query all/none: $(median "${cratios[@]}")   (the capture budget: <= 1.05)"
+echo "median capture's own share of the client's CPU (capture all, CPU profile): $(median "${shares[@]}") %   (the capture budget: <= 5 %)"
+echo "median client CPU per query all/none: $(median "${cratios[@]}")   (capture's own cost, and what the store's ingest on the same cores does to the client)"
 echo "median QPS all/none: $(median "${qratios[@]}")   median executions stored/s (capture all): $(median "${rates[@]}")"
 if [ ${#srow[@]} -gt 0 ]; then
 	echo "store server CPU per stored execution (median): $(median "${srow[@]}") us   (the store cluster's own ingest, not the client's)"
