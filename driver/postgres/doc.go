@@ -114,7 +114,9 @@
 //     entersyscall/exitsyscall — which exist so that a thread blocked in
 //     the kernel gives its P away — would be pure cost on every query.
 //   - epoll_wait, the one call that sleeps, two ways. With an answer in
-//     flight, and fewer loops than Ps, a loop waits in epoll_pwait through
+//     flight, and while at most GOMAXPROCS−1 loops of the whole process
+//     (every engine's: an in-process run of several workers has one engine
+//     each) are in such a wait, a loop waits in epoll_pwait through
 //     RawSyscall6, keeping its P: the answer is usually tens of
 //     microseconds away, and the runtime's bookkeeping around a blocking
 //     call — sysmon taking the P from a thread asleep in a system call
@@ -128,10 +130,10 @@
 //     used. With nothing in flight (an open-model loop waiting for the
 //     pacer) the loop sleeps in the runtime-aware unix.EpollWait
 //     (syscall.Syscall6), its P free for the rest of the process — the
-//     collector, the pacer, the store writers, the garbage collector. With
-//     as many loops as Ps (engine_loops set so) only the runtime-aware wait
-//     is used: raw waits on every P would leave the rest of the process to
-//     sysmon's 10 ms preemptions. Measured with bench/pgbench-compare.sh
+//     collector, the pacer, the store writers, the garbage collector. A
+//     loop over the process's limit waits the runtime-aware way too: raw
+//     waits on every P would leave the rest of the process to sysmon's
+//     10 ms preemptions. Measured with bench/pgbench-compare.sh
 //     (one loop; raw wait against none, back to back): at 4 connections
 //     0.91× against 0.85× pgbench's QPS and 0.93× against 0.98× its CPU
 //     per query; at 16, 0.88× against 0.80×.

@@ -36,20 +36,26 @@ const epollSupported = true
 // released.
 type epollEngine struct {
 	maxLoops int
-	// rawWait: the loops wait for an answer in flight with epollWaitRaw.
-	// Only when there are fewer loops than Ps, so one P is always free for
-	// the rest of the process, and the runtime preempts with signals.
-	rawWait bool
-	mu      sync.Mutex // guards loops and closed
-	loops   []*evloop
-	closed  bool
-	wg      sync.WaitGroup // the loops' goroutines
+	// rawMax is how many loops of the whole process may sit in
+	// epollWaitRaw at once (rawWaiters): GOMAXPROCS−1, so one P is always
+	// free for the rest of the process however many engines it runs (an
+	// in-process run of several workers has one each); 0 when the runtime
+	// does not preempt with signals (rawWaitOK).
+	rawMax int32
+	mu     sync.Mutex // guards loops and closed
+	loops  []*evloop
+	closed bool
+	wg     sync.WaitGroup // the loops' goroutines
 }
 
 var _ driver.Engine = (*epollEngine)(nil)
 
 func newEpollEngine(loops int) (*epollEngine, error) {
-	return &epollEngine{maxLoops: loops, rawWait: loops < runtime.GOMAXPROCS(0) && rawWaitOK()}, nil
+	e := &epollEngine{maxLoops: loops}
+	if rawWaitOK() {
+		e.rawMax = int32(runtime.GOMAXPROCS(0) - 1)
+	}
+	return e, nil
 }
 
 // wakeID marks the loop's eventfd in epoll events; connections are
@@ -268,7 +274,8 @@ func (l *evloop) wake() {
 // system call costs more than that wait: entersyscall, sysmon taking the
 // P away after 20 µs and handing it to another thread, exitsyscall finding
 // a P again — often through a futex wake-up and a context switch. So with
-// an answer in flight (and rawWait) the loop waits in epoll_pwait through
+// an answer in flight, and while at most GOMAXPROCS−1 loops of the process
+// are in such a wait (rawWaiters), the loop waits in epoll_pwait through
 // RawSyscall6, keeping its P; a signal (the runtime preempting it for a
 // collection, sysmon after 10 ms) ends that wait with EINTR and the loop
 // yields. With nothing in flight (an idle open-model loop may wait for
@@ -279,23 +286,30 @@ func (l *evloop) run() {
 	defer runtime.UnlockOSThread()
 	defer l.e.wg.Done()
 	for {
-		n, err, waited := 0, error(nil), false
-		if l.e.rawWait && l.inflight > 0 {
+		raw := false
+		if l.inflight > 0 && l.e.rawMax > 0 {
+			if rawWaiters.Add(1) <= l.e.rawMax {
+				raw = true
+			} else {
+				rawWaiters.Add(-1) // as many raw waits as the process allows already
+			}
+		}
+		var n int
+		var err error
+		if raw {
 			var errno syscall.Errno
 			n, errno = epollWaitRaw(l.epfd, l.events[:])
-			switch errno {
-			case 0:
-				waited = true
-			case unix.EINTR:
+			rawWaiters.Add(-1)
+			if errno == unix.EINTR {
 				// A signal, perhaps the runtime asking for this P (a
 				// collection stopping the world, sysmon): yield it.
 				runtime.Gosched()
 				continue
-			default:
-				n, err, waited = 0, errno, true
 			}
-		}
-		if !waited {
+			if errno != 0 {
+				err = errno
+			}
+		} else {
 			n, err = unix.EpollWait(l.epfd, l.events[:], -1)
 		}
 		if err != nil {
@@ -642,6 +656,9 @@ func epollWaitRaw(epfd int, events []unix.EpollEvent) (int, syscall.Errno) {
 	n, _, errno := syscall.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), ^uintptr(0), 0, 0)
 	return int(n), errno
 }
+
+// rawWaiters counts the loops of the process in epollWaitRaw.
+var rawWaiters atomic.Int32
 
 // rawWaitOK reports whether the runtime preempts with signals, which end a
 // raw wait: not under GODEBUG asyncpreemptoff=1.
