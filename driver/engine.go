@@ -77,6 +77,19 @@ const (
 	Release
 )
 
+// KernelSleeper is implemented by an Engine whose event loops sleep in the
+// kernel, outside the Go scheduler. The rest of the process is then mostly
+// idle, and the runtime's timers fire at its netpoller's granularity of
+// 1 ms: a runner pacing open-model starts (Engine.Wake after each) sleeps
+// their last moments in nanosleep(2) instead, or every start would be up
+// to 1 ms late. An engine that runs on the scheduler (a test double on a
+// virtual clock, say) must not implement it.
+type KernelSleeper interface {
+	Engine
+	// SleepsInKernel reports whether the engine's loops sleep in the kernel.
+	SleepsInKernel() bool
+}
+
 // ErrNotMultiplexed is returned by Engine.Serve for a connection the engine
 // cannot drive (a TLS connection, say); run it through Stmt.Exec instead.
 var ErrNotMultiplexed = errors.New("driver: connection cannot run on the engine")

@@ -186,9 +186,12 @@ func testSetTargetRegrow(t *testing.T, engine bool) {
 			t.Fatal(err)
 		}
 		tot, _, _ := w.Totals()
-		inFlight := int64(5)
-		if got, executed := tot[core.PhaseMeasurement].Count(), conn.Execs.Load(); got+inFlight != executed {
-			t.Errorf("recorded %d + %d in flight, executed %d", got, inFlight, executed)
+		// At most one execution per connection is in flight at the stop,
+		// uncounted. Not exactly one: the connection grown at 420 ms ends
+		// an execution at the stop's instant, 630 ms, and whether it starts
+		// another before it sees the stop is the bubble's choice.
+		if got, executed := tot[core.PhaseMeasurement].Count(), conn.Execs.Load(); executed < got || executed > got+5 {
+			t.Errorf("recorded %d, executed %d: want 0 to 5 (one per connection) in flight at the stop", got, executed)
 		}
 		if n := conn.Open.Load(); n != 0 {
 			t.Errorf("%d connections open after Run, want 0", n)

@@ -375,6 +375,12 @@ func (w *Worker) Run(ctx context.Context, start core.Phase) error {
 			// Idle connections on the engine wait for a wake-up, not on
 			// the tokens channel.
 			w.pacer.notify = w.engine.Wake
+			// Loops asleep in the kernel leave nothing in the process to
+			// wake the runtime's timers often enough for sub-millisecond
+			// starts (pacer.run, driver.KernelSleeper).
+			if ks, ok := w.engine.(driver.KernelSleeper); ok && ks.SleepsInKernel() {
+				w.pacer.precise = true
+			}
 		}
 		loops.Go(func() error { w.pacer.run(loopCtx); return nil })
 	}

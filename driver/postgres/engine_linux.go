@@ -48,7 +48,11 @@ type epollEngine struct {
 	wg     sync.WaitGroup // the loops' goroutines
 }
 
-var _ driver.Engine = (*epollEngine)(nil)
+var _ driver.KernelSleeper = (*epollEngine)(nil)
+
+// SleepsInKernel implements driver.KernelSleeper: the loops sleep in
+// epoll_wait.
+func (e *epollEngine) SleepsInKernel() bool { return true }
 
 func newEpollEngine(loops int) (*epollEngine, error) {
 	e := &epollEngine{maxLoops: loops}
