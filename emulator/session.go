@@ -177,7 +177,7 @@ func (ss *session) abortIdle(gen uint64, d time.Duration) {
 // errTxAborted answers a statement of a transaction abortIdle rolled back.
 func (ss *session) errTxAborted() *Error {
 	return &Error{Code: "000625", SQLState: "57014", Message: fmt.Sprintf(
-		"Statement was aborted because its transaction was rolled back: it held the emulator's write lock on %s.%s while idle for %s (Snowflake aborts a detached transaction that blocks another).",
+		"Statement was aborted because its transaction on %s.%s was rolled back after being idle for %s: the emulator locks a whole schema for writing, so it does not let a transaction sit idle (Config.IdleTxAbort; Snowflake aborts a detached transaction once it blocks another).",
 		ss.db, ss.schema, ss.srv.cfg.idleTxAbort())}
 }
 

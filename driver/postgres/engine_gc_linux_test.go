@@ -40,6 +40,8 @@ func (h *sleepOnce) Done(_ int64, err error) { h.err = err; h.done.Store(true) }
 // waits for it keeping its P (a raw epoll_pwait), which must never hold a
 // collection up for as long as the query runs: a stop-the-world that
 // starts while a 500 ms query is in flight ends before the query does.
+// It fails if the wait cannot be interrupted by the runtime's preemption
+// signal (tried: epoll_pwait with every signal masked).
 func TestEpollLoopYieldsItsP(t *testing.T) {
 	dsn := withParam(t, withMode(t, testpg.NewDatabase(t), postgres.ModePrepared), postgres.EngineParam, "epoll")
 	dsn = withParam(t, dsn, "sslmode", "disable")
