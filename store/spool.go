@@ -59,40 +59,27 @@ type spooledStatus struct {
 
 // MergeRunUpdate returns a with every field b sets set as b has it.
 func MergeRunUpdate(a, b RunUpdate) RunUpdate {
-	if b.Status != nil {
-		a.Status = b.Status
-	}
-	if b.Phase != nil {
-		a.Phase = b.Phase
-	}
-	if b.StartedAt != nil {
-		a.StartedAt = b.StartedAt
-	}
-	if b.WarmupEndedAt != nil {
-		a.WarmupEndedAt = b.WarmupEndedAt
-	}
-	if b.EndedAt != nil {
-		a.EndedAt = b.EndedAt
-	}
-	if b.WorkersTarget != nil {
-		a.WorkersTarget = b.WorkersTarget
-	}
-	if b.WorkersLive != nil {
-		a.WorkersLive = b.WorkersLive
-	}
-	if b.WorkersLost != nil {
-		a.WorkersLost = b.WorkersLost
-	}
-	if b.Outcome != nil {
-		a.Outcome = b.Outcome
-	}
+	setIf(&a.Status, b.Status)
+	setIf(&a.Phase, b.Phase)
+	setIf(&a.StartedAt, b.StartedAt)
+	setIf(&a.WarmupEndedAt, b.WarmupEndedAt)
+	setIf(&a.EndedAt, b.EndedAt)
+	setIf(&a.WorkersTarget, b.WorkersTarget)
+	setIf(&a.WorkersLive, b.WorkersLive)
+	setIf(&a.WorkersLost, b.WorkersLost)
+	setIf(&a.Outcome, b.Outcome)
 	if b.Summary != nil {
 		a.Summary = b.Summary
 	}
-	if b.RowsDropped != nil {
-		a.RowsDropped = b.RowsDropped
-	}
+	setIf(&a.RowsDropped, b.RowsDropped)
 	return a
+}
+
+// setIf sets *dst to v when v is set.
+func setIf[T any](dst **T, v *T) {
+	if v != nil {
+		*dst = v
+	}
 }
 
 // Spool is one run's spool: DIR/RUN_ID/, holding WORKER.snapshots.jsonl
