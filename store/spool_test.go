@@ -133,3 +133,20 @@ func testRecover(t *testing.T, st store.Store) {
 		t.Errorf("second Recover: %+v, %v; want only not-here, skipped", rs, err)
 	}
 }
+
+// TestMergeRunUpdate: a field the second update sets wins; one it leaves
+// unset keeps the first's value.
+func TestMergeRunUpdate(t *testing.T) {
+	running, done := core.StatusRunning, core.StatusCompleted
+	start, end := time.Unix(100, 0), time.Unix(200, 0)
+	live, lost := 3, 1
+	a := store.RunUpdate{Status: &running, StartedAt: &start, WorkersLive: &live, Summary: json.RawMessage(`{"a":1}`)}
+	b := store.RunUpdate{Status: &done, EndedAt: &end, WorkersLost: &lost}
+	m := store.MergeRunUpdate(a, b)
+	if *m.Status != done || *m.StartedAt != start || *m.EndedAt != end || *m.WorkersLive != live || *m.WorkersLost != lost || string(m.Summary) != `{"a":1}` {
+		t.Errorf("merged %+v", m)
+	}
+	if m.Phase != nil || m.WorkersTarget != nil || m.Outcome != nil || m.RowsDropped != nil {
+		t.Errorf("merged sets fields neither update set: %+v", m)
+	}
+}
