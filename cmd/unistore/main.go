@@ -14,7 +14,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	_ "github.com/unistore-bench/unistore/driver/postgres" // target drivers
+	"github.com/unistore-bench/unistore/driver/postgres" // target drivers
 	_ "github.com/unistore-bench/unistore/driver/snowflake"
 	_ "github.com/unistore-bench/unistore/driver/sqlite"
 	_ "github.com/unistore-bench/unistore/store/postgres" // results store backends
@@ -70,6 +70,11 @@ func setHurry(f func(), note string) {
 }
 
 func main() {
+	// GOMAXPROCS is process policy, so main decides it too: this process
+	// exists to drive load, so each event loop of the PostgreSQL epoll
+	// engine gets a P of its own (a DSN's engine_procs=shared says
+	// otherwise). bench/README.md, "one loop per core", has the figures.
+	postgres.SetDefaultEngineProcs(postgres.ProcsDedicated)
 	// The library never installs signal handlers: main does. The first
 	// Ctrl-C cancels the run, which stops within its flush timeout and
 	// still prints its summary; a second one makes it spool what the

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 
@@ -34,12 +35,63 @@ const (
 )
 
 // EngineParam selects the engine; EngineLoopsParam the number of event
-// loops of the epoll engine (default DefaultEngineLoops). Both are removed
-// from the DSN before pgx parses it.
+// loops of the epoll engine (default DefaultEngineLoops, or GOMAXPROCS
+// under ProcsDedicated); EngineProcsParam whether those loops share the
+// process's Ps (EngineProcs). All three are removed from the DSN before pgx
+// parses it.
 const (
 	EngineParam      = "engine"
 	EngineLoopsParam = "engine_loops"
+	EngineProcsParam = "engine_procs"
 )
+
+// EngineProcs is how the epoll engine's event loops stand to GOMAXPROCS.
+type EngineProcs string
+
+const (
+	// ProcsShared: the loops run on the process's Ps as they are, so by
+	// default GOMAXPROCS−1 loops (DefaultEngineLoops), one P left for
+	// the rest of the process. GOMAXPROCS is never changed. The library's
+	// default (SetDefaultEngineProcs).
+	ProcsShared EngineProcs = "shared"
+	// ProcsDedicated: each event loop gets a P of its own. By default an
+	// engine runs GOMAXPROCS loops — as many as the machine's cores, as
+	// pgbench -j does — and while dedicated loops run, the process's
+	// GOMAXPROCS is raised to one more than their number (never below what
+	// it was), so every loop may hold its P through its waits and one P
+	// stays free for the rest of the process; it is set back when the
+	// last dedicated engine closes, unless something else changed it
+	// meanwhile. A loop asleep in epoll_wait uses no CPU, so the raised
+	// GOMAXPROCS does not oversubscribe the cores with running Go code
+	// beyond the loops' own turns. The unistore CLI's default: its
+	// process exists to drive the load (bench/README.md, "one loop per
+	// core").
+	ProcsDedicated EngineProcs = "dedicated"
+)
+
+// defaultProcs is SetDefaultEngineProcs's value.
+var defaultProcs atomic.Pointer[EngineProcs]
+
+// SetDefaultEngineProcs sets the engine_procs of connectors created after
+// the call whose DSN names none. It is process policy, as GOMAXPROCS is:
+// a main package decides it (the unistore CLI sets ProcsDedicated), a
+// library embedding a run leaves the default, ProcsShared, so its host's
+// GOMAXPROCS is only touched when a DSN asks. It panics on any other
+// value.
+func SetDefaultEngineProcs(p EngineProcs) {
+	if p != ProcsShared && p != ProcsDedicated {
+		panic(fmt.Sprintf("postgres: SetDefaultEngineProcs(%q): want %q or %q", p, ProcsShared, ProcsDedicated))
+	}
+	defaultProcs.Store(&p)
+}
+
+// DefaultEngineProcs returns the engine_procs of a DSN that names none.
+func DefaultEngineProcs() EngineProcs {
+	if p := defaultProcs.Load(); p != nil {
+		return *p
+	}
+	return ProcsShared
+}
 
 // DefaultEngineLoops is the number of event loops of an epoll engine when
 // the DSN names none: GOMAXPROCS−1, at least 1. One P stays free for the
@@ -68,23 +120,46 @@ func (c *Connector) NewEngine() (driver.Engine, error) {
 	if c.engine != EngineEpoll {
 		return nil, nil
 	}
-	loops := c.loops
-	if loops == 0 {
-		loops = DefaultEngineLoops()
-	}
-	return newEpollEngine(loops)
+	return newEpollEngine(c.engineLoops(), c.procs == ProcsDedicated)
 }
 
-// engineOptions removes engine and engine_loops from dsn and returns
-// their values (EngineAuto and 0 when absent).
-func engineOptions(dsn string) (rest string, eng Engine, loops int, err error) {
+// engineLoops is the number of event loops of the connector's epoll
+// engines: engine_loops, else GOMAXPROCS under ProcsDedicated (as it was
+// before any dedicated loop raised it), else DefaultEngineLoops.
+func (c *Connector) engineLoops() int {
+	switch {
+	case c.loops > 0:
+		return c.loops
+	case c.procs == ProcsDedicated:
+		return baseProcs()
+	}
+	return DefaultEngineLoops()
+}
+
+// engineOptions removes engine, engine_loops and engine_procs from dsn
+// and returns their values (EngineAuto, 0 and DefaultEngineProcs when
+// absent).
+func engineOptions(dsn string) (rest string, eng Engine, loops int, procs EngineProcs, err error) {
 	rest, e, err := stripOption(dsn, EngineParam)
 	if err != nil {
-		return "", "", 0, err
+		return "", "", 0, "", err
 	}
 	rest, l, err := stripOption(rest, EngineLoopsParam)
 	if err != nil {
-		return "", "", 0, err
+		return "", "", 0, "", err
+	}
+	rest, p, err := stripOption(rest, EngineProcsParam)
+	if err != nil {
+		return "", "", 0, "", err
+	}
+	procs = DefaultEngineProcs()
+	if p != "" {
+		switch m := EngineProcs(strings.ToLower(p)); m {
+		case ProcsShared, ProcsDedicated:
+			procs = m
+		default:
+			return "", "", 0, "", fmt.Errorf("%s=%q: want shared or dedicated", EngineProcsParam, p)
+		}
 	}
 	eng = EngineAuto
 	if e != "" {
@@ -92,16 +167,16 @@ func engineOptions(dsn string) (rest string, eng Engine, loops int, err error) {
 		case EngineAuto, EngineEpoll, EngineGoroutine:
 			eng = m
 		default:
-			return "", "", 0, fmt.Errorf("%s=%q: want auto, epoll or goroutine", EngineParam, e)
+			return "", "", 0, "", fmt.Errorf("%s=%q: want auto, epoll or goroutine", EngineParam, e)
 		}
 	}
 	if l != "" {
 		loops, err = strconv.Atoi(l)
 		if err != nil || loops < 1 || loops > maxEngineLoops {
-			return "", "", 0, fmt.Errorf("%s=%q: want a number of event loops from 1 to %d", EngineLoopsParam, l, maxEngineLoops)
+			return "", "", 0, "", fmt.Errorf("%s=%q: want a number of event loops from 1 to %d", EngineLoopsParam, l, maxEngineLoops)
 		}
 	}
-	return rest, eng, loops, nil
+	return rest, eng, loops, procs, nil
 }
 
 // resolveEngine decides the engine of a connector with config cfg and
@@ -151,11 +226,7 @@ func (c *Connector) Plan(p driver.Plan) {
 		if c.want != EngineAuto || c.engine != EngineEpoll {
 			return
 		}
-		loops := c.loops
-		if loops == 0 {
-			loops = DefaultEngineLoops()
-		}
-		if p.Connections > AutoEpollConnsPerLoop*loops {
+		if p.Connections > AutoEpollConnsPerLoop*c.engineLoops() {
 			cfg := c.cfg.Copy()
 			cfg.DialFunc = c.baseDial
 			c.cfg, c.engine = cfg, EngineGoroutine
@@ -183,6 +254,7 @@ var kvOption = map[string]*regexp.Regexp{
 	ModeParam:        regexp.MustCompile(`(?i)(^|\s)statement_mode\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`),
 	EngineParam:      regexp.MustCompile(`(?i)(^|\s)engine\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`),
 	EngineLoopsParam: regexp.MustCompile(`(?i)(^|\s)engine_loops\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`),
+	EngineProcsParam: regexp.MustCompile(`(?i)(^|\s)engine_procs\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`),
 }
 
 // stripOption removes parameter name (a key of kvOption) from a URL or

@@ -35,17 +35,12 @@ const epollSupported = true
 // next ones go to the least loaded. A connection stays on its loop until
 // released.
 type epollEngine struct {
-	maxLoops int
-	// rawMax is how many loops of the whole process may sit in
-	// epollWaitRaw at once (rawWaiters): GOMAXPROCS−1, so one P is always
-	// free for the rest of the process however many engines it runs (an
-	// in-process run of several workers has one each); 0 when the runtime
-	// does not preempt with signals (rawWaitOK).
-	rawMax int32
-	mu     sync.Mutex // guards loops and closed
-	loops  []*evloop
-	closed bool
-	wg     sync.WaitGroup // the loops' goroutines
+	maxLoops  int
+	dedicated bool       // ProcsDedicated: each loop counted in dedicateLoops
+	mu        sync.Mutex // guards loops and closed
+	loops     []*evloop
+	closed    bool
+	wg        sync.WaitGroup // the loops' goroutines
 }
 
 var _ driver.KernelSleeper = (*epollEngine)(nil)
@@ -54,12 +49,9 @@ var _ driver.KernelSleeper = (*epollEngine)(nil)
 // epoll_wait.
 func (e *epollEngine) SleepsInKernel() bool { return true }
 
-func newEpollEngine(loops int) (*epollEngine, error) {
-	e := &epollEngine{maxLoops: loops}
-	if rawWaitOK() {
-		e.rawMax = int32(runtime.GOMAXPROCS(0) - 1)
-	}
-	return e, nil
+func newEpollEngine(loops int, dedicated bool) (*epollEngine, error) {
+	setRawLimit(runtime.GOMAXPROCS(0))
+	return &epollEngine{maxLoops: loops, dedicated: dedicated}, nil
 }
 
 // wakeID marks the loop's eventfd in epoll events; connections are
@@ -198,6 +190,9 @@ func (e *epollEngine) startLoop() (*evloop, error) {
 		return nil, fmt.Errorf("postgres: epoll engine: %w", os.NewSyscallError("epoll_ctl", err))
 	}
 	l := &evloop{e: e, epfd: epfd, evfd: evfd}
+	if e.dedicated {
+		setRawLimit(dedicateLoops(1))
+	}
 	e.loops = append(e.loops, l)
 	e.wg.Add(1)
 	go l.run()
@@ -233,6 +228,9 @@ func (e *epollEngine) Close() error {
 		l.wake()
 	}
 	e.wg.Wait()
+	if e.dedicated && len(loops) > 0 {
+		setRawLimit(dedicateLoops(-len(loops)))
+	}
 	// The descriptors are closed here, not by the loops, under each loop's
 	// mu: a late wake (a Serve's context ending) never writes to a closed,
 	// perhaps reused, descriptor.
@@ -291,8 +289,8 @@ func (l *evloop) run() {
 	defer l.e.wg.Done()
 	for {
 		raw := false
-		if l.inflight > 0 && l.e.rawMax > 0 {
-			if rawWaiters.Add(1) <= l.e.rawMax {
+		if l.inflight > 0 {
+			if rawWaiters.Add(1) <= rawLimit.Load() {
 				raw = true
 			} else {
 				rawWaiters.Add(-1) // as many raw waits as the process allows already
@@ -661,8 +659,21 @@ func epollWaitRaw(epfd int, events []unix.EpollEvent) (int, syscall.Errno) {
 	return int(n), errno
 }
 
-// rawWaiters counts the loops of the process in epollWaitRaw.
-var rawWaiters atomic.Int32
+// rawWaiters counts the loops of the process in epollWaitRaw; rawLimit is
+// how many may be at once: GOMAXPROCS−1, so one P is always free for the
+// rest of the process however many engines it runs (an in-process run of
+// several workers has one each), and 0 when the runtime does not preempt
+// with signals (rawWaitOK). Engines set it as they start and as dedicated
+// loops change GOMAXPROCS.
+var rawWaiters, rawLimit atomic.Int32
+
+// setRawLimit sets rawLimit for GOMAXPROCS procs.
+func setRawLimit(procs int) {
+	if !rawWaitOK() {
+		procs = 1
+	}
+	rawLimit.Store(int32(procs - 1))
+}
 
 // rawWaitOK reports whether the runtime preempts with signals, which end a
 // raw wait: not under GODEBUG asyncpreemptoff=1.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -75,7 +76,8 @@ type Connector struct {
 	mode     Mode
 	engine   Engine // EngineEpoll or EngineGoroutine
 	want     Engine // the engine the DSN asked for (EngineAuto when none)
-	loops    int    // engine_loops; 0: DefaultEngineLoops
+	loops    int    // engine_loops; 0: the default (engineLoops)
+	procs    EngineProcs
 	redacted string
 	baseDial pgconn.DialFunc // pgconn's own dialer, before sockDialer
 	planOnce sync.Once       // Plan
@@ -109,7 +111,7 @@ func NewConnector(dsn string) (*Connector, error) {
 			return nil, fmt.Errorf("postgres: bad DSN %s: %s=%q: want prepared, raw, extended or simple", core.RedactDSN(dsn), ModeParam, modeStr)
 		}
 	}
-	rest, want, loops, err := engineOptions(rest)
+	rest, want, loops, procs, err := engineOptions(rest)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: bad DSN %s: %v", core.RedactDSN(dsn), err)
 	}
@@ -132,7 +134,7 @@ func NewConnector(dsn string) (*Connector, error) {
 	default:
 		cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 	}
-	c := &Connector{cfg: cfg, mode: mode, engine: eng, want: want, loops: loops, redacted: core.RedactDSN(dsn), baseDial: cfg.DialFunc}
+	c := &Connector{cfg: cfg, mode: mode, engine: eng, want: want, loops: loops, procs: procs, redacted: core.RedactDSN(dsn), baseDial: cfg.DialFunc}
 	if eng == EngineEpoll {
 		cfg.DialFunc = sockDialer(cfg.DialFunc)
 	}
@@ -144,7 +146,12 @@ func (c *Connector) Mode() Mode { return c.mode }
 
 // Settings implements driver.Describer.
 func (c *Connector) Settings() map[string]string {
-	return map[string]string{ModeParam: string(c.mode), EngineParam: string(c.engine)}
+	s := map[string]string{ModeParam: string(c.mode), EngineParam: string(c.engine)}
+	if c.engine == EngineEpoll {
+		s[EngineLoopsParam] = strconv.Itoa(c.engineLoops())
+		s[EngineProcsParam] = string(c.procs)
+	}
+	return s
 }
 
 // Classify implements driver.Classifier; see the package function Classify.
