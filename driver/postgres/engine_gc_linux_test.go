@@ -80,3 +80,63 @@ func TestEpollLoopYieldsItsP(t *testing.T) {
 		t.Errorf("query: done %v, err %v", h.done.Load(), h.err)
 	}
 }
+
+// TestEngineProcsDedicated: an engine_procs=dedicated engine raises
+// GOMAXPROCS to one more than its event loops while they run, says so in
+// Settings, and sets it back when it closes.
+func TestEngineProcsDedicated(t *testing.T) {
+	base := runtime.GOMAXPROCS(0)
+	dsn := withParam(t, withMode(t, testpg.NewDatabase(t), postgres.ModePrepared), postgres.EngineParam, "epoll")
+	dsn = withParam(t, dsn, "sslmode", "disable")
+	dsn = withParam(t, dsn, postgres.EngineProcsParam, string(postgres.ProcsDedicated))
+	dsn = withParam(t, dsn, postgres.EngineLoopsParam, "3")
+	c, err := postgres.NewConnector(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Settings(); s[postgres.EngineProcsParam] != "dedicated" || s[postgres.EngineLoopsParam] != "3" {
+		t.Errorf("Settings %v: want engine_procs dedicated, engine_loops 3", s)
+	}
+	eng, err := c.NewEngine()
+	if err != nil || eng == nil {
+		t.Fatalf("engine %v, %v", eng, err)
+	}
+	defer eng.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// Three connections, a loop each, each with a query in flight.
+	served := make(chan error, 3)
+	var hs []*sleepOnce
+	for range 3 {
+		conn, err := c.Connect(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		st, err := conn.Prepare(ctx, "SELECT pg_sleep(0.3)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := &sleepOnce{st: st, sent: make(chan struct{})}
+		hs = append(hs, h)
+		go func() { served <- eng.Serve(ctx, conn, h) }()
+		<-h.sent
+	}
+	if got, want := runtime.GOMAXPROCS(0), max(base, 4); got != want {
+		t.Errorf("GOMAXPROCS with 3 dedicated loops running: %d, want %d (base %d)", got, want, base)
+	}
+	for range hs {
+		if err := <-served; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, h := range hs {
+		if h.err != nil {
+			t.Errorf("query: %v", h.err)
+		}
+	}
+	eng.Close()
+	if got := runtime.GOMAXPROCS(0); got != base {
+		t.Errorf("GOMAXPROCS after Close: %d, want %d", got, base)
+	}
+}

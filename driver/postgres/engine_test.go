@@ -34,6 +34,9 @@ func TestEngineOption(t *testing.T) {
 		{dsn: "postgres://u@h/db?sslmode=disable&engine=fast", wantErr: `engine="fast"`},
 		{dsn: "postgres://u@h/db?sslmode=disable&engine_loops=0", wantErr: "engine_loops"},
 		{dsn: "postgres://u:secret@h/db?sslmode=disable&engine_loops=x", wantErr: "engine_loops"},
+		{dsn: "postgres://u@h/db?sslmode=disable&engine_procs=dedicated", want: epollIfLinux},
+		{dsn: "host=h user=u sslmode=disable engine_procs=shared", want: epollIfLinux},
+		{dsn: "postgres://u:secret@h/db?sslmode=disable&engine_procs=all", wantErr: `engine_procs="all"`},
 	} {
 		c, err := postgres.NewConnector(tc.dsn)
 		if tc.wantErr != "" {

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"net"
 	"net/url"
 	"runtime"
@@ -138,8 +139,13 @@ func TestStatementModes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := c.Settings(); len(got) != 2 || got["statement_mode"] != string(mode) || got["engine"] != string(c.Engine()) {
-				t.Errorf("Settings() = %v, want statement_mode=%s and engine=%s only", got, mode, c.Engine())
+			wantSettings := map[string]string{"statement_mode": string(mode), "engine": string(c.Engine())}
+			if c.Engine() == postgres.EngineEpoll {
+				wantSettings["engine_loops"] = strconv.Itoa(postgres.DefaultEngineLoops())
+				wantSettings["engine_procs"] = string(postgres.ProcsShared)
+			}
+			if got := c.Settings(); !maps.Equal(got, wantSettings) {
+				t.Errorf("Settings() = %v, want %v", got, wantSettings)
 			}
 			conn, err := c.Connect(context.Background())
 			if err != nil {
