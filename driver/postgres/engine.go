@@ -124,17 +124,38 @@ func (c *Connector) NewEngine() (driver.Engine, error) {
 }
 
 // engineLoops is the number of event loops of the connector's epoll
-// engines: engine_loops, else GOMAXPROCS under ProcsDedicated (as it was
-// before any dedicated loop raised it), else DefaultEngineLoops.
+// engines: engine_loops, else DefaultEngineLoops under ProcsShared. Under
+// ProcsDedicated, one per core — GOMAXPROCS as it was before any
+// dedicated loop raised it — or, when the plan (Plan) has more
+// connections than that but at most PairedConnsPerCore per core, one per
+// connection.
 func (c *Connector) engineLoops() int {
 	switch {
 	case c.loops > 0:
 		return c.loops
 	case c.procs == ProcsDedicated:
-		return baseProcs()
+		n := baseProcs()
+		if c.planned > n && c.planned <= PairedConnsPerCore*n {
+			return c.planned
+		}
+		return n
 	}
 	return DefaultEngineLoops()
 }
+
+// PairedConnsPerCore is the most connections per core for which a
+// ProcsDedicated engine gives each connection a loop of its own. A loop
+// with one connection and that connection's server backend wake each
+// other in turn, and on a machine they share the scheduler soon runs each
+// such pair on one core, where a wake-up costs no inter-processor
+// interrupt. A loop with two connections only gets there when both
+// backends settle on its core: on 2 cores at 4 connections, one loop per
+// core ran at ~75k or ~125k QPS depending on where the backends settled,
+// one loop per connection at 113–122k every time (pgbench -j 2: ~85k or
+// ~135k). Past two connections per core the extra threads cost more than
+// that saves (16 loops at 16 connections: 0.74× pgbench's QPS, against
+// 0.96× for 2); bench/README.md, "one loop per core".
+const PairedConnsPerCore = 2
 
 // engineOptions removes engine, engine_loops and engine_procs from dsn
 // and returns their values (EngineAuto, 0 and DefaultEngineProcs when
@@ -227,6 +248,7 @@ const AutoEpollConnsPerLoop = 8
 // engine=epoll and engine=goroutine are never overridden.
 func (c *Connector) Plan(p driver.Plan) {
 	c.planOnce.Do(func() {
+		c.planned = p.Connections
 		if c.want != EngineAuto || c.engine != EngineEpoll {
 			return
 		}

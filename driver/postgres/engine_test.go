@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -111,6 +112,43 @@ func TestEnginePlan(t *testing.T) {
 		}
 		if eng != nil {
 			eng.Close()
+		}
+	}
+}
+
+// TestDedicatedLoopsFollowPlan: under engine_procs=dedicated an engine
+// runs one loop per core, or one per connection while the plan has at
+// most PairedConnsPerCore connections per core; engine_loops overrides
+// both, and Settings says which.
+func TestDedicatedLoopsFollowPlan(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the epoll engine is Linux only")
+	}
+	n := runtime.GOMAXPROCS(0)
+	pair := postgres.PairedConnsPerCore * n
+	for _, tc := range []struct {
+		dsn   string
+		plan  int // 0: no plan
+		loops int
+	}{
+		{dsn: "engine_procs=dedicated", plan: 0, loops: n},
+		{dsn: "engine_procs=dedicated", plan: 1, loops: n},
+		{dsn: "engine_procs=dedicated", plan: n + 1, loops: n + 1},
+		{dsn: "engine_procs=dedicated", plan: pair, loops: pair},
+		{dsn: "engine_procs=dedicated", plan: pair + 1, loops: n},
+		{dsn: "engine_procs=dedicated&engine_loops=3", plan: pair, loops: 3},
+		{dsn: "engine_procs=shared", plan: pair, loops: postgres.DefaultEngineLoops()},
+	} {
+		dsn := "postgres://u@h/db?sslmode=disable&engine=epoll&" + tc.dsn
+		c, err := postgres.NewConnector(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.plan > 0 {
+			c.Plan(driver.Plan{Workers: 1, Connections: tc.plan})
+		}
+		if got, want := c.Settings()[postgres.EngineLoopsParam], strconv.Itoa(tc.loops); got != want {
+			t.Errorf("%s, plan %d: engine_loops %s, want %s (GOMAXPROCS %d)", dsn, tc.plan, got, want, n)
 		}
 	}
 }

@@ -81,6 +81,7 @@ type Connector struct {
 	redacted string
 	baseDial pgconn.DialFunc // pgconn's own dialer, before sockDialer
 	planOnce sync.Once       // Plan
+	planned  int             // the plan's connections per worker (Plan); 0: no plan
 }
 
 var (
