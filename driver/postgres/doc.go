@@ -115,7 +115,10 @@
 //     stays free for the rest of the process; GOMAXPROCS is never changed.
 //   - dedicated (ProcsDedicated, the unistore CLI's default through
 //     SetDefaultEngineProcs): one loop per P the process had (as many as
-//     pgbench -j 2 has threads on a 2-core machine), and while dedicated
+//     pgbench -j 2 has threads on a 2-core machine) — or one per
+//     connection while the run's plan has at most PairedConnsPerCore
+//     connections per core, so each loop and its connection's backend
+//     pair up on one core — and while dedicated
 //     loops run GOMAXPROCS is raised to one more than their number, never
 //     below what it was, and set back when the last engine closes. Every
 //     loop can then hold its P through its raw waits (below) and one P is
