@@ -10,7 +10,6 @@ import (
 	"math"
 	"os"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -50,7 +49,7 @@ var _ driver.KernelSleeper = (*epollEngine)(nil)
 func (e *epollEngine) SleepsInKernel() bool { return true }
 
 func newEpollEngine(loops int, dedicated bool) (*epollEngine, error) {
-	setRawLimit(runtime.GOMAXPROCS(0))
+	refreshRawLimit()
 	return &epollEngine{maxLoops: loops, dedicated: dedicated}, nil
 }
 
@@ -191,7 +190,7 @@ func (e *epollEngine) startLoop() (*evloop, error) {
 	}
 	l := &evloop{e: e, epfd: epfd, evfd: evfd}
 	if e.dedicated {
-		setRawLimit(dedicateLoops(1))
+		dedicateLoops(1)
 	}
 	e.loops = append(e.loops, l)
 	e.wg.Add(1)
@@ -229,7 +228,7 @@ func (e *epollEngine) Close() error {
 	}
 	e.wg.Wait()
 	if e.dedicated && len(loops) > 0 {
-		setRawLimit(dedicateLoops(-len(loops)))
+		dedicateLoops(-len(loops))
 	}
 	// The descriptors are closed here, not by the loops, under each loop's
 	// mu: a late wake (a Serve's context ending) never writes to a closed,
@@ -659,29 +658,6 @@ func epollWaitRaw(epfd int, events []unix.EpollEvent) (int, syscall.Errno) {
 	return int(n), errno
 }
 
-// rawWaiters counts the loops of the process in epollWaitRaw; rawLimit is
-// how many may be at once: GOMAXPROCS−1, so one P is always free for the
-// rest of the process however many engines it runs (an in-process run of
-// several workers has one each), and 0 when the runtime does not preempt
-// with signals (rawWaitOK). Engines set it as they start and as dedicated
-// loops change GOMAXPROCS.
-var rawWaiters, rawLimit atomic.Int32
-
-// setRawLimit sets rawLimit for GOMAXPROCS procs.
-func setRawLimit(procs int) {
-	if !rawWaitOK() {
-		procs = 1
-	}
-	rawLimit.Store(int32(procs - 1))
-}
-
-// rawWaitOK reports whether the runtime preempts with signals, which end a
-// raw wait: not under GODEBUG asyncpreemptoff=1.
-func rawWaitOK() bool {
-	for _, kv := range strings.Split(os.Getenv("GODEBUG"), ",") {
-		if strings.TrimSpace(kv) == "asyncpreemptoff=1" {
-			return false
-		}
-	}
-	return true
-}
+// rawWaiters counts the loops of the process in epollWaitRaw; the most
+// at once is rawLimit (procs.go).
+var rawWaiters atomic.Int32

@@ -1,8 +1,11 @@
 package postgres
 
 import (
+	"os"
 	"runtime"
+	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // dedicated counts the event loops of the process's ProcsDedicated
@@ -47,8 +50,43 @@ func dedicateLoops(n int) int {
 	ours := dedicated.set != 0 && cur == dedicated.set
 	if want > cur || (want < cur && ours) {
 		runtime.GOMAXPROCS(want)
-		dedicated.set = want
-		return want
+		dedicated.set, cur = want, want
 	}
+	storeRawLimit(cur)
 	return cur
+}
+
+// rawLimit is how many event loops of the process may wait in a raw
+// epoll_pwait at once (engine_linux.go): GOMAXPROCS−1, so one P is always
+// free for the rest of the process however many engines it runs (an
+// in-process run of several workers has one each), and 0 when the runtime
+// does not preempt with signals (rawWaitOK). Engines refresh it as they
+// start, and dedicateLoops as it changes GOMAXPROCS, both under
+// dedicated.mu, so it follows GOMAXPROCS's changes in order.
+var rawLimit atomic.Int32
+
+// refreshRawLimit sets rawLimit from GOMAXPROCS as it is now.
+func refreshRawLimit() {
+	dedicated.mu.Lock()
+	defer dedicated.mu.Unlock()
+	storeRawLimit(runtime.GOMAXPROCS(0))
+}
+
+// storeRawLimit sets rawLimit for procs Ps; the caller holds dedicated.mu.
+func storeRawLimit(procs int) {
+	if !rawWaitOK() {
+		procs = 1
+	}
+	rawLimit.Store(int32(procs - 1))
+}
+
+// rawWaitOK reports whether the runtime preempts with signals, which end a
+// raw wait: not under GODEBUG asyncpreemptoff=1.
+func rawWaitOK() bool {
+	for _, kv := range strings.Split(os.Getenv("GODEBUG"), ",") {
+		if strings.TrimSpace(kv) == "asyncpreemptoff=1" {
+			return false
+		}
+	}
+	return true
 }

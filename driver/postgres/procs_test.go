@@ -19,6 +19,9 @@ func TestDedicateLoops(t *testing.T) {
 		if got := runtime.GOMAXPROCS(0); got != want {
 			t.Fatalf("after dedicateLoops(%d): GOMAXPROCS %d, want %d", n, got, want)
 		}
+		if got := rawLimit.Load(); rawWaitOK() && int(got) != want-1 {
+			t.Fatalf("after dedicateLoops(%d): rawLimit %d, want %d (one P left free)", n, got, want-1)
+		}
 	}
 	step(1, max(base, 2))
 	step(2, max(base, 4))
