@@ -61,7 +61,9 @@ const (
 	// it was), so every loop may hold its P through its waits and one P
 	// stays free for the rest of the process; it is set back when the
 	// last dedicated engine closes, unless something else changed it
-	// meanwhile. A loop asleep in epoll_wait uses no CPU, so the raised
+	// meanwhile (setting it turns off the runtime's own updates of
+	// GOMAXPROCS to a changed CPU limit, for the rest of the process's
+	// life). A loop asleep in epoll_wait uses no CPU, so the raised
 	// GOMAXPROCS does not oversubscribe the cores with running Go code
 	// beyond the loops' own turns. The unistore CLI's default: its
 	// process exists to drive the load (bench/README.md, "one loop per
