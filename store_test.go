@@ -254,6 +254,14 @@ func TestStoreOutageDuringRun(t *testing.T) {
 		// rate (0: closed loop) and buffer size of the load: the emulator
 		// stores a few thousand rows a second (fewer under -race), so its
 		// load is paced to let rows produced after the outage through.
+		// The PostgreSQL case is paced too: closed, the load made ~10k
+		// rows/s under -race, and a flush attempt hanging while the server
+		// stopped left the writer's watch 500 rows (47 ms) between
+		// nine-tenths full, where it spools, and full, where rows drop —
+		// less than a goroutine may wait for a core while CI runs every
+		// package at once (a CI run dropped 248). At 2000/s the 3 s outage
+		// still outruns half the buffer, so rows are spooled, with 400 ms
+		// to spare at nine-tenths.
 		rate   float64
 		buffer int
 		// executionsAfter counts the run's stored executions that started
@@ -269,7 +277,7 @@ func TestStoreOutageDuringRun(t *testing.T) {
 			if err := store.ApplySchema(ctx, pg.DSN); err != nil {
 				t.Fatal(err)
 			}
-			return outage{st: openStore(t, pg.DSN), down: pg.Stop, up: pg.Start, buffer: 5000,
+			return outage{st: openStore(t, pg.DSN), down: pg.Stop, up: pg.Start, rate: 2000, buffer: 8000,
 				executionsAfter: func(runID string, at time.Time) int64 {
 					return testpg.QueryInt(t, pg.DSN, `SELECT count(*) FROM test_results.query_executions WHERE run_id = $1 AND started_at > $2`, runID, at)
 				}}
