@@ -36,15 +36,16 @@ func (h *sleepOnce) Next() (driver.Stmt, []core.Value, driver.Step) {
 
 func (h *sleepOnce) Done(_ int64, err error) { h.err = err; h.done.Store(true) }
 
-// TestEpollLoopYieldsItsP: while an answer is in flight the event loop
-// waits for it keeping its P (a raw epoll_pwait), which must never hold a
-// collection up for as long as the query runs: a stop-the-world that
-// starts while a 500 ms query is in flight ends before the query does.
-// It fails if the wait cannot be interrupted by the runtime's preemption
-// signal (tried: epoll_pwait with every signal masked).
-func TestEpollLoopYieldsItsP(t *testing.T) {
+// epollEngine opens a prepared-mode epoll connector on a fresh database,
+// with DSN parameters params (name, value, ...), and an engine of it that
+// the test closes at its end.
+func epollEngine(t *testing.T, params ...string) (*postgres.Connector, driver.Engine) {
+	t.Helper()
 	dsn := withParam(t, withMode(t, testpg.NewDatabase(t), postgres.ModePrepared), postgres.EngineParam, "epoll")
 	dsn = withParam(t, dsn, "sslmode", "disable")
+	for i := 0; i+1 < len(params); i += 2 {
+		dsn = withParam(t, dsn, params[i], params[i+1])
+	}
 	c, err := postgres.NewConnector(dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -53,22 +54,42 @@ func TestEpollLoopYieldsItsP(t *testing.T) {
 	if err != nil || eng == nil {
 		t.Fatalf("engine %v, %v", eng, err)
 	}
-	defer eng.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	t.Cleanup(func() { eng.Close() })
+	return c, eng
+}
+
+// serveSleep connects, hands the engine one pg_sleep(secs) on the new
+// connection and returns once its request is handed over; Serve's answer
+// goes to served.
+func serveSleep(t *testing.T, ctx context.Context, c *postgres.Connector, eng driver.Engine, secs string, served chan<- error) *sleepOnce {
+	t.Helper()
 	conn, err := c.Connect(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	st, err := conn.Prepare(ctx, "SELECT pg_sleep(0.5)")
+	t.Cleanup(func() { conn.Close() })
+	st, err := conn.Prepare(ctx, "SELECT pg_sleep("+secs+")")
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := &sleepOnce{st: st, sent: make(chan struct{})}
-	served := make(chan error, 1)
 	go func() { served <- eng.Serve(ctx, conn, h) }()
 	<-h.sent
+	return h
+}
+
+// TestEpollLoopYieldsItsP: while an answer is in flight the event loop
+// waits for it keeping its P (a raw epoll_pwait), which must never hold a
+// collection up for as long as the query runs: a stop-the-world that
+// starts while a 500 ms query is in flight ends before the query does.
+// It fails if the wait cannot be interrupted by the runtime's preemption
+// signal (tried: epoll_pwait with every signal masked).
+func TestEpollLoopYieldsItsP(t *testing.T) {
+	c, eng := epollEngine(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	served := make(chan error, 1)
+	h := serveSleep(t, ctx, c, eng, "0.5", served)
 	runtime.GC() // stops the world twice
 	if h.done.Load() {
 		t.Error("the collection waited for the query in flight: the event loop held its P through the wait")
@@ -86,41 +107,17 @@ func TestEpollLoopYieldsItsP(t *testing.T) {
 // Settings, and sets it back when it closes.
 func TestEngineProcsDedicated(t *testing.T) {
 	base := runtime.GOMAXPROCS(0)
-	dsn := withParam(t, withMode(t, testpg.NewDatabase(t), postgres.ModePrepared), postgres.EngineParam, "epoll")
-	dsn = withParam(t, dsn, "sslmode", "disable")
-	dsn = withParam(t, dsn, postgres.EngineProcsParam, string(postgres.ProcsDedicated))
-	dsn = withParam(t, dsn, postgres.EngineLoopsParam, "3")
-	c, err := postgres.NewConnector(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, eng := epollEngine(t, postgres.EngineProcsParam, string(postgres.ProcsDedicated), postgres.EngineLoopsParam, "3")
 	if s := c.Settings(); s[postgres.EngineProcsParam] != "dedicated" || s[postgres.EngineLoopsParam] != "3" {
 		t.Errorf("Settings %v: want engine_procs dedicated, engine_loops 3", s)
 	}
-	eng, err := c.NewEngine()
-	if err != nil || eng == nil {
-		t.Fatalf("engine %v, %v", eng, err)
-	}
-	defer eng.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// Three connections, a loop each, each with a query in flight.
 	served := make(chan error, 3)
 	var hs []*sleepOnce
 	for range 3 {
-		conn, err := c.Connect(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		st, err := conn.Prepare(ctx, "SELECT pg_sleep(0.3)")
-		if err != nil {
-			t.Fatal(err)
-		}
-		h := &sleepOnce{st: st, sent: make(chan struct{})}
-		hs = append(hs, h)
-		go func() { served <- eng.Serve(ctx, conn, h) }()
-		<-h.sent
+		hs = append(hs, serveSleep(t, ctx, c, eng, "0.3", served))
 	}
 	if got, want := runtime.GOMAXPROCS(0), max(base, 4); got != want {
 		t.Errorf("GOMAXPROCS with 3 dedicated loops running: %d, want %d (base %d)", got, want, base)
