@@ -145,15 +145,21 @@ func (e *SpecError) Error() string { return strings.Join(e.Lines, "\n") }
 func (e *SpecError) Is(target error) bool { return target == core.ErrInvalidSpec }
 
 // checkDriver reports a target whose scheme no linked driver claims,
-// listing the ones that do; override names the override that set it, if
-// one did.
+// listing the ones that do, and a DSN its driver refuses to parse (an
+// unknown engine=, a malformed URL); override names the override that set
+// it, if one did. OpenConnector parses without connecting, so nothing is
+// dialled here.
 func checkDriver(t core.Target, override string, label func(string) string) string {
 	if t.DSN == "" {
 		return "" // reported by Validate
 	}
-	_, _, err := driver.Resolve(t.Driver, t.DSN)
+	_, d, err := driver.Resolve(t.Driver, t.DSN)
 	if err == nil {
-		return ""
+		var c driver.Connector
+		if c, err = d.OpenConnector(t.DSN); err == nil {
+			c.Close()
+			return ""
+		}
 	}
 	where := "target.dsn: "
 	if override != "" {

@@ -131,6 +131,9 @@ func TestBadInput(t *testing.T) {
 		{"unknown target scheme lists the supported ones", func(*testing.T) []string {
 			return []string{"run", good, "--target", "mysql://root:secret@127.0.0.1/db"}
 		}, 2, []string{`--target: unknown driver "mysql" (forgotten import?); this unistore supports postgres://, postgresql://, snowflake://, sqlite://`}, []string{"secret"}},
+		{"a DSN parameter the driver refuses", func(*testing.T) []string {
+			return []string{"run", good, "--target", "postgres://root:secret@127.0.0.1/db?sslmode=disable&engine_procs=all"}
+		}, 2, []string{`--target: postgres: bad DSN postgres://root:xxxxx@127.0.0.1/db?sslmode=disable&engine_procs=all: engine_procs="all": want shared or dedicated`}, []string{"secret"}},
 		{"flush timeout 0", func(*testing.T) []string { return []string{"run", good, "--flush-timeout", "0"} },
 			2, []string{"--flush-timeout: must be positive, got 0s"}, nil},
 		{"flush timeout for a cluster's workers", func(*testing.T) []string {
