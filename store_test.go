@@ -255,13 +255,14 @@ func TestStoreOutageDuringRun(t *testing.T) {
 		// stores a few thousand rows a second (fewer under -race), so its
 		// load is paced to let rows produced after the outage through.
 		// The PostgreSQL case is paced too: closed, the load made ~10k
-		// rows/s under -race, and a flush attempt hanging while the server
-		// stopped left the writer's watch 500 rows (47 ms) between
-		// nine-tenths full, where it spools, and full, where rows drop —
-		// less than a goroutine may wait for a core while CI runs every
-		// package at once (a CI run dropped 248). At 2000/s the 3 s outage
-		// still outruns half the buffer, so rows are spooled, with 400 ms
-		// to spare at nine-tenths.
+		// rows/s under -race, and a CI run running every package at once
+		// dropped 248 rows. The likely window: while a flush attempt
+		// hangs, the writer's watch spools at nine-tenths full, and 500
+		// rows (47 ms at that rate) later the buffer is full and rows
+		// drop — less than a goroutine may wait for a core on a loaded
+		// machine. At 2000/s the 3 s outage still fills half the buffer,
+		// where a failing writer spools, and nine-tenths is 400 ms from
+		// full.
 		rate   float64
 		buffer int
 		// executionsAfter counts the run's stored executions that started
@@ -376,7 +377,7 @@ func storeOutageDuringRun(t *testing.T, ctx context.Context, st store.Store, rat
 		t.Errorf("executions: %d stored + %d spooled + %d dropped != %d produced", s.ExecutionsStored, s.ExecutionsSpooled,
 			s.ExecutionsDropped, produced)
 	}
-	// Executions outrun the buffer during the outage: once it is half
+	// Executions fill the buffer during the outage: once it is half
 	// full they go to the spool, not away. Snapshots — a few rows a
 	// second — fit it. Nothing is dropped (the disk is not full); then
 	// produced = stored shows as intervals that tile the run with no gap

@@ -96,7 +96,7 @@ func DefaultEngineProcs() EngineProcs {
 }
 
 // DefaultEngineLoops is the number of event loops of an epoll engine when
-// the DSN names none: GOMAXPROCS−1, at least 1. One P stays free for the
+// the DSN names none and engine_procs is shared: GOMAXPROCS−1, at least 1. One P stays free for the
 // rest of the process (the collector, the pacer, the store writers, the
 // garbage collector), and the loops' threads sleeping in epoll_wait never
 // leave the scheduler without an idle P — the state in which the runtime's

@@ -36,10 +36,10 @@ func (h *sleepOnce) Next() (driver.Stmt, []core.Value, driver.Step) {
 
 func (h *sleepOnce) Done(_ int64, err error) { h.err = err; h.done.Store(true) }
 
-// epollEngine opens a prepared-mode epoll connector on a fresh database,
+// openEpollEngine opens a prepared-mode epoll connector on a fresh database,
 // with DSN parameters params (name, value, ...), and an engine of it that
 // the test closes at its end.
-func epollEngine(t *testing.T, params ...string) (*postgres.Connector, driver.Engine) {
+func openEpollEngine(t *testing.T, params ...string) (*postgres.Connector, driver.Engine) {
 	t.Helper()
 	dsn := withParam(t, withMode(t, testpg.NewDatabase(t), postgres.ModePrepared), postgres.EngineParam, "epoll")
 	dsn = withParam(t, dsn, "sslmode", "disable")
@@ -85,7 +85,7 @@ func serveSleep(t *testing.T, ctx context.Context, c *postgres.Connector, eng dr
 // It fails if the wait cannot be interrupted by the runtime's preemption
 // signal (tried: epoll_pwait with every signal masked).
 func TestEpollLoopYieldsItsP(t *testing.T) {
-	c, eng := epollEngine(t)
+	c, eng := openEpollEngine(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	served := make(chan error, 1)
@@ -107,7 +107,7 @@ func TestEpollLoopYieldsItsP(t *testing.T) {
 // Settings, and sets it back when it closes.
 func TestEngineProcsDedicated(t *testing.T) {
 	base := runtime.GOMAXPROCS(0)
-	c, eng := epollEngine(t, postgres.EngineProcsParam, string(postgres.ProcsDedicated), postgres.EngineLoopsParam, "3")
+	c, eng := openEpollEngine(t, postgres.EngineProcsParam, string(postgres.ProcsDedicated), postgres.EngineLoopsParam, "3")
 	if s := c.Settings(); s[postgres.EngineProcsParam] != "dedicated" || s[postgres.EngineLoopsParam] != "3" {
 		t.Errorf("Settings %v: want engine_procs dedicated, engine_loops 3", s)
 	}
