@@ -37,12 +37,37 @@ const (
 // EngineParam selects the engine; EngineLoopsParam the number of event
 // loops of the epoll engine (default DefaultEngineLoops, or GOMAXPROCS
 // under ProcsDedicated); EngineProcsParam whether those loops share the
-// process's Ps (EngineProcs). All three are removed from the DSN before pgx
-// parses it.
+// process's Ps (EngineProcs); EngineAffinityParam whether connections move
+// to the loop on their packets' CPU (EngineAffinity). All four are removed
+// from the DSN before pgx parses it.
 const (
-	EngineParam      = "engine"
-	EngineLoopsParam = "engine_loops"
-	EngineProcsParam = "engine_procs"
+	EngineParam         = "engine"
+	EngineLoopsParam    = "engine_loops"
+	EngineProcsParam    = "engine_procs"
+	EngineAffinityParam = "engine_affinity"
+)
+
+// EngineAffinity is how the epoll engine places connections on its event
+// loops.
+type EngineAffinity string
+
+const (
+	// AffinityRX, the default: every 100 ms the engine compares the CPU
+	// each loop runs on with the CPU that received each connection's
+	// last packet (SO_INCOMING_CPU: on loopback, where the server's
+	// backend ran when it answered; over a network, the CPU handling the
+	// NIC queue), and when two connections have each wanted the other's
+	// loop for three looks in a row it swaps them, between two
+	// executions. A loop and the backends it wakes then share a core, so a
+	// wake-up is no inter-processor interrupt — the state pgbench reaches
+	// only by chance (2 cores, 4 connections: 75k or 130k QPS run by run;
+	// with swaps, 2 loops reached 124–132k in every run). Swaps keep each
+	// loop's number of connections; a connection that moved waits a
+	// second before it may move again.
+	AffinityRX EngineAffinity = "rx"
+	// AffinityOff: a connection stays on the loop it was placed on (the
+	// least loaded when it arrived) until released.
+	AffinityOff EngineAffinity = "off"
 )
 
 // EngineProcs is how the epoll engine's event loops stand to GOMAXPROCS.
@@ -122,84 +147,74 @@ func (c *Connector) NewEngine() (driver.Engine, error) {
 	if c.engine != EngineEpoll {
 		return nil, nil
 	}
-	return newEpollEngine(c.engineLoops(), c.procs == ProcsDedicated)
+	return newEpollEngine(c.engineLoops(), c.eopts.procs == ProcsDedicated, c.eopts.affinity == AffinityRX)
 }
 
 // engineLoops is the number of event loops of the connector's epoll
-// engines: engine_loops, else DefaultEngineLoops under ProcsShared. Under
-// ProcsDedicated, one per core — GOMAXPROCS as it was before any
-// dedicated loop raised it — or, when the plan (Plan) has more
-// connections than that but at most PairedConnsPerCore per core, one per
-// connection.
+// engines: engine_loops, else DefaultEngineLoops under ProcsShared and,
+// under ProcsDedicated, one per core — GOMAXPROCS as it was before any
+// dedicated loop raised it.
 func (c *Connector) engineLoops() int {
 	switch {
-	case c.loops > 0:
-		return c.loops
-	case c.procs == ProcsDedicated:
-		n := baseProcs()
-		if c.planned > n && c.planned <= PairedConnsPerCore*n {
-			return c.planned
-		}
-		return n
+	case c.eopts.loops > 0:
+		return c.eopts.loops
+	case c.eopts.procs == ProcsDedicated:
+		return baseProcs()
 	}
 	return DefaultEngineLoops()
 }
 
-// PairedConnsPerCore is the most connections per core for which a
-// ProcsDedicated engine gives each connection a loop of its own. A loop
-// with one connection and that connection's server backend wake each
-// other in turn, and on a machine they share the scheduler soon runs each
-// such pair on one core, where a wake-up costs no inter-processor
-// interrupt. A loop with two connections only gets there when both
-// backends settle on its core: on 2 cores at 4 connections, one loop per
-// core ran at ~75k or ~125k QPS depending on where the backends settled,
-// one loop per connection at 113–122k every time (pgbench -j 2: ~85k or
-// ~135k). Past two connections per core the extra threads cost more than
-// that saves (16 loops at 16 connections: 0.74× pgbench's QPS, against
-// 0.96× for 2); bench/README.md, "one loop per core".
-const PairedConnsPerCore = 2
+// engineOpts are a DSN's engine parameters.
+type engineOpts struct {
+	want     Engine // engine: the engine asked for, EngineAuto when none
+	loops    int    // engine_loops; 0: the default (engineLoops)
+	procs    EngineProcs
+	affinity EngineAffinity
+}
 
-// engineOptions removes engine, engine_loops and engine_procs from dsn
-// and returns their values (EngineAuto, 0 and DefaultEngineProcs when
-// absent).
-func engineOptions(dsn string) (rest string, eng Engine, loops int, procs EngineProcs, err error) {
-	rest, e, err := stripOption(dsn, EngineParam)
-	if err != nil {
-		return "", "", 0, "", err
-	}
-	rest, l, err := stripOption(rest, EngineLoopsParam)
-	if err != nil {
-		return "", "", 0, "", err
-	}
-	rest, p, err := stripOption(rest, EngineProcsParam)
-	if err != nil {
-		return "", "", 0, "", err
-	}
-	procs = DefaultEngineProcs()
-	if p != "" {
-		switch m := EngineProcs(strings.ToLower(p)); m {
-		case ProcsShared, ProcsDedicated:
-			procs = m
-		default:
-			return "", "", 0, "", fmt.Errorf("%s=%q: want shared or dedicated", EngineProcsParam, p)
+// engineOptions removes engine, engine_loops, engine_procs and
+// engine_affinity from dsn and returns their values (EngineAuto, 0,
+// DefaultEngineProcs and AffinityRX when absent).
+func engineOptions(dsn string) (rest string, o engineOpts, err error) {
+	rest = dsn
+	var v [4]string
+	for i, name := range []string{EngineParam, EngineLoopsParam, EngineProcsParam, EngineAffinityParam} {
+		if rest, v[i], err = stripOption(rest, name); err != nil {
+			return "", o, err
 		}
 	}
-	eng = EngineAuto
-	if e != "" {
+	o = engineOpts{want: EngineAuto, procs: DefaultEngineProcs(), affinity: AffinityRX}
+	if e := v[0]; e != "" {
 		switch m := Engine(strings.ToLower(e)); m {
 		case EngineAuto, EngineEpoll, EngineGoroutine:
-			eng = m
+			o.want = m
 		default:
-			return "", "", 0, "", fmt.Errorf("%s=%q: want auto, epoll or goroutine", EngineParam, e)
+			return "", o, fmt.Errorf("%s=%q: want auto, epoll or goroutine", EngineParam, e)
 		}
 	}
-	if l != "" {
-		loops, err = strconv.Atoi(l)
-		if err != nil || loops < 1 || loops > maxEngineLoops {
-			return "", "", 0, "", fmt.Errorf("%s=%q: want a number of event loops from 1 to %d", EngineLoopsParam, l, maxEngineLoops)
+	if l := v[1]; l != "" {
+		o.loops, err = strconv.Atoi(l)
+		if err != nil || o.loops < 1 || o.loops > maxEngineLoops {
+			return "", o, fmt.Errorf("%s=%q: want a number of event loops from 1 to %d", EngineLoopsParam, l, maxEngineLoops)
 		}
 	}
-	return rest, eng, loops, procs, nil
+	if p := v[2]; p != "" {
+		switch m := EngineProcs(strings.ToLower(p)); m {
+		case ProcsShared, ProcsDedicated:
+			o.procs = m
+		default:
+			return "", o, fmt.Errorf("%s=%q: want shared or dedicated", EngineProcsParam, p)
+		}
+	}
+	if a := v[3]; a != "" {
+		switch m := EngineAffinity(strings.ToLower(a)); m {
+		case AffinityRX, AffinityOff:
+			o.affinity = m
+		default:
+			return "", o, fmt.Errorf("%s=%q: want rx or off", EngineAffinityParam, a)
+		}
+	}
+	return rest, o, nil
 }
 
 // resolveEngine decides the engine of a connector with config cfg and
@@ -250,8 +265,7 @@ const AutoEpollConnsPerLoop = 8
 // engine=epoll and engine=goroutine are never overridden.
 func (c *Connector) Plan(p driver.Plan) {
 	c.planOnce.Do(func() {
-		c.planned = p.Connections
-		if c.want != EngineAuto || c.engine != EngineEpoll {
+		if c.eopts.want != EngineAuto || c.engine != EngineEpoll {
 			return
 		}
 		if p.Connections > AutoEpollConnsPerLoop*c.engineLoops() {
@@ -279,10 +293,11 @@ func mayUseTLS(cfg *pgx.ConnConfig) bool {
 // kvOption matches each of our own DSN parameters in a keyword/value DSN
 // (pgx would refuse them), so stripOption can take them out.
 var kvOption = map[string]*regexp.Regexp{
-	ModeParam:        regexp.MustCompile(`(?i)(^|\s)statement_mode\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`),
-	EngineParam:      regexp.MustCompile(`(?i)(^|\s)engine\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`),
-	EngineLoopsParam: regexp.MustCompile(`(?i)(^|\s)engine_loops\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`),
-	EngineProcsParam: regexp.MustCompile(`(?i)(^|\s)engine_procs\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`),
+	ModeParam:           regexp.MustCompile(`(?i)(^|\s)statement_mode\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`),
+	EngineParam:         regexp.MustCompile(`(?i)(^|\s)engine\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`),
+	EngineLoopsParam:    regexp.MustCompile(`(?i)(^|\s)engine_loops\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`),
+	EngineProcsParam:    regexp.MustCompile(`(?i)(^|\s)engine_procs\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`),
+	EngineAffinityParam: regexp.MustCompile(`(?i)(^|\s)engine_affinity\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`),
 }
 
 // stripOption removes parameter name (a key of kvOption) from a URL or

@@ -32,14 +32,18 @@ const epollSupported = true
 //
 // Loops start lazily: the first maxLoops connections get a loop each, the
 // next ones go to the least loaded. A connection stays on its loop until
-// released.
+// released, unless the affinity balancer (affinity_linux.go) moves it to
+// another between two executions.
 type epollEngine struct {
 	maxLoops  int
 	dedicated bool       // ProcsDedicated: each loop counted in dedicateLoops
-	mu        sync.Mutex // guards loops and closed
+	affinity  bool       // AffinityRX: the balancer runs while 2 or more loops do
+	mu        sync.Mutex // guards the four fields below
 	loops     []*evloop
+	served    []*slot // the connections being served, for the balancer
 	closed    bool
-	wg        sync.WaitGroup // the loops' goroutines
+	quit      chan struct{}  // closed by Close: the balancer ends
+	wg        sync.WaitGroup // the loops' and the balancer's goroutines
 }
 
 var _ driver.KernelSleeper = (*epollEngine)(nil)
@@ -48,9 +52,9 @@ var _ driver.KernelSleeper = (*epollEngine)(nil)
 // epoll_wait.
 func (e *epollEngine) SleepsInKernel() bool { return true }
 
-func newEpollEngine(loops int, dedicated bool) (*epollEngine, error) {
+func newEpollEngine(loops int, dedicated, affinity bool) (*epollEngine, error) {
 	refreshRawLimit()
-	return &epollEngine{maxLoops: loops, dedicated: dedicated}, nil
+	return &epollEngine{maxLoops: loops, dedicated: dedicated, affinity: affinity, quit: make(chan struct{})}, nil
 }
 
 // wakeID marks the loop's eventfd in epoll events; connections are
@@ -65,6 +69,7 @@ type evloop struct {
 	evfd  int
 	woken atomic.Bool  // a wake-up is pending in evfd
 	load  atomic.Int32 // connections assigned, for placement
+	cpu   atomic.Int32 // the CPU the loop last ran on, for the balancer
 
 	mu      sync.Mutex // guards the four fields below
 	inbox   []*slot    // connections handed over by Serve
@@ -74,6 +79,7 @@ type evloop struct {
 	taken   []*slot    // the loop's spare inbox, swapped with inbox
 
 	inflight int     // connections with an execution in flight
+	nextCPU  uint32  // executions until the loop next publishes its cpu
 	slots    []*slot // by id; nil: free
 	free     []int32
 	idle     []*slot // connections whose Next returned Idle
@@ -88,6 +94,10 @@ type slot struct {
 	h    driver.Handler
 	id   int32
 	done chan error // Serve's answer; buffered
+
+	loop   atomic.Pointer[evloop] // the loop serving it, or about to
+	moveTo atomic.Pointer[evloop] // set by the balancer: move there before the next execution
+	place  placement              // the balancer's own
 
 	// The execution in flight, if any.
 	busy     bool
@@ -137,13 +147,40 @@ func (e *epollEngine) Serve(ctx context.Context, c driver.Conn, h driver.Handler
 		sock.release()
 		return driver.ErrEngineClosed
 	}
+	s.loop.Store(l)
 	l.inbox = append(l.inbox, s)
 	l.mu.Unlock()
+	e.serving(s, true)
 	l.wake()
-	stop := context.AfterFunc(ctx, l.wake)
+	// The loop serving s when ctx ends may not be l: the balancer may have
+	// moved it.
+	stop := context.AfterFunc(ctx, func() { s.loop.Load().wake() })
 	err = <-s.done
 	stop()
+	e.serving(s, false)
 	return err
+}
+
+// serving adds s to the connections the balancer looks at, or removes it.
+func (e *epollEngine) serving(s *slot, on bool) {
+	if !e.affinity {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if on {
+		s.place = placement{want: -1}
+		e.served = append(e.served, s)
+		return
+	}
+	for i, x := range e.served {
+		if x == s {
+			last := len(e.served) - 1
+			e.served[i], e.served[last] = e.served[last], nil
+			e.served = e.served[:last]
+			return
+		}
+	}
 }
 
 // pick returns the loop for a new connection, starting one if fewer than
@@ -189,12 +226,17 @@ func (e *epollEngine) startLoop() (*evloop, error) {
 		return nil, fmt.Errorf("postgres: epoll engine: %w", os.NewSyscallError("epoll_ctl", err))
 	}
 	l := &evloop{e: e, epfd: epfd, evfd: evfd}
+	l.cpu.Store(-1)
 	if e.dedicated {
 		dedicateLoops(1)
 	}
 	e.loops = append(e.loops, l)
 	e.wg.Add(1)
 	go l.run()
+	if e.affinity && len(e.loops) == 2 {
+		e.wg.Add(1)
+		go e.balance()
+	}
 	return l, nil
 }
 
@@ -218,6 +260,7 @@ func (e *epollEngine) Close() error {
 		return nil
 	}
 	e.closed = true
+	close(e.quit)
 	loops := e.loops
 	e.mu.Unlock()
 	for _, l := range loops {
@@ -286,6 +329,9 @@ func (l *evloop) run() {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	defer l.e.wg.Done()
+	if l.e.affinity {
+		l.cpu.Store(getcpu())
+	}
 	for {
 		raw := false
 		if l.inflight > 0 {
@@ -445,8 +491,14 @@ func (l *evloop) done(s *slot, err error) {
 // prepare.
 var errForeignStmt = errors.New("postgres: epoll engine: the statement is not one prepared on this connection")
 
-// next asks the handler what the connection does next and does it.
+// next asks the handler what the connection does next and does it —
+// first moving the connection to another loop if the balancer asked.
 func (l *evloop) next(s *slot) {
+	if s.moveTo.Load() != nil {
+		if to := s.moveTo.Swap(nil); to != l && l.handoff(s, to) {
+			return
+		}
+	}
 	for {
 		st, args, step := s.h.Next()
 		switch step {
@@ -582,7 +634,40 @@ func (l *evloop) complete(s *slot) {
 	} else {
 		s.h.Done(n, nil)
 	}
+	if l.e.affinity {
+		if l.nextCPU == 0 {
+			l.nextCPU = cpuEvery
+			l.cpu.Store(getcpu())
+		}
+		l.nextCPU--
+	}
 	l.next(s)
+}
+
+// cpuEvery is how many executions a loop completes between two looks at
+// the CPU it runs on (getcpu(2), about 0.1 µs).
+const cpuEvery = 256
+
+// handoff moves s, which has nothing in flight, to loop to, and reports
+// whether it did: not when to has ended (the engine is closing; s stays
+// here and this loop's own shutdown releases it). Its next execution
+// starts there.
+func (l *evloop) handoff(s *slot, to *evloop) bool {
+	to.mu.Lock()
+	if to.exited || to.closing {
+		to.mu.Unlock()
+		return false
+	}
+	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, s.sock.fd, nil)
+	l.slots[s.id] = nil
+	l.free = append(l.free, s.id)
+	l.load.Add(-1)
+	to.load.Add(1)
+	s.loop.Store(to)
+	to.inbox = append(to.inbox, s)
+	to.mu.Unlock()
+	to.wake()
+	return true
 }
 
 // broken ends a connection after an I/O or framing error: the socket is

@@ -15,7 +15,7 @@ import (
 
 const epollSupported = false
 
-func newEpollEngine(int, bool) (driver.Engine, error) {
+func newEpollEngine(int, bool, bool) (driver.Engine, error) {
 	return nil, errors.New("postgres: the epoll engine is only available on Linux")
 }
 

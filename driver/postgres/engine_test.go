@@ -38,6 +38,8 @@ func TestEngineOption(t *testing.T) {
 		{dsn: "postgres://u@h/db?sslmode=disable&engine_procs=dedicated", want: epollIfLinux},
 		{dsn: "host=h user=u sslmode=disable engine_procs=shared", want: epollIfLinux},
 		{dsn: "postgres://u:secret@h/db?sslmode=disable&engine_procs=all", wantErr: `engine_procs="all"`},
+		{dsn: "host=h user=u sslmode=disable engine_affinity=off", want: epollIfLinux},
+		{dsn: "postgres://u:secret@h/db?sslmode=disable&engine_affinity=cpu", wantErr: `engine_affinity="cpu"`},
 	} {
 		c, err := postgres.NewConnector(tc.dsn)
 		if tc.wantErr != "" {
@@ -116,28 +118,25 @@ func TestEnginePlan(t *testing.T) {
 	}
 }
 
-// TestDedicatedLoopsFollowPlan: under engine_procs=dedicated an engine
-// runs one loop per core, or one per connection while the plan has at
-// most PairedConnsPerCore connections per core; engine_loops overrides
-// both, and Settings says which.
-func TestDedicatedLoopsFollowPlan(t *testing.T) {
+// TestDedicatedLoops: under engine_procs=dedicated an engine runs one
+// loop per core whatever the plan; engine_loops overrides that, and
+// Settings says which, and which affinity.
+func TestDedicatedLoops(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the epoll engine is Linux only")
 	}
 	n := runtime.GOMAXPROCS(0)
-	pair := postgres.PairedConnsPerCore * n
 	for _, tc := range []struct {
-		dsn   string
-		plan  int // 0: no plan
-		loops int
+		dsn      string
+		plan     int // 0: no plan
+		loops    int
+		affinity string
 	}{
-		{dsn: "engine_procs=dedicated", plan: 0, loops: n},
-		{dsn: "engine_procs=dedicated", plan: 1, loops: n},
-		{dsn: "engine_procs=dedicated", plan: n + 1, loops: n + 1},
-		{dsn: "engine_procs=dedicated", plan: pair, loops: pair},
-		{dsn: "engine_procs=dedicated", plan: pair + 1, loops: n},
-		{dsn: "engine_procs=dedicated&engine_loops=3", plan: pair, loops: 3},
-		{dsn: "engine_procs=shared", plan: pair, loops: postgres.DefaultEngineLoops()},
+		{dsn: "engine_procs=dedicated", plan: 0, loops: n, affinity: "rx"},
+		{dsn: "engine_procs=dedicated", plan: 1, loops: n, affinity: "rx"},
+		{dsn: "engine_procs=dedicated", plan: 2*n + 1, loops: n, affinity: "rx"},
+		{dsn: "engine_procs=dedicated&engine_loops=3&engine_affinity=off", plan: 2 * n, loops: 3, affinity: "off"},
+		{dsn: "engine_procs=shared&engine_affinity=RX", plan: 2 * n, loops: postgres.DefaultEngineLoops(), affinity: "rx"},
 	} {
 		dsn := "postgres://u@h/db?sslmode=disable&engine=epoll&" + tc.dsn
 		c, err := postgres.NewConnector(dsn)
@@ -147,8 +146,12 @@ func TestDedicatedLoopsFollowPlan(t *testing.T) {
 		if tc.plan > 0 {
 			c.Plan(driver.Plan{Workers: 1, Connections: tc.plan})
 		}
-		if got, want := c.Settings()[postgres.EngineLoopsParam], strconv.Itoa(tc.loops); got != want {
+		set := c.Settings()
+		if got, want := set[postgres.EngineLoopsParam], strconv.Itoa(tc.loops); got != want {
 			t.Errorf("%s, plan %d: engine_loops %s, want %s (GOMAXPROCS %d)", dsn, tc.plan, got, want, n)
+		}
+		if got := set[postgres.EngineAffinityParam]; got != tc.affinity {
+			t.Errorf("%s: engine_affinity %q, want %q", dsn, got, tc.affinity)
 		}
 	}
 }

@@ -75,13 +75,10 @@ type Connector struct {
 	cfg      *pgx.ConnConfig
 	mode     Mode
 	engine   Engine // EngineEpoll or EngineGoroutine
-	want     Engine // the engine the DSN asked for (EngineAuto when none)
-	loops    int    // engine_loops; 0: the default (engineLoops)
-	procs    EngineProcs
+	eopts    engineOpts
 	redacted string
 	baseDial pgconn.DialFunc // pgconn's own dialer, before sockDialer
 	planOnce sync.Once       // Plan
-	planned  int             // the plan's connections per worker (Plan); 0: no plan
 }
 
 var (
@@ -112,7 +109,7 @@ func NewConnector(dsn string) (*Connector, error) {
 			return nil, fmt.Errorf("postgres: bad DSN %s: %s=%q: want prepared, raw, extended or simple", core.RedactDSN(dsn), ModeParam, modeStr)
 		}
 	}
-	rest, want, loops, procs, err := engineOptions(rest)
+	rest, eopts, err := engineOptions(rest)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: bad DSN %s: %v", core.RedactDSN(dsn), err)
 	}
@@ -120,7 +117,7 @@ func NewConnector(dsn string) (*Connector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: bad DSN %s: %w", core.RedactDSN(dsn), parseError(err))
 	}
-	eng, err := resolveEngine(cfg, mode, want)
+	eng, err := resolveEngine(cfg, mode, eopts.want)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: bad DSN %s: %v", core.RedactDSN(dsn), err)
 	}
@@ -135,7 +132,7 @@ func NewConnector(dsn string) (*Connector, error) {
 	default:
 		cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 	}
-	c := &Connector{cfg: cfg, mode: mode, engine: eng, want: want, loops: loops, procs: procs, redacted: core.RedactDSN(dsn), baseDial: cfg.DialFunc}
+	c := &Connector{cfg: cfg, mode: mode, engine: eng, eopts: eopts, redacted: core.RedactDSN(dsn), baseDial: cfg.DialFunc}
 	if eng == EngineEpoll {
 		cfg.DialFunc = sockDialer(cfg.DialFunc)
 	}
@@ -150,7 +147,8 @@ func (c *Connector) Settings() map[string]string {
 	s := map[string]string{ModeParam: string(c.mode), EngineParam: string(c.engine)}
 	if c.engine == EngineEpoll {
 		s[EngineLoopsParam] = strconv.Itoa(c.engineLoops())
-		s[EngineProcsParam] = string(c.procs)
+		s[EngineProcsParam] = string(c.eopts.procs)
+		s[EngineAffinityParam] = string(c.eopts.affinity)
 	}
 	return s
 }

@@ -143,6 +143,7 @@ func TestStatementModes(t *testing.T) {
 			if c.Engine() == postgres.EngineEpoll {
 				wantSettings["engine_loops"] = strconv.Itoa(postgres.DefaultEngineLoops())
 				wantSettings["engine_procs"] = string(postgres.ProcsShared)
+				wantSettings["engine_affinity"] = string(postgres.AffinityRX)
 			}
 			if got := c.Settings(); !maps.Equal(got, wantSettings) {
 				t.Errorf("Settings() = %v, want %v", got, wantSettings)
