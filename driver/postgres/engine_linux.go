@@ -40,7 +40,7 @@ type epollEngine struct {
 	affinity  bool       // AffinityRX: the balancer runs while 2 or more loops do
 	mu        sync.Mutex // guards the four fields below
 	loops     []*evloop
-	served    []*slot // the connections being served, for the balancer
+	served    []*slot // the connections being served (the balancer's to move)
 	closed    bool
 	quit      chan struct{}  // closed by Close: the balancer ends
 	wg        sync.WaitGroup // the loops' and the balancer's goroutines
@@ -70,6 +70,7 @@ type evloop struct {
 	woken atomic.Bool  // a wake-up is pending in evfd
 	load  atomic.Int32 // connections assigned, for placement
 	cpu   atomic.Int32 // the CPU the loop last ran on, for the balancer
+	tid   atomic.Int32 // the loop's OS thread, for tests and debugging
 
 	mu      sync.Mutex // guards the four fields below
 	inbox   []*slot    // connections handed over by Serve
@@ -161,11 +162,9 @@ func (e *epollEngine) Serve(ctx context.Context, c driver.Conn, h driver.Handler
 	return err
 }
 
-// serving adds s to the connections the balancer looks at, or removes it.
+// serving adds s to the connections being served, which the balancer
+// looks at, or removes it.
 func (e *epollEngine) serving(s *slot, on bool) {
-	if !e.affinity {
-		return
-	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if on {
@@ -329,6 +328,7 @@ func (l *evloop) run() {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	defer l.e.wg.Done()
+	l.tid.Store(int32(unix.Gettid()))
 	if l.e.affinity {
 		l.cpu.Store(getcpu())
 	}
@@ -610,9 +610,13 @@ func (l *evloop) readable(s *slot) {
 			if !s.busy {
 				continue
 			}
+			id := s.id
 			l.complete(s)
-			if l.slots[s.id] != s || s.rd.r == s.rd.w {
-				return // released, or nothing more buffered: wait for epoll
+			// Released or moved to another loop (whose s is no longer
+			// this loop's to read), or nothing more buffered: wait for
+			// epoll.
+			if l.slots[id] != s || s.rd.r == s.rd.w {
+				return
 			}
 		}
 		// BindComplete, NoData, notices, parameter status, notifications:
