@@ -97,3 +97,35 @@ func TestWriterOfferBatchFull(t *testing.T) {
 		t.Error("OfferBatch after Close took a row")
 	}
 }
+
+// A kick (a batch waiting) stores whole batches only: the odd rows stay
+// queued until they make a batch, a tick or Close, so a store is not sent
+// a small batch — a transaction of its own — after every full one.
+func TestWriterKickStoresWholeBatches(t *testing.T) {
+	var mu sync.Mutex
+	var sizes []int
+	flushed := make(chan struct{}, 4)
+	w := store.NewWriter(func(ctx context.Context, rows []int) error {
+		mu.Lock()
+		sizes = append(sizes, len(rows))
+		mu.Unlock()
+		flushed <- struct{}{}
+		return nil
+	}, store.WriterConfig{Buffer: 1000, BatchSize: 10, FlushInterval: time.Hour})
+	batch := make([]int, 15)
+	w.OfferBatch(batch) // 15 queued: a kick
+	<-flushed           // the whole batch of 10; 5 stay
+	w.OfferBatch(batch[:5])
+	<-flushed // 10 again
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sizes) != 2 || sizes[0] != 10 || sizes[1] != 10 {
+		t.Errorf("batches %v, want [10 10]", sizes)
+	}
+	if s := w.Stats(); s.Stored != 20 || s.Produced != 20 {
+		t.Errorf("stats %+v, want 20 produced and stored", s)
+	}
+}

@@ -96,7 +96,12 @@
 //     its connections is ready. No goroutine parks or wakes per query: the
 //     loop goroutine of each connection sleeps in Serve for the whole run.
 //     Connections go to loops as they arrive: the first engine_loops get a
-//     loop each, the rest the least loaded.
+//     loop each, the rest the least loaded. With engine_affinity=rx
+//     (EngineAffinityParam, the default) a balancer then swaps connections
+//     between loops, between two executions, so that each sits on the loop
+//     running on the CPU its packets arrive on (SO_INCOMING_CPU; see
+//     AffinityRX and affinity_linux.go); engine_affinity=off leaves them
+//     where they were placed.
 //   - auto (the default): epoll where it applies — Linux, statement_mode
 //     prepared or raw, and no TLS possible (sslmode=disable, or a Unix
 //     socket) — and where the runner's plan (driver.Planner) has at most
@@ -115,10 +120,7 @@
 //     stays free for the rest of the process; GOMAXPROCS is never changed.
 //   - dedicated (ProcsDedicated, the unistore CLI's default through
 //     SetDefaultEngineProcs): one loop per P the process had (as many as
-//     pgbench -j 2 has threads on a 2-core machine) — or one per
-//     connection while the run's plan has at most PairedConnsPerCore
-//     connections per core, so each loop and its connection's backend
-//     pair up on one core — and while dedicated
+//     pgbench -j 2 has threads on a 2-core machine), and while dedicated
 //     loops run GOMAXPROCS is raised to one more than their number, never
 //     below what it was, and set back when the last engine closes. Every
 //     loop can then hold its P through its raw waits (below) and one P is
@@ -132,8 +134,21 @@
 //
 // GOMAXPROCS is process policy, so the library does not raise it unless a
 // DSN or the main package asks: a Go program embedding a run keeps its
-// GOMAXPROCS unless it opts in. The result's settings record engine_loops
-// and engine_procs beside the engine.
+// GOMAXPROCS unless it opts in. The result's settings record engine_loops,
+// engine_procs and engine_affinity beside the engine.
+//
+// Where connections sit matters as much as how many loops there are. On
+// one machine, a loop wakes each of its connections' backends with every
+// request and is woken by them with every answer; a wake-up across cores
+// costs an inter-processor interrupt (a VM exit under virtualisation) on
+// top of the context switch. pgbench -j 2 at 4 connections on 2 cores
+// runs at ~80k or ~135k QPS depending on whether each thread's two
+// backends settled on its core, and keeps that state for the run; the
+// epoll engine with affinity off did the same. The balancer moves the
+// connections instead of waiting for luck: with it, 2 loops reached
+// 124–137k in every run, at 3.8 µs of client CPU per query against
+// pgbench's 4.3 in its fast state (bench/README.md, "Connections on their
+// packets' CPU").
 //
 // System calls of the epoll engine, and why each is made the way it is:
 //

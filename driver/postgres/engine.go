@@ -251,10 +251,11 @@ func resolveEngine(cfg *pgx.ConnConfig, mode Mode, want Engine) (Engine, error) 
 // 16, and fell to 0.84× pgbench against the goroutine engine's 1.21× at 64
 // — one OS thread serialises every connection's reads and writes, while
 // goroutines spread them over every core. With one dedicated loop per core
-// (engine_procs=dedicated: 2 loops there) the same rule keeps epoll up to
-// 16 connections, where it matched pgbench (0.96–1.00×) at 25 % less CPU
-// per query than goroutines, and runs goroutines at 64, where they reached
-// 1.23–1.29× pgbench against epoll's 0.89–0.91× (0.94–1.00× with 8 loops).
+// (engine_procs=dedicated: 2 loops there) and the affinity balancer, the
+// same rule keeps epoll up to 16 connections, where it ran at 1.26×
+// pgbench's QPS and 0.65× its CPU per query (goroutines: 0.95×, 1.38×), and
+// runs goroutines at 64, where they reached 1.25× pgbench against epoll's
+// 0.96–1.02×.
 const AutoEpollConnsPerLoop = 8
 
 // Plan implements driver.Planner. Under engine=auto, an epoll connector
