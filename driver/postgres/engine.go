@@ -61,7 +61,7 @@ const (
 	// executions. A loop and the backends it wakes then share a core, so a
 	// wake-up is no inter-processor interrupt — the state pgbench reaches
 	// only by chance (2 cores, 4 connections: 75k or 130k QPS run by run;
-	// with swaps, 2 loops reached 124–132k in every run). Swaps keep each
+	// with swaps, 2 loops reached 124–142k in every run). Swaps keep each
 	// loop's number of connections; a connection that moved waits a
 	// second before it may move again.
 	AffinityRX EngineAffinity = "rx"

@@ -38,7 +38,7 @@ type epollEngine struct {
 	maxLoops  int
 	dedicated bool       // ProcsDedicated: each loop counted in dedicateLoops
 	affinity  bool       // AffinityRX: the balancer runs while 2 or more loops do
-	mu        sync.Mutex // guards the four fields below
+	mu        sync.Mutex // guards loops, served and closed
 	loops     []*evloop
 	served    []*slot // the connections being served (the balancer's to move)
 	closed    bool
