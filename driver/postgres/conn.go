@@ -22,7 +22,7 @@ type conn struct {
 	pgx   *pgx.Conn
 	pg    *pgconn.PgConn
 	nstmt int
-	raw   *rawConn // statement_mode=raw on a plain socket, else nil
+	raw   *rawConn // statement_mode=raw (or Connector.rawIO) on a plain socket, else nil
 }
 
 var (
@@ -33,7 +33,7 @@ var (
 
 func newConn(c *Connector, pc *pgx.Conn) *conn {
 	cn := &conn{c: c, pgx: pc, pg: pc.PgConn()}
-	if c.mode == ModeRaw {
+	if c.mode == ModeRaw || c.rawIO {
 		cn.raw = newRawConn(cn)
 	}
 	return cn

@@ -45,6 +45,10 @@ const (
 	EngineLoopsParam    = "engine_loops"
 	EngineProcsParam    = "engine_procs"
 	EngineAffinityParam = "engine_affinity"
+	// EngineIOParam is a setting only (Settings), not a DSN parameter:
+	// "raw" when auto's goroutine fallback runs prepared statements with
+	// the raw mode's wire code.
+	EngineIOParam = "engine_io"
 )
 
 // EngineAffinity is how the epoll engine places connections on its event
@@ -261,7 +265,8 @@ const AutoEpollConnsPerLoop = 8
 // Plan implements driver.Planner. Under engine=auto, an epoll connector
 // whose plan holds more than AutoEpollConnsPerLoop connections per event
 // loop (per worker: each worker has its own engine) switches to the
-// goroutine engine. Only the first call counts, and it must come before
+// goroutine engine, which then runs statement_mode=prepared with the raw
+// mode's wire code (recorded as engine_io=raw in Settings). Only the first call counts, and it must come before
 // the first Connect (the epoll engine dials its sockets its own way).
 // engine=epoll and engine=goroutine are never overridden.
 func (c *Connector) Plan(p driver.Plan) {
@@ -273,6 +278,13 @@ func (c *Connector) Plan(p driver.Plan) {
 			cfg := c.cfg.Copy()
 			cfg.DialFunc = c.baseDial
 			c.cfg, c.engine = cfg, EngineGoroutine
+			// The epoll engine's wire code, on goroutines: the same
+			// Bind/Execute/Sync of the same prepared statements, read
+			// without pgconn's allocations (statement_mode=raw's path).
+			// At 64 connections on 2 cores: 5.8–5.9 µs of client CPU per
+			// query against pgconn's 6.2–6.6 (pgbench: 5.7–5.8), at the
+			// same QPS.
+			c.rawIO = c.mode == ModePrepared && rawSupported
 		}
 	})
 }

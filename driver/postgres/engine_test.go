@@ -85,15 +85,18 @@ func TestEnginePlan(t *testing.T) {
 		dsn   string
 		plans []int // Connections of successive plans
 		want  postgres.Engine
+		io    string // Settings' engine_io
 	}{
 		{dsn: "postgres://u@h/db?sslmode=disable&engine_loops=1", plans: []int{per}, want: postgres.EngineEpoll},
-		{dsn: "postgres://u@h/db?sslmode=disable&engine_loops=1", plans: []int{per + 1}, want: postgres.EngineGoroutine},
+		{dsn: "postgres://u@h/db?sslmode=disable&engine_loops=1", plans: []int{per + 1}, want: postgres.EngineGoroutine, io: "raw"},
 		{dsn: "postgres://u@h/db?sslmode=disable&engine_loops=3", plans: []int{3 * per}, want: postgres.EngineEpoll},
-		{dsn: "postgres://u@h/db?sslmode=disable&engine_loops=3", plans: []int{3*per + 1}, want: postgres.EngineGoroutine},
+		{dsn: "postgres://u@h/db?sslmode=disable&engine_loops=3", plans: []int{3*per + 1}, want: postgres.EngineGoroutine, io: "raw"},
 		{dsn: "postgres://u@h/db?sslmode=disable&engine_loops=1", plans: []int{2, 64}, want: postgres.EngineEpoll},
-		{dsn: "postgres://u@h/db?sslmode=disable&engine_loops=1", plans: []int{64, 2}, want: postgres.EngineGoroutine},
+		{dsn: "postgres://u@h/db?sslmode=disable&engine_loops=1", plans: []int{64, 2}, want: postgres.EngineGoroutine, io: "raw"},
+		{dsn: "postgres://u@h/db?sslmode=disable&statement_mode=raw&engine_loops=1", plans: []int{64}, want: postgres.EngineGoroutine},
 		{dsn: "postgres://u@h/db?sslmode=disable&engine=epoll&engine_loops=1", plans: []int{64}, want: postgres.EngineEpoll},
 		{dsn: "postgres://u@h/db?sslmode=disable&engine=goroutine", plans: []int{1}, want: postgres.EngineGoroutine},
+		{dsn: "postgres://u@h/db?sslmode=disable&engine=goroutine", plans: []int{64}, want: postgres.EngineGoroutine},
 	} {
 		c, err := postgres.NewConnector(tc.dsn)
 		if err != nil {
@@ -107,6 +110,9 @@ func TestEnginePlan(t *testing.T) {
 		}
 		if got := c.Settings()["engine"]; got != string(tc.want) {
 			t.Errorf("%s after plans %v: Settings engine=%q, want %q", tc.dsn, tc.plans, got, tc.want)
+		}
+		if got := c.Settings()[postgres.EngineIOParam]; got != tc.io {
+			t.Errorf("%s after plans %v: Settings engine_io=%q, want %q", tc.dsn, tc.plans, got, tc.io)
 		}
 		eng, err := c.NewEngine()
 		if err != nil || (eng != nil) != (tc.want == postgres.EngineEpoll) {

@@ -79,6 +79,9 @@ type Connector struct {
 	redacted string
 	baseDial pgconn.DialFunc // pgconn's own dialer, before sockDialer
 	planOnce sync.Once       // Plan
+	// rawIO: the goroutine engine runs prepared statements with the raw
+	// mode's wire code (rawConn), as auto's fallback does (Plan).
+	rawIO bool
 }
 
 var (
@@ -149,6 +152,9 @@ func (c *Connector) Settings() map[string]string {
 		s[EngineLoopsParam] = strconv.Itoa(c.engineLoops())
 		s[EngineProcsParam] = string(c.eopts.procs)
 		s[EngineAffinityParam] = string(c.eopts.affinity)
+	}
+	if c.rawIO {
+		s[EngineIOParam] = "raw"
 	}
 	return s
 }

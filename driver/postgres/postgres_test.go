@@ -52,21 +52,29 @@ func modes() []postgres.Mode {
 // TestConformance runs the suite in every statement mode with the engine
 // the DSN gets by default (epoll for prepared and raw on Linux: the suite
 // then runs once more through the engine), and in the modes the engine
-// serves with engine=goroutine, the pgconn path on Go's own sockets.
+// serves with engine=goroutine, the pgconn path on Go's own sockets; on
+// Linux, also prepared under auto with a plan too wide for the event loops
+// (goroutines with the raw mode's wire code, engine_io=raw).
 func TestConformance(t *testing.T) {
-	type variant struct{ name, engine string }
+	type variant struct {
+		name, engine string
+		wide         bool // a plan of 1000 connections first
+	}
 	var variants []variant
 	for _, mode := range modes() {
-		variants = append(variants, variant{string(mode), ""})
+		variants = append(variants, variant{name: string(mode)})
 	}
-	variants = append(variants, variant{"prepared", "goroutine"})
+	variants = append(variants, variant{name: "prepared", engine: "goroutine"})
 	if runtime.GOOS == "linux" {
-		variants = append(variants, variant{"raw", "goroutine"})
+		variants = append(variants, variant{name: "raw", engine: "goroutine"}, variant{name: "prepared", wide: true})
 	}
 	for _, v := range variants {
 		name := v.name
 		if v.engine != "" {
 			name += "/engine=" + v.engine
+		}
+		if v.wide {
+			name += "/auto-wide-plan"
 		}
 		t.Run(name, func(t *testing.T) {
 			drivertest.Run(t, func(t *testing.T) drivertest.Target {
@@ -78,6 +86,12 @@ func TestConformance(t *testing.T) {
 				c, err := postgres.NewConnector(target)
 				if err != nil {
 					t.Fatal(err)
+				}
+				if v.wide {
+					c.Plan(driver.Plan{Workers: 1, Connections: 1000})
+					if s := c.Settings(); s["engine"] != "goroutine" || s[postgres.EngineIOParam] != "raw" {
+						t.Fatalf("Settings %v after a plan of 1000 connections: want engine goroutine, engine_io raw", s)
+					}
 				}
 				return drivertest.Target{
 					Connector: c,
