@@ -80,10 +80,10 @@ func planSwaps(loopCPU []int32, ps []*placement) [][2]int {
 			continue
 		}
 		w, ok := home[p.rx]
-		if !ok || p.rx < 0 {
+		if !ok {
 			w = -1
 		}
-		if w == p.loop {
+		if w == p.loop || p.rx < 0 { // home, or nothing known: no wish
 			p.want, p.streak, p.away = -1, 0, 0
 			continue
 		}

@@ -78,6 +78,7 @@ func TestPlanSwaps(t *testing.T) {
 		"loops share a CPU":    {[]int32{1, 1}, place(0, 0, 1, 1, 0, 1)},
 		"loop CPUs unknown":    {[]int32{-1, -1}, place(0, 1, 1, 0)},
 		"rx unknown":           {[]int32{0, 1}, place(0, -1, 1, -1)},
+		"partner rx unknown":   {[]int32{0, 1}, place(0, 1, 1, -1)},
 		"no partner away":      {[]int32{0, 1}, place(0, 1, 1, 1)},
 		"wants its own loop":   {[]int32{0, 1}, place(1, 1, 0, 0)},
 		"one loop":             {[]int32{0}, place(0, 1, 0, 1)},
