@@ -269,31 +269,29 @@ func TestEngineMovesConnections(t *testing.T) {
 			t.Fatalf("%d of %d idle connections moved when their loops woke", n, conns)
 		}
 	}
+	// awaitServed waits for n Serve calls to return, failing with why if the
+	// test's context ends first.
+	awaitServed := func(n int, why string) {
+		for range n {
+			select {
+			case err := <-served:
+				if err != nil {
+					t.Errorf("Serve: %v", err)
+				}
+			case <-ctx.Done():
+				t.Fatal(why)
+			}
+		}
+	}
 	// A connection's context ends: its Serve returns, woken on the loop it
 	// is on now, not the one it left (nothing else wakes that loop).
 	stops[0]()
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	case <-ctx.Done():
-		t.Fatal("Serve did not return when its context ended: the wake-up went to the loop the connection left")
-	}
+	awaitServed(1, "Serve did not return when its context ended: the wake-up went to the loop the connection left")
 	// Then the others'.
 	for _, stop := range stops[1:] {
 		stop()
 	}
-	for range conns - 1 {
-		select {
-		case err := <-served:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-ctx.Done():
-			t.Fatal("Serve did not return when its context ended")
-		}
-	}
+	awaitServed(conns-1, "Serve did not return when its context ended")
 	for i, l := range e.loops {
 		if n := l.load.Load(); n != 0 {
 			t.Errorf("loop %d: load %d after every Serve returned, want 0", i, n)
